@@ -1,0 +1,3 @@
+/** TF.js backend choice (LORALAB_BACKEND, tfjs-node, webgpu, wasm, cpu). */
+export * from './select.js';
+export * from './init.js';

@@ -1,0 +1,55 @@
+/**
+ * Random access to bytes, so that a reader takes one tensor out of a 5 GB file without loading the rest.
+ * Every byte the safetensors reader holds comes through `read`, which never asks for more than the source has.
+ */
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+
+export interface ByteSource {
+  /** Name used in error messages (the file path). */
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`; the caller has checked offset + length <= size. */
+  read(offset: number, length: number): Uint8Array;
+  close(): void;
+}
+
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private fd: number | null;
+  constructor(readonly name: string) {
+    this.fd = openSync(name, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (this.fd === null) throw new Error(`${this.name}: file already closed`);
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.name}: read of ${length} bytes at ${offset} is outside the file (${this.size} bytes)`);
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done);
+      if (n === 0) throw new Error(`${this.name}: file ended early (truncated while reading?)`);
+      done += n;
+    }
+    return out;
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export class MemorySource implements ByteSource {
+  readonly size: number;
+  constructor(private readonly bytes: Uint8Array, readonly name = '<memory>') {
+    this.size = bytes.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.name}: read of ${length} bytes at ${offset} is outside the buffer (${this.size} bytes)`);
+    }
+    return this.bytes.slice(offset, offset + length);
+  }
+  close(): void {}
+}

@@ -1,0 +1,7 @@
+/** File formats: safetensors, Python-compatible JSON. */
+export * from './dtypes.js';
+export * from './errors.js';
+export * from './byteSource.js';
+export * from './safetensors.js';
+export * from './tensors.js';
+export * from './pyjson.js';

@@ -1,0 +1,361 @@
+/**
+ * safetensors, to the letter of the reference implementation (huggingface/safetensors `tensor.rs`):
+ *
+ *   [u64 little-endian N][N bytes of UTF-8 JSON header, space-padded][byte buffer]
+ *   header = {"__metadata__": {str: str}?, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...}
+ *
+ * The reader validates every rule of `read_metadata` / `Metadata::validate`, in the same order, and reads tensors by
+ * offset. The writer sorts tensors by dtype (descending enum order) then name, writes a compact header with
+ * `__metadata__` first and pads it with spaces to a multiple of 8, like `serialize()`.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { FileSource, MemorySource, type ByteSource } from './byteSource.js';
+import { DTYPE_BITS, DTYPES, dtypeRank, isDtype, type Dtype } from './dtypes.js';
+import { SafetensorsError } from './errors.js';
+
+/** The reference reader refuses headers larger than this (`MAX_HEADER_SIZE`). */
+export const MAX_HEADER_SIZE = 100_000_000;
+
+export interface TensorInfo {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  /** [begin, end) relative to the start of the byte buffer. */
+  dataOffsets: [number, number];
+}
+
+export interface SafetensorsHeader {
+  /** N, the header length in bytes (including padding). */
+  headerSize: number;
+  /** File offset of the byte buffer: 8 + N. */
+  dataStart: number;
+  metadata: Record<string, string> | null;
+  /** Tensors in file order (sorted by offset). */
+  tensors: TensorInfo[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const enc = new TextEncoder();
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Parse and validate a header from any byte source. Reads only the 8-byte prefix and the header itself. */
+export function readHeader(src: ByteSource): SafetensorsHeader {
+  const file = src.name;
+  if (src.size < 8) throw new SafetensorsError('HeaderTooSmall', file, `file is ${src.size} bytes; a safetensors file starts with an 8-byte header length`);
+  const prefix = src.read(0, 8);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_SIZE)) throw new SafetensorsError('HeaderTooLarge', file, `header length ${n} exceeds the limit of ${MAX_HEADER_SIZE} bytes`);
+  const headerSize = Number(n);
+  const dataStart = 8 + headerSize;
+  if (dataStart > src.size) {
+    throw new SafetensorsError('InvalidHeaderLength', file, `header length ${headerSize} runs past the end of the file (${src.size} bytes): truncated file?`);
+  }
+  let text: string;
+  try {
+    text = utf8.decode(src.read(8, headerSize));
+  } catch {
+    throw new SafetensorsError('InvalidHeader', file, 'header is not valid UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError('InvalidHeaderDeserialization', file, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new SafetensorsError('InvalidHeaderDeserialization', file, `header must be a JSON object, got ${describe(json)}`);
+  }
+
+  let metadata: Record<string, string> | null = null;
+  const tensors: TensorInfo[] = [];
+  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = parseMetadata(file, value);
+      continue;
+    }
+    tensors.push(parseTensorInfo(file, name, value));
+  }
+
+  // Offsets: contiguous from 0, no gaps, no overlaps (sorted by data_offsets as the reference does).
+  tensors.sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  let start = 0;
+  for (const t of tensors) {
+    const [s, e] = t.dataOffsets;
+    if (s !== start || e < s) {
+      const why = e < s ? `end ${e} is before begin ${s}` : s > start ? `begins at ${s} but the previous tensor ends at ${start} (a gap)` : `begins at ${s}, inside the previous tensor which ends at ${start} (an overlap)`;
+      throw new SafetensorsError('InvalidOffset', file, `tensor '${t.name}': data_offsets [${s}, ${e}]: ${why}`, t.name);
+    }
+    const nelem = t.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(nelem)) {
+      throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': shape [${t.shape.join(', ')}] has too many elements`, t.name);
+    }
+    const bits = nelem * DTYPE_BITS[t.dtype];
+    if (!Number.isSafeInteger(bits)) throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': size in bits overflows`, t.name);
+    if (bits % 8 !== 0) {
+      throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${nelem} elements of ${t.dtype} are ${bits} bits, not a whole number of bytes`, t.name);
+    }
+    if (e - s !== bits / 8) {
+      throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} [${t.shape.join(', ')}] needs ${bits / 8} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
+    }
+    start = e;
+  }
+  if (dataStart + start !== src.size) {
+    throw new SafetensorsError(
+      'MetadataIncompleteBuffer',
+      file,
+      `header describes ${start} bytes of tensor data, so the file should be ${dataStart + start} bytes, but it is ${src.size}` +
+        (src.size < dataStart + start ? ' (truncated?)' : ' (trailing bytes are not allowed)'),
+    );
+  }
+  return { headerSize, dataStart, metadata, tensors };
+}
+
+function parseMetadata(file: string, value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SafetensorsError('InvalidHeaderDeserialization', file, `__metadata__ must be an object of strings, got ${describe(value)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v !== 'string') {
+      throw new SafetensorsError('InvalidHeaderDeserialization', file, `__metadata__.${k} must be a string (safetensors allows only string values), got ${describe(v)}`);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+function parseTensorInfo(file: string, name: string, value: unknown): TensorInfo {
+  const bad = (field: string, expected: string, got: unknown) =>
+    new SafetensorsError('InvalidHeaderDeserialization', file, `tensor '${name}': ${field} must be ${expected}, got ${describe(got)}`, name);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('its entry', 'an object {dtype, shape, data_offsets}', value);
+  const v = value as Record<string, unknown>;
+  if (!('dtype' in v)) throw bad('dtype', `one of ${DTYPES.join(', ')}`, undefined);
+  if (!isDtype(v.dtype)) throw bad('dtype', `one of ${DTYPES.join(', ')}`, v.dtype);
+  if (!Array.isArray(v.shape)) throw bad('shape', 'an array of non-negative integers', v.shape);
+  for (const d of v.shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw bad('shape', 'an array of non-negative integers', v.shape);
+    if (!Number.isSafeInteger(d)) {
+      throw new SafetensorsError('ValidationOverflow', file, `tensor '${name}': shape [${v.shape.join(', ')}] has a dimension too large to address`, name);
+    }
+  }
+  const off = v.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => typeof o === 'number' && Number.isInteger(o) && o >= 0)) {
+    throw bad('data_offsets', 'two non-negative integers [begin, end]', off);
+  }
+  if (!off.every((o) => Number.isSafeInteger(o))) {
+    throw new SafetensorsError('InvalidOffset', file, `tensor '${name}': data_offsets ${describe(off)} are beyond any file size`, name);
+  }
+  return { name, dtype: v.dtype, shape: v.shape as number[], dataOffsets: [off[0] as number, off[1] as number] };
+}
+
+/** A tensor's raw little-endian bytes with its dtype and shape. */
+export interface RawTensor {
+  dtype: Dtype;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Reads tensors by offset from a safetensors file (or buffer); only the header is read on open. */
+export class SafetensorsReader {
+  readonly header: SafetensorsHeader;
+  private readonly byName: Map<string, TensorInfo>;
+  constructor(private readonly src: ByteSource) {
+    try {
+      this.header = readHeader(src);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    this.byName = new Map(this.header.tensors.map((t) => [t.name, t]));
+  }
+  static open(path: string): SafetensorsReader {
+    let src: FileSource;
+    try {
+      src = new FileSource(path);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a .safetensors file' : err.message;
+      throw new SafetensorsError('IoError', path, why);
+    }
+    return new SafetensorsReader(src);
+  }
+  static fromBytes(bytes: Uint8Array, name = '<memory>'): SafetensorsReader {
+    return new SafetensorsReader(new MemorySource(bytes, name));
+  }
+  get file(): string {
+    return this.src.name;
+  }
+  get metadata(): Record<string, string> | null {
+    return this.header.metadata;
+  }
+  /** Tensors in file order. */
+  get tensors(): TensorInfo[] {
+    return this.header.tensors;
+  }
+  names(): string[] {
+    return this.header.tensors.map((t) => t.name);
+  }
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+  info(name: string): TensorInfo {
+    const t = this.byName.get(name);
+    if (!t) throw new SafetensorsError('TensorNotFound', this.src.name, `no tensor named '${name}'`, name);
+    return t;
+  }
+  /** The tensor's bytes, read from the file at its offset. */
+  readBytes(name: string): Uint8Array {
+    const t = this.info(name);
+    return this.src.read(this.header.dataStart + t.dataOffsets[0], t.dataOffsets[1] - t.dataOffsets[0]);
+  }
+  read(name: string): RawTensor {
+    const t = this.info(name);
+    return { dtype: t.dtype, shape: [...t.shape], data: this.readBytes(name) };
+  }
+  close(): void {
+    this.src.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+export interface TensorSpec {
+  dtype: Dtype;
+  shape: number[];
+}
+
+export interface Layout {
+  /** 8-byte length prefix + padded header. */
+  headerBytes: Uint8Array;
+  /** Name -> [begin, end) within the byte buffer, in file order. */
+  offsets: Map<string, [number, number]>;
+  dataStart: number;
+  totalSize: number;
+}
+
+function byteCompare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+export function byteSize(spec: TensorSpec, name = '?'): number {
+  for (const d of spec.shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`tensor '${name}': shape [${spec.shape.join(', ')}] must hold non-negative integers`);
+  }
+  const bits = spec.shape.reduce((a, b) => a * b, 1) * DTYPE_BITS[spec.dtype];
+  if (bits % 8 !== 0) throw new Error(`tensor '${name}': ${spec.dtype} [${spec.shape.join(', ')}] is not a whole number of bytes`);
+  return bits / 8;
+}
+
+/** Plan a file: order tensors as the reference writer does and build the padded header. */
+export function planLayout(specs: Record<string, TensorSpec>, metadata?: Record<string, string> | null): Layout {
+  if ('__metadata__' in specs) throw new Error("'__metadata__' is reserved and cannot be a tensor name");
+  const names = Object.keys(specs).sort((a, b) => dtypeRank(specs[b].dtype) - dtypeRank(specs[a].dtype) || byteCompare(a, b));
+  const offsets = new Map<string, [number, number]>();
+  // Built by hand, not JSON.stringify(object): JS objects put integer-like keys ("0", "12") first.
+  const parts: string[] = [];
+  if (metadata) {
+    const m: string[] = [];
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new Error(`__metadata__.${k} must be a string`);
+      m.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
+    }
+    parts.push(`"__metadata__":{${m.join(',')}}`);
+  }
+  let pos = 0;
+  for (const name of names) {
+    const s = specs[name];
+    const size = byteSize(s, name);
+    offsets.set(name, [pos, pos + size]);
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${s.dtype}","shape":[${s.shape.join(',')}],"data_offsets":[${pos},${pos + size}]}`);
+    pos += size;
+  }
+  const json = enc.encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.length / 8) * 8; // "Force alignment to 8 bytes"
+  if (padded > MAX_HEADER_SIZE) throw new Error(`header would be ${padded} bytes, over the ${MAX_HEADER_SIZE}-byte limit`);
+  const headerBytes = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);
+  new DataView(headerBytes.buffer).setBigUint64(0, BigInt(padded), true);
+  headerBytes.set(json, 8);
+  return { headerBytes, offsets, dataStart: 8 + padded, totalSize: 8 + padded + pos };
+}
+
+/** Serialize tensors to one buffer (for small files and tests). */
+export function serialize(tensors: Record<string, RawTensor>, metadata?: Record<string, string> | null): Uint8Array {
+  const layout = planLayout(tensors, metadata);
+  const out = new Uint8Array(layout.totalSize);
+  out.set(layout.headerBytes, 0);
+  for (const [name, [s, e]] of layout.offsets) {
+    const data = tensors[name].data;
+    if (data.byteLength !== e - s) throw new Error(`tensor '${name}': data has ${data.byteLength} bytes, ${tensors[name].dtype} [${tensors[name].shape.join(', ')}] needs ${e - s}`);
+    out.set(data, layout.dataStart + s);
+  }
+  return out;
+}
+
+/**
+ * Writes a safetensors file tensor by tensor, in any order, at offsets planned up front: memory stays at one tensor.
+ * The file appears atomically: data goes to `path.tmp-<pid>`, is fsync'd, then renamed over `path` by `close()`.
+ */
+export class SafetensorsWriter {
+  private readonly layout: Layout;
+  private readonly tmp: string;
+  private fd: number | null;
+  private readonly pending: Set<string>;
+  constructor(readonly path: string, private readonly specs: Record<string, TensorSpec>, metadata?: Record<string, string> | null) {
+    this.layout = planLayout(specs, metadata);
+    this.pending = new Set(this.layout.offsets.keys());
+    this.tmp = `${path}.tmp-${process.pid}`;
+    this.fd = openSync(this.tmp, 'w');
+    writeSync(this.fd, this.layout.headerBytes, 0, this.layout.headerBytes.length, 0);
+  }
+  /** Total file size in bytes. */
+  get size(): number {
+    return this.layout.totalSize;
+  }
+  write(name: string, data: Uint8Array): void {
+    if (this.fd === null) throw new Error(`${this.path}: writer is closed`);
+    const off = this.layout.offsets.get(name);
+    if (!off) throw new Error(`${this.path}: '${name}' is not in the planned layout`);
+    if (!this.pending.delete(name)) throw new Error(`${this.path}: '${name}' written twice`);
+    const [s, e] = off;
+    if (data.byteLength !== e - s) {
+      const sp = this.specs[name];
+      throw new Error(`${this.path}: tensor '${name}' has ${data.byteLength} bytes, ${sp.dtype} [${sp.shape.join(', ')}] needs ${e - s}`);
+    }
+    let done = 0;
+    while (done < data.byteLength) done += writeSync(this.fd, data, done, data.byteLength - done, this.layout.dataStart + s + done);
+  }
+  close(): void {
+    if (this.fd === null) return;
+    if (this.pending.size) {
+      this.abort();
+      throw new Error(`${this.path}: tensors never written: ${[...this.pending].join(', ')}`);
+    }
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = null;
+    renameSync(this.tmp, this.path);
+  }
+  /** Drop the partial file; the destination is untouched. */
+  abort(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+/** Write tensors held in memory to a file (atomically). */
+export function writeSafetensors(path: string, tensors: Record<string, RawTensor>, metadata?: Record<string, string> | null): void {
+  const w = new SafetensorsWriter(path, tensors, metadata);
+  try {
+    for (const [name, t] of Object.entries(tensors)) w.write(name, t.data);
+    w.close();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Blockwise 4-bit quantization (NF4 / FP4), exactly as bitsandbytes' reference backend
+ * (`backends/default/ops.py` `quantize_4bit` / `dequantize_4bit`):
+ *
+ *   blocks   = the flattened tensor cut into runs of `blocksize` (the last one may be partial)
+ *   absmax_b = max |x| over block b                                    (float32, stored per block)
+ *   scaled   = clamp(x * (1 / max(absmax_b, 1e-38)), -1, 1)           (float32; the partial block divides: x / am)
+ *   code     = bucketize(scaled, midpoints)  -> ties go to the LOWER code
+ *   packed   = code[2j] << 4 | code[2j+1]                             (even element in the high nibble)
+ *   x̂        = codebook[code] * absmax_b                               (float32, then cast to the state's dtype)
+ */
+import { bucketize, codebook, quantBounds, type QuantType } from './codebooks.js';
+import { QuantizationError } from './errors.js';
+import { roundToBf16 } from './bf16.js';
+import { toF16, fromF16 } from './float16.js';
+
+const fr = Math.fround;
+
+/** Blocksizes bitsandbytes accepts (0.50: 32..4096; releases before 0.50 start at 64). */
+export const BLOCKSIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096] as const;
+/** Smallest absmax used as a divisor: `absmax.clamp(min=1e-38)` (a float32 subnormal). */
+export const ABSMAX_CLAMP = fr(1e-38);
+
+export type FloatDType = 'float32' | 'bfloat16' | 'float16';
+
+export function checkBlocksize(blocksize: number, allowed: readonly number[] = BLOCKSIZES): void {
+  if (!Number.isInteger(blocksize) || !allowed.includes(blocksize)) {
+    throw new QuantizationError(`blocksize must be one of ${allowed.join(', ')} (got ${String(blocksize)})`);
+  }
+}
+
+export function checkFinite(x: ArrayLike<number>, what = 'input'): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!Number.isFinite(v)) {
+      throw new QuantizationError(`${what} has a non-finite value (${v}) at element ${i}; 4-bit quantization needs finite weights`);
+    }
+  }
+}
+
+/** Per-block absmax, `max |x|` (float32; 0 for an all-zero full block, clamped to 1e-38 for a partial one). */
+export function blockAbsmax(x: Float32Array, blocksize: number): Float32Array {
+  const n = x.length;
+  const blocks = Math.ceil(n / blocksize);
+  const absmax = new Float32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    let m = 0;
+    const end = Math.min(n, (b + 1) * blocksize);
+    for (let i = b * blocksize; i < end; i++) {
+      const a = Math.abs(x[i]);
+      if (a > m) m = a;
+    }
+    // bitsandbytes clamps only the partial last block's stored absmax (`am = ....clamp(min=1e-38)`).
+    absmax[b] = end - b * blocksize < blocksize && m < ABSMAX_CLAMP ? ABSMAX_CLAMP : m;
+  }
+  return absmax;
+}
+
+/**
+ * Scale one block into [-1, 1] as the reference does: full blocks multiply by the float32 reciprocal
+ * `1 / max(absmax, 1e-38)`; the partial last block divides by its clamped absmax.
+ */
+export function scaleBlocks(x: Float32Array, absmax: Float32Array, blocksize: number, out?: Float32Array): Float32Array {
+  const n = x.length;
+  const scaled = out ?? new Float32Array(n);
+  const full = n - (n % blocksize);
+  for (let b = 0; b < absmax.length; b++) {
+    const start = b * blocksize;
+    const end = Math.min(n, start + blocksize);
+    if (end <= full) {
+      const inv = fr(1 / Math.max(absmax[b], ABSMAX_CLAMP));
+      for (let i = start; i < end; i++) scaled[i] = clampUnit(fr(x[i] * inv));
+    } else {
+      const am = absmax[b];
+      for (let i = start; i < end; i++) scaled[i] = clampUnit(fr(x[i] / am));
+    }
+  }
+  return scaled;
+}
+
+function clampUnit(v: number): number {
+  return v < -1 ? -1 : v > 1 ? 1 : v;
+}
+
+/** Codes for scaled values: sorted position by bucketize, then through the codebook's sort order (FP4). */
+export function assignCodes(scaled: Float32Array, quantType: QuantType): Uint8Array {
+  const { bounds, order } = quantBounds(quantType);
+  const codes = new Uint8Array(scaled.length);
+  for (let i = 0; i < scaled.length; i++) codes[i] = order[bucketize(scaled[i], bounds)];
+  return codes;
+}
+
+/** Pack 4-bit codes two per byte, element 2j in the high nibble; an odd tail is padded with `padCode`. */
+export function packNibbles(codes: Uint8Array, padCode: number): Uint8Array {
+  const n = codes.length;
+  const packed = new Uint8Array(Math.ceil(n / 2));
+  for (let j = 0; j < packed.length; j++) {
+    const hi = codes[2 * j];
+    const lo = 2 * j + 1 < n ? codes[2 * j + 1] : padCode;
+    packed[j] = (hi << 4) | lo;
+  }
+  return packed;
+}
+
+/** Unpack n 4-bit codes (high nibble first). */
+export function unpackNibbles(packed: Uint8Array, n: number): Uint8Array {
+  const codes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const byte = packed[i >> 1];
+    codes[i] = i & 1 ? byte & 0xf : byte >> 4;
+  }
+  return codes;
+}
+
+/** The code bitsandbytes stores for the padding element 0.0 of an odd-length tensor (0x7 NF4, 0x0 FP4). */
+export function zeroCode(quantType: QuantType): number {
+  const { bounds, order } = quantBounds(quantType);
+  return order[bucketize(0, bounds)];
+}
+
+/**
+ * Dequantize packed 4-bit codes with per-block absmax into float32: `out[e] = code[nibble(e)] * absmax[e / bs]`.
+ * A 256-entry table maps each byte to its two code values, so the inner loop is two loads and two multiplies.
+ */
+export function dequantizePacked(
+  packed: Uint8Array,
+  absmax: Float32Array,
+  code: Float32Array,
+  blocksize: number,
+  n: number,
+  out: Float32Array = new Float32Array(n),
+): Float32Array {
+  if (packed.length < Math.ceil(n / 2)) {
+    throw new QuantizationError(`packed weight has ${packed.length} bytes, ${Math.ceil(n / 2)} are needed for ${n} elements`);
+  }
+  if (absmax.length < Math.ceil(n / blocksize)) {
+    throw new QuantizationError(`absmax has ${absmax.length} blocks, ${Math.ceil(n / blocksize)} are needed for ${n} elements at blocksize ${blocksize}`);
+  }
+  const pair = new Float32Array(512);
+  for (let b = 0; b < 256; b++) {
+    pair[2 * b] = code[b >> 4];
+    pair[2 * b + 1] = code[b & 0xf];
+  }
+  if (blocksize % 2 === 0) {
+    // Blocks hold whole bytes: walk bytes, one absmax per blocksize/2 bytes.
+    const bytesPerBlock = blocksize >> 1;
+    const fullBytes = n >> 1;
+    for (let blk = 0, j = 0; j < fullBytes; blk++) {
+      const a = absmax[blk];
+      const end = Math.min(fullBytes, j + bytesPerBlock);
+      for (; j < end; j++) {
+        const p = packed[j] << 1;
+        out[2 * j] = pair[p] * a;
+        out[2 * j + 1] = pair[p + 1] * a;
+      }
+    }
+    if (n & 1) out[n - 1] = code[packed[n >> 1] >> 4] * absmax[Math.floor((n - 1) / blocksize)];
+  } else {
+    for (let i = 0; i < n; i++) {
+      const byte = packed[i >> 1];
+      out[i] = code[i & 1 ? byte & 0xf : byte >> 4] * absmax[Math.floor(i / blocksize)];
+    }
+  }
+  return out;
+}
+
+/** Cast float32 values to a storage dtype's values: bf16/f16 rounding (RNE), kept as float32 numbers. */
+export function castValues(values: Float32Array, dtype: FloatDType): Float32Array {
+  if (dtype === 'float32') return values;
+  if (dtype === 'bfloat16') return roundToBf16(values, { inPlace: true });
+  const h = fromF16(toF16(values));
+  values.set(h);
+  return values;
+}
+
+export { codebook };

@@ -1,0 +1,172 @@
+/**
+ * bitsandbytes' serialized 4-bit state (`Linear4bit._save_to_state_dict`, `QuantState.as_dict(packed=True)`,
+ * bnb >= 0.42). For a parameter P (e.g. `model.layers.0.self_attn.q_proj.weight`):
+ *
+ *   P                                   U8  [ceil(n/2), 1]   packed codes
+ *   P.absmax                            F32 [blocks]  (U8 [blocks] when double-quantized)
+ *   P.quant_map                         F32 [16]
+ *   P.nested_absmax                     F32 [ceil(blocks/256)]             (double quantization only)
+ *   P.nested_quant_map                  F32 [256]                          (double quantization only)
+ *   P.quant_state.bitsandbytes__nf4     U8  [len]  UTF-8 of json.dumps({quant_type, blocksize, dtype, shape,
+ *                                                   nested_blocksize, nested_dtype, nested_offset})
+ */
+import type { QuantType } from './codebooks.js';
+import type { FloatDType } from './blockwise4.js';
+import { numel, type QuantState4bit } from './quantize4bit.js';
+import { PyFloat, pyJsonDumps, typedView, type RawTensor } from '../io/index.js';
+import { floatTensor, toFloat32 } from './convert.js';
+
+/** Keys `QuantState.from_dict` accepts (`valid_qs_keys`). */
+export const VALID_QS_KEYS = [
+  'absmax', 'quant_map', 'nested_absmax', 'nested_quant_map', 'quant_state', 'quant_type', 'blocksize', 'dtype',
+  'shape', 'nested_blocksize', 'nested_dtype', 'nested_offset',
+] as const;
+
+const QUANT_STATE_RE = /\.quant_state\.bitsandbytes__(nf4|fp4)$/;
+
+export class BnbFormatError extends Error {
+  override name = 'BnbFormatError';
+}
+
+/** The quant-state JSON text, byte for byte as bitsandbytes writes it. */
+export function quantStateJson(state: QuantState4bit): string {
+  const d: Record<string, string | number | number[] | PyFloat> = {
+    quant_type: state.quantType,
+    blocksize: state.blocksize,
+    dtype: state.dtype,
+    shape: state.shape,
+  };
+  if (state.doubleQuant) {
+    d.nested_blocksize = state.doubleQuant.nestedBlocksize;
+    d.nested_dtype = 'float32';
+    d.nested_offset = new PyFloat(state.doubleQuant.offset); // offset.item(): a Python float
+  }
+  return pyJsonDumps(d);
+}
+
+/** State-dict entries for parameter `param` (tensor name, e.g. `...q_proj.weight`). */
+export function packQuantState(param: string, state: QuantState4bit): Record<string, RawTensor> {
+  const out: Record<string, RawTensor> = {};
+  out[param] = { dtype: 'U8', shape: [state.packed.length, 1], data: state.packed };
+  if (state.doubleQuant) {
+    const d = state.doubleQuant;
+    out[`${param}.absmax`] = { dtype: 'U8', shape: [d.qabsmax.length], data: d.qabsmax };
+  } else {
+    if (!state.absmax) throw new BnbFormatError(`${param}: quant state has no absmax`);
+    out[`${param}.absmax`] = floatTensor(state.absmax, [state.absmax.length]);
+  }
+  out[`${param}.quant_map`] = floatTensor(state.code, [state.code.length]);
+  if (state.doubleQuant) {
+    const d = state.doubleQuant;
+    out[`${param}.nested_absmax`] = floatTensor(d.nestedAbsmax, [d.nestedAbsmax.length]);
+    out[`${param}.nested_quant_map`] = floatTensor(new Float32Array(d.nestedCode), [d.nestedCode.length]);
+  }
+  const json = new TextEncoder().encode(quantStateJson(state));
+  out[`${param}.quant_state.bitsandbytes__${state.quantType}`] = { dtype: 'U8', shape: [json.length], data: json };
+  return out;
+}
+
+/** Names of the 4-bit parameters in a set of tensor names (those with a quant_state key). */
+export function findQuantizedParams(names: Iterable<string>): { param: string; stateKey: string; quantType: QuantType }[] {
+  const out: { param: string; stateKey: string; quantType: QuantType }[] = [];
+  for (const n of names) {
+    const m = QUANT_STATE_RE.exec(n);
+    if (m) out.push({ param: n.slice(0, m.index), stateKey: n, quantType: m[1] as QuantType });
+  }
+  return out;
+}
+
+/** All keys that belong to the 4-bit parameter `param`. */
+export function quantStateKeys(param: string, names: Iterable<string>): string[] {
+  const suffixes = ['', '.absmax', '.quant_map', '.nested_absmax', '.nested_quant_map'];
+  const set = new Set(names);
+  const keys = suffixes.map((s) => param + s).filter((k) => set.has(k));
+  for (const n of set) if (n.startsWith(`${param}.quant_state.`)) keys.push(n);
+  return keys;
+}
+
+const TORCH_FLOAT_DTYPES: readonly string[] = ['float32', 'bfloat16', 'float16'];
+
+/**
+ * Rebuild a QuantState4bit from state-dict tensors (`QuantState.from_dict`). `get` returns a tensor or undefined;
+ * `file` names the source in errors.
+ */
+export function unpackQuantState(param: string, get: (key: string) => RawTensor | undefined, file = '<state dict>'): QuantState4bit {
+  const where = (key: string) => `${file}: ${key}`;
+  const stateKeys = ['nf4', 'fp4'].map((q) => `${param}.quant_state.bitsandbytes__${q}`).filter((k) => get(k));
+  if (stateKeys.length !== 1) {
+    throw new BnbFormatError(`${file}: expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`);
+  }
+  const stateKey = stateKeys[0];
+  const raw = get(stateKey)!;
+  if (raw.dtype !== 'U8') throw new BnbFormatError(`${where(stateKey)}: expected U8 bytes of JSON, got ${raw.dtype}`);
+  let qs: Record<string, unknown>;
+  try {
+    qs = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.data)) as Record<string, unknown>;
+  } catch (e) {
+    throw new BnbFormatError(`${where(stateKey)}: not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (qs === null || typeof qs !== 'object' || Array.isArray(qs)) throw new BnbFormatError(`${where(stateKey)}: expected a JSON object`);
+  for (const k of Object.keys(qs)) {
+    if (!(VALID_QS_KEYS as readonly string[]).includes(k)) {
+      throw new BnbFormatError(`${where(stateKey)}: unexpected field '${k}' (bitsandbytes accepts ${VALID_QS_KEYS.join(', ')})`);
+    }
+  }
+  const field = <T>(name: string, ok: (v: unknown) => v is T, expected: string): T => {
+    const v = qs[name];
+    if (!ok(v)) throw new BnbFormatError(`${where(stateKey)}: field '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  const quantType = field('quant_type', (v): v is QuantType => v === 'nf4' || v === 'fp4', "'nf4' or 'fp4'");
+  if (!stateKey.endsWith(quantType)) throw new BnbFormatError(`${where(stateKey)}: quant_type '${quantType}' does not match the key's suffix`);
+  const blocksize = field('blocksize', isInt, 'a positive integer');
+  const dtype = field('dtype', (v): v is FloatDType => typeof v === 'string' && TORCH_FLOAT_DTYPES.includes(v), TORCH_FLOAT_DTYPES.join(' | '));
+  const shape = field('shape', (v): v is number[] => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0), 'a list of non-negative integers');
+  const n = numel(shape);
+
+  const need = (key: string): RawTensor => {
+    const t = get(key);
+    if (!t) throw new BnbFormatError(`${file}: missing tensor '${key}' for 4-bit parameter '${param}'`);
+    return t;
+  };
+  const packedT = need(param);
+  if (packedT.dtype !== 'U8') {
+    // A non-uint8 quant_storage (e.g. bf16 for FSDP) holds the same bytes; reinterpret them.
+    if (!['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`${where(param)}: packed weight has dtype ${packedT.dtype}`);
+  }
+  const packed = packedT.data;
+  if (packed.length < Math.ceil(n / 2)) {
+    throw new BnbFormatError(`${where(param)}: packed weight has ${packed.length} bytes, shape [${shape.join(', ')}] needs ${Math.ceil(n / 2)}`);
+  }
+  const blocks = Math.ceil(n / blocksize);
+  const codeT = need(`${param}.quant_map`);
+  const code = toFloat32(codeT, file, `${param}.quant_map`);
+  if (code.length !== 16) throw new BnbFormatError(`${where(`${param}.quant_map`)}: expected 16 values, got ${code.length}`);
+
+  const absmaxT = need(`${param}.absmax`);
+  const nested = qs.nested_offset !== undefined || get(`${param}.nested_absmax`) !== undefined;
+  const base = { quantType, blocksize, shape, dtype, packed, code };
+  if (!nested) {
+    const absmax = toFloat32(absmaxT, file, `${param}.absmax`);
+    if (absmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`);
+    return { ...base, absmax, doubleQuant: null };
+  }
+  if (absmaxT.dtype !== 'U8') throw new BnbFormatError(`${where(`${param}.absmax`)}: double-quantized absmax must be U8 codes, got ${absmaxT.dtype}`);
+  const qabsmax = typedView(absmaxT) as Uint8Array;
+  if (qabsmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} codes, got ${qabsmax.length}`);
+  const nestedBlocksize = field('nested_blocksize', isInt, 'a positive integer');
+  field('nested_dtype', (v): v is string => v === 'float32', "'float32'");
+  const offset = field('nested_offset', (v): v is number => typeof v === 'number' && Number.isFinite(v), 'a finite number');
+  const nestedAbsmax = toFloat32(need(`${param}.nested_absmax`), file, `${param}.nested_absmax`);
+  if (nestedAbsmax.length !== Math.ceil(blocks / nestedBlocksize)) {
+    throw new BnbFormatError(`${where(`${param}.nested_absmax`)}: expected ${Math.ceil(blocks / nestedBlocksize)} values, got ${nestedAbsmax.length}`);
+  }
+  const nestedCode = toFloat32(need(`${param}.nested_quant_map`), file, `${param}.nested_quant_map`);
+  if (nestedCode.length !== 256) throw new BnbFormatError(`${where(`${param}.nested_quant_map`)}: expected 256 values, got ${nestedCode.length}`);
+  return {
+    ...base,
+    absmax: null,
+    doubleQuant: { qabsmax, nestedAbsmax, nestedCode, nestedBlocksize, offset: Math.fround(offset) },
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * Whole-file conversions between a plain checkpoint and bitsandbytes' 4-bit format, streaming tensor by tensor:
+ * memory holds one source tensor and its quantized form, never the whole file.
+ */
+import { SafetensorsReader, SafetensorsWriter, type RawTensor, type TensorSpec } from '../io/index.js';
+import { packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, unpackQuantState } from './bnbFormat.js';
+import { roundToBf16 } from './bf16.js';
+import { fromF16, toF16 } from './float16.js';
+import { blockAbsmax, checkBlocksize, type FloatDType } from './blockwise4.js';
+import type { QuantType } from './codebooks.js';
+import { STORAGE_OF, fromFloat32, isFloatDtype, toFloat32, type FloatStorage } from './convert.js';
+import { bitsPerParameter, dequantize4bit, numel, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
+import { NESTED_BLOCKSIZE, meanF32 } from './doubleQuant.js';
+
+export interface Progress {
+  /** Bytes of source tensor data processed so far, and in all. */
+  done: number;
+  total: number;
+  tensor: string;
+}
+
+export interface QuantizeFileOptions {
+  quantType?: QuantType;
+  blocksize?: number;
+  doubleQuant?: boolean;
+  /** dtype the weights are cast to before quantization and recorded for dequantized compute. Default bfloat16. */
+  computeDtype?: FloatDType;
+  /** Tensor names matching any of these are copied unchanged (e.g. /embed_tokens/). */
+  skip?: RegExp[];
+  onProgress?: (p: Progress) => void;
+}
+
+export interface QuantizeFileReport {
+  quantized: { name: string; shape: number[]; bits: BitsPerParameter }[];
+  copied: string[];
+  inputBytes: number;
+  outputBytes: number;
+}
+
+/** Will `quantize` turn this tensor into 4 bits? Floating, 2 or more dimensions, not skipped. */
+export function isQuantizable(name: string, t: { dtype: RawTensor['dtype']; shape: number[] }, skip: RegExp[] = []): boolean {
+  return isFloatDtype(t.dtype) && t.shape.length >= 2 && numel(t.shape) > 0 && !skip.some((r) => r.test(name));
+}
+
+
+function castToCompute(values: Float32Array, dtype: FloatDType): Float32Array {
+  if (dtype === 'bfloat16') return roundToBf16(values, { inPlace: true });
+  if (dtype === 'float16') {
+    values.set(fromF16(toF16(values)));
+    return values;
+  }
+  return values;
+}
+
+/**
+ * Quantize every floating tensor with 2+ dimensions of `input` into bitsandbytes' keys and copy the rest unchanged.
+ * Two passes over the input: the first quantizes to learn each state's exact sizes (the JSON's length depends on the
+ * offset's digits) keeping only the small constants, the second writes. Peak memory is about one tensor.
+ */
+export function quantizeFile(input: string, output: string, opts: QuantizeFileOptions = {}): QuantizeFileReport {
+  const o = {
+    quantType: opts.quantType ?? 'nf4',
+    blocksize: opts.blocksize ?? 64,
+    doubleQuant: opts.doubleQuant ?? false,
+    computeDtype: opts.computeDtype ?? 'bfloat16',
+  } as const;
+  const skip = opts.skip ?? [];
+  checkBlocksize(o.blocksize);
+  const reader = SafetensorsReader.open(input);
+  try {
+    const already = findQuantizedParams(reader.names());
+    if (already.length) {
+      throw new Error(`${input}: already holds 4-bit parameters (${already[0].stateKey}${already.length > 1 ? `, +${already.length - 1} more` : ''}); dequantize it first`);
+    }
+    const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
+    const quantize = (name: string): QuantState4bit => {
+      const t = reader.read(name);
+      const values = castToCompute(toFloat32(t, input, name), o.computeDtype);
+      return quantize4bit(values, { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: t.shape, dtype: o.computeDtype }).state;
+    };
+    // Pass 1: plan. Sizes of every output tensor are fixed by shape and options, except the JSON blob.
+    const specs: Record<string, TensorSpec> = {};
+    const targets = reader.tensors.filter((t) => isQuantizable(t.name, t, skip));
+    const targetNames = new Set(targets.map((t) => t.name));
+    for (const t of reader.tensors) {
+      if (!targetNames.has(t.name)) specs[t.name] = { dtype: t.dtype, shape: t.shape };
+    }
+    for (const t of targets) {
+      const n = numel(t.shape);
+      const blocks = Math.ceil(n / o.blocksize);
+      specs[t.name] = { dtype: 'U8', shape: [Math.ceil(n / 2), 1] };
+      specs[`${t.name}.absmax`] = { dtype: o.doubleQuant ? 'U8' : 'F32', shape: [blocks] };
+      specs[`${t.name}.quant_map`] = { dtype: 'F32', shape: [16] };
+      let doubleQuant: QuantState4bit['doubleQuant'] = null;
+      if (o.doubleQuant) {
+        specs[`${t.name}.nested_absmax`] = { dtype: 'F32', shape: [Math.ceil(blocks / NESTED_BLOCKSIZE)] };
+        specs[`${t.name}.nested_quant_map`] = { dtype: 'F32', shape: [256] };
+        // The JSON holds nested_offset = mean(absmax), whose digits fix its length: compute just the absmax here.
+        const values = castToCompute(toFloat32(reader.read(t.name), input, t.name), o.computeDtype);
+        const offset = meanF32(blockAbsmax(values, o.blocksize));
+        doubleQuant = { offset, nestedBlocksize: NESTED_BLOCKSIZE, qabsmax: new Uint8Array(0), nestedAbsmax: new Float32Array(0), nestedCode: new Float32Array(0) };
+      }
+      const json = quantStateJson({ quantType: o.quantType, blocksize: o.blocksize, shape: t.shape, dtype: o.computeDtype, packed: new Uint8Array(0), absmax: null, code: new Float32Array(0), doubleQuant });
+      specs[`${t.name}.quant_state.bitsandbytes__${o.quantType}`] = { dtype: 'U8', shape: [Buffer.byteLength(json, 'utf8')] };
+    }
+    const metadata = reader.metadata ?? { format: 'pt' };
+    const writer = new SafetensorsWriter(output, specs, metadata);
+    const report: QuantizeFileReport = { quantized: [], copied: [], inputBytes: reader.header.dataStart + total, outputBytes: 0 };
+    try {
+      let done = 0;
+      for (const t of reader.tensors) {
+        if (targetNames.has(t.name)) {
+          const state = quantize(t.name);
+          for (const [k, v] of Object.entries(packQuantState(t.name, state))) writer.write(k, v.data);
+          report.quantized.push({ name: t.name, shape: t.shape, bits: bitsPerParameter(state) });
+        } else {
+          writer.write(t.name, reader.readBytes(t.name));
+          report.copied.push(t.name);
+        }
+        done += t.dataOffsets[1] - t.dataOffsets[0];
+        opts.onProgress?.({ done, total, tensor: t.name });
+      }
+      writer.close();
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+    report.outputBytes = writer.size;
+    return report;
+  } finally {
+    reader.close();
+  }
+}
+
+export interface DequantizeFileOptions {
+  /** Output dtype; default: each tensor's recorded quant_state dtype. */
+  dtype?: FloatDType;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Inverse of quantizeFile: every 4-bit parameter back to a dense tensor; other tensors copied unchanged. */
+export function dequantizeFile(input: string, output: string, opts: DequantizeFileOptions = {}): { dequantized: string[]; copied: string[] } {
+  const reader = SafetensorsReader.open(input);
+  try {
+    const names = reader.names();
+    const params = findQuantizedParams(names);
+    const owned = new Set<string>();
+    const states = new Map<string, { storage: FloatStorage; shape: number[] }>();
+    const get = (k: string) => (reader.has(k) ? reader.read(k) : undefined);
+    for (const p of params) {
+      for (const k of quantStateKeys(p.param, names)) owned.add(k);
+      // Read only the small constants now; validates every 4-bit parameter before anything is written.
+      const st = unpackQuantState(p.param, get, input);
+      states.set(p.param, { storage: STORAGE_OF[opts.dtype ?? st.dtype], shape: st.shape });
+    }
+    const specs: Record<string, TensorSpec> = {};
+    for (const t of reader.tensors) if (!owned.has(t.name)) specs[t.name] = { dtype: t.dtype, shape: t.shape };
+    for (const [param, s] of states) specs[param] = { dtype: s.storage, shape: s.shape };
+    const writer = new SafetensorsWriter(output, specs, reader.metadata);
+    const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
+    let done = 0;
+    try {
+      for (const [param, s] of states) {
+        const st = unpackQuantState(param, get, input);
+        writer.write(param, fromFloat32(dequantize4bit(st, { dtype: opts.dtype }), s.storage));
+        for (const k of quantStateKeys(param, names)) done += reader.info(k).dataOffsets[1] - reader.info(k).dataOffsets[0];
+        opts.onProgress?.({ done, total, tensor: param });
+      }
+      const copied: string[] = [];
+      for (const t of reader.tensors) {
+        if (owned.has(t.name)) continue;
+        writer.write(t.name, reader.readBytes(t.name));
+        copied.push(t.name);
+        done += t.dataOffsets[1] - t.dataOffsets[0];
+        opts.onProgress?.({ done, total, tensor: t.name });
+      }
+      writer.close();
+      return { dequantized: [...states.keys()], copied };
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+export interface InspectedTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+}
+
+export interface Inspected4bit {
+  param: string;
+  state: Omit<QuantState4bit, 'packed'> & { packedBytes: number };
+  bits: BitsPerParameter;
+  /** Bytes of all keys of this parameter in the file. */
+  bytes: number;
+}
+
+export interface InspectReport {
+  file: string;
+  fileBytes: number;
+  metadata: Record<string, string> | null;
+  tensors: InspectedTensor[];
+  quantized: Inspected4bit[];
+}
+
+/** Tensors, dtypes, shapes and sizes; for 4-bit parameters their quant state and bits per parameter. */
+export function inspectFile(path: string): InspectReport {
+  const reader = SafetensorsReader.open(path);
+  try {
+    const names = reader.names();
+    const get = (k: string) => (reader.has(k) ? reader.read(k) : undefined);
+    const quantized: Inspected4bit[] = [];
+    for (const p of findQuantizedParams(names)) {
+      // Reading the packed weight just for its length would be wasteful: read the small keys, stub the packed one.
+      const packedBytes = reader.info(p.param).dataOffsets[1] - reader.info(p.param).dataOffsets[0];
+      const st = unpackQuantState(p.param, (k) => (k === p.param ? { ...reader.info(k), data: new Uint8Array(packedBytes) } : get(k)), path);
+      const { packed, ...rest } = st;
+      void packed;
+      const bytes = quantStateKeys(p.param, names).reduce((s, k) => s + reader.info(k).dataOffsets[1] - reader.info(k).dataOffsets[0], 0);
+      quantized.push({ param: p.param, state: { ...rest, packedBytes }, bits: bitsPerParameter(st), bytes });
+    }
+    const last = reader.tensors.at(-1);
+    return {
+      file: path,
+      fileBytes: reader.header.dataStart + (last ? last.dataOffsets[1] : 0),
+      metadata: reader.metadata,
+      tensors: reader.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.dataOffsets[1] - t.dataOffsets[0] })),
+      quantized,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+export { fromFloat32 };
+export type { RawTensor };

@@ -1,0 +1,170 @@
+/**
+ * The public face of 4-bit quantization: `quantize4bit` / `quantizeNF4` / `quantizeFP4` return a `QuantState4bit`
+ * (everything bitsandbytes serializes) and, with `trace: true`, every intermediate as typed arrays.
+ */
+import { codebook, type QuantType } from './codebooks.js';
+import {
+  assignCodes,
+  blockAbsmax,
+  castValues,
+  checkBlocksize,
+  checkFinite,
+  dequantizePacked,
+  packNibbles,
+  scaleBlocks,
+  zeroCode,
+  type FloatDType,
+} from './blockwise4.js';
+import { doubleQuantize, recoverAbsmax, type DoubleQuantState, type DoubleQuantTrace } from './doubleQuant.js';
+import { QuantizationError } from './errors.js';
+
+export interface QuantState4bit {
+  quantType: QuantType;
+  blocksize: number;
+  /** Shape of the original tensor, e.g. [out, in] for a linear weight. */
+  shape: number[];
+  /** dtype of the original tensor and of the dequantized output (`quant_state.dtype`). */
+  dtype: FloatDType;
+  /** Packed codes, ceil(n/2) bytes, element 2j in the high nibble; saved as `weight` with shape [ceil(n/2), 1]. */
+  packed: Uint8Array;
+  /** float32 absmax per block, or null when double quantization replaced it by `doubleQuant`. */
+  absmax: Float32Array | null;
+  /** The 16-entry codebook (`quant_map`). */
+  code: Float32Array;
+  doubleQuant: DoubleQuantState | null;
+}
+
+export interface QuantizeOptions {
+  quantType?: QuantType;
+  /** Elements per absmax block; bitsandbytes' default is 64. */
+  blocksize?: number;
+  /** Shape to record; defaults to [n]. Its product must equal the number of elements. */
+  shape?: number[];
+  /** dtype to record for dequantization (values should already be representable in it). Default 'float32'. */
+  dtype?: FloatDType;
+  /** Double quantization (`compress_statistics` / `bnb_4bit_use_double_quant`). */
+  doubleQuant?: boolean;
+  trace?: boolean;
+}
+
+export interface QuantizeTrace {
+  /** Exact float32 absmax per block, before any double quantization. */
+  absmax: Float32Array;
+  /** x / absmax, clamped to [-1, 1] — the value each code approximates. */
+  scaled: Float32Array;
+  /** One 4-bit code per element (0..15). */
+  codes: Uint8Array;
+  /** What a reader gets back (float32 values, rounded to the recorded dtype; with the recovered absmax if nested). */
+  dequantized: Float32Array;
+  /** dequantized - x, per element. */
+  error: Float32Array;
+  doubleQuant?: DoubleQuantTrace;
+}
+
+export interface QuantizeResult {
+  state: QuantState4bit;
+  trace?: QuantizeTrace;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function quantize4bit(x: Float32Array, opts: QuantizeOptions & { trace: true }): QuantizeResult & { trace: QuantizeTrace };
+export function quantize4bit(x: Float32Array, opts?: QuantizeOptions): QuantizeResult;
+export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): QuantizeResult {
+  const quantType = opts.quantType ?? 'nf4';
+  const blocksize = opts.blocksize ?? 64;
+  const shape = opts.shape ?? [x.length];
+  const dtype = opts.dtype ?? 'float32';
+  checkBlocksize(blocksize);
+  const code = codebook(quantType);
+  if (numel(shape) !== x.length) {
+    throw new QuantizationError(`shape [${shape.join(', ')}] has ${numel(shape)} elements but the data has ${x.length}`);
+  }
+  if (x.length === 0) throw new QuantizationError('cannot quantize an empty tensor');
+  checkFinite(x);
+
+  const absmax = blockAbsmax(x, blocksize);
+  const scaled = scaleBlocks(x, absmax, blocksize);
+  const codes = assignCodes(scaled, quantType);
+  const packed = packNibbles(codes, zeroCode(quantType));
+
+  let dq: ReturnType<typeof doubleQuantize> | null = null;
+  if (opts.doubleQuant) dq = doubleQuantize(absmax);
+  const state: QuantState4bit = {
+    quantType,
+    blocksize,
+    shape: [...shape],
+    dtype,
+    packed,
+    absmax: dq ? null : absmax,
+    code,
+    doubleQuant: dq ? dq.state : null,
+  };
+  if (!opts.trace) return { state };
+
+  const dequantized = dequantize4bit(state);
+  const error = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) error[i] = dequantized[i] - x[i];
+  const trace: QuantizeTrace = { absmax, scaled, codes, dequantized, error };
+  if (dq) trace.doubleQuant = dq.trace;
+  return { state, trace };
+}
+
+export function quantizeNF4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> & { trace: true }): QuantizeResult & { trace: QuantizeTrace };
+export function quantizeNF4(x: Float32Array, opts?: Omit<QuantizeOptions, 'quantType'>): QuantizeResult;
+export function quantizeNF4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> = {}): QuantizeResult {
+  return quantize4bit(x, { ...opts, quantType: 'nf4' });
+}
+
+export function quantizeFP4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> & { trace: true }): QuantizeResult & { trace: QuantizeTrace };
+export function quantizeFP4(x: Float32Array, opts?: Omit<QuantizeOptions, 'quantType'>): QuantizeResult;
+export function quantizeFP4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> = {}): QuantizeResult {
+  return quantize4bit(x, { ...opts, quantType: 'fp4' });
+}
+
+/** The float32 per-block absmax a reader uses: stored directly, or recovered from double quantization. */
+export function stateAbsmax(state: QuantState4bit): Float32Array {
+  if (state.doubleQuant) return recoverAbsmax(state.doubleQuant);
+  if (!state.absmax) throw new QuantizationError('quant state has neither absmax nor double-quantized absmax');
+  return state.absmax;
+}
+
+/**
+ * Dequantize to float32 values. The result is rounded to `dtype` (default: the state's dtype), as bitsandbytes casts
+ * `code[q] * absmax` (computed in float32) to `quant_state.dtype`.
+ */
+export function dequantize4bit(state: QuantState4bit, opts: { dtype?: FloatDType; out?: Float32Array } = {}): Float32Array {
+  const n = numel(state.shape);
+  const out = dequantizePacked(state.packed, stateAbsmax(state), state.code, state.blocksize, n, opts.out);
+  return castValues(out, opts.dtype ?? state.dtype);
+}
+
+export interface BitsPerParameter {
+  /** Bits of packed codes per parameter (4, plus padding for odd n). */
+  codes: number;
+  /** Bits of quantization constants per parameter: absmax, or qabsmax + nested absmax + offset. */
+  constants: number;
+  /** codes + constants: the paper's arithmetic (4.5, or 4.127 with double quantization at blocksize 64). */
+  total: number;
+  /** Also counting the per-tensor codebooks (quant_map, nested_quant_map): what the file really holds. */
+  totalWithCodebooks: number;
+}
+
+/** Bits per parameter measured from the stored arrays' byte sizes. */
+export function bitsPerParameter(state: QuantState4bit): BitsPerParameter {
+  const n = numel(state.shape);
+  const codes = (state.packed.byteLength * 8) / n;
+  let constantBits: number;
+  let codebookBits = state.code.byteLength * 8;
+  if (state.doubleQuant) {
+    const d = state.doubleQuant;
+    constantBits = d.qabsmax.byteLength * 8 + d.nestedAbsmax.byteLength * 8 + 32; // + the float32 offset
+    codebookBits += d.nestedCode.byteLength * 8;
+  } else {
+    constantBits = (state.absmax?.byteLength ?? 0) * 8;
+  }
+  const constants = constantBits / n;
+  return { codes, constants, total: codes + constants, totalWithCodebooks: codes + constants + codebookBits / n };
+}
