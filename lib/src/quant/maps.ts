@@ -105,8 +105,8 @@ export function createNormalMap(offset = 0.9677083): { code: Float32Array; trace
  * bitsandbytes' `create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8)`: for i = 0..6, the 2^i midpoints
  * of linspace(0.1, 1, 2^i + 1) scaled by 10^(i-6), with both signs; then 0 and 1. 256 sorted float32 values spanning
  * magnitudes 5.5e-7 .. 1 ("dynamic exponent"). There is no −1, so the map is asymmetric.
- * PyTorch's vectorised linspace rounds a few boundaries differently, so 44 of the 256 entries differ from the table
- * bitsandbytes writes by one float32 ulp; quantization therefore uses `DYNAMIC_MAP` (PyTorch's values), and files
+ * PyTorch's vectorised linspace rounds some boundaries differently, so 44 of the 256 entries differ from the table
+ * bitsandbytes writes by one or two float32 ulps; quantization therefore uses `DYNAMIC_MAP` (PyTorch's values), and files
  * carry their own `nested_quant_map` anyway.
  */
 export function createDynamicMap(): Float32Array {
