@@ -8,7 +8,9 @@ import type { Progress } from '../quant/files.js';
 const MiB = 1024 * 1024;
 
 export function progressReporter(label: string, opts: { minBytes?: number } = {}): { update: (p: Progress) => void; stop: () => void } {
-  const minBytes = opts.minBytes ?? 64 * MiB;
+  // LORALAB_PROGRESS_MIN_BYTES lowers the threshold (tests use it to see progress on small files).
+  const fromEnv = Number(process.env.LORALAB_PROGRESS_MIN_BYTES);
+  const minBytes = opts.minBytes ?? (Number.isFinite(fromEnv) && process.env.LORALAB_PROGRESS_MIN_BYTES ? fromEnv : 64 * MiB);
   let bar: cliProgress.SingleBar | null = null;
   let lastDecile = -1;
   return {
@@ -27,7 +29,7 @@ export function progressReporter(label: string, opts: { minBytes?: number } = {}
         const decile = Math.floor((10 * p.done) / p.total);
         if (decile !== lastDecile) {
           lastDecile = decile;
-          process.stderr.write(`${label}: ${decile * 10}% (${(p.done / MiB).toFixed(0)}/${(p.total / MiB).toFixed(0)} MiB) ${p.tensor}\n`);
+          process.stderr.write(`${label}: ${decile * 10}% (${(p.done / MiB).toFixed(1)}/${(p.total / MiB).toFixed(1)} MiB) ${p.tensor}\n`);
         }
       }
     },

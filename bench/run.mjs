@@ -1,0 +1,25 @@
+// `npm run bench [-- NAME ...]`: runs the named benchmarks (all by default) and writes bench/results/NAME.json with
+// the machine it ran on. Timings are never asserted by tests; compare ratios from one run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { machine } from './machine.mjs';
+
+const BENCHES = {
+  quant: () => import('./quant.mjs'),
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = names.filter((n) => !(n in BENCHES));
+if (unknown.length) {
+  console.error(`bench: unknown benchmark ${unknown.join(', ')}; available: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+for (const name of names.length ? names : Object.keys(BENCHES)) {
+  process.stderr.write(`bench ${name}...\n`);
+  const mod = await BENCHES[name]();
+  const result = { ...(await mod.run()), machine: machine() };
+  const path = new URL(`./results/${name}.json`, import.meta.url);
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`wrote bench/results/${name}.json`);
+}
