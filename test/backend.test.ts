@@ -40,3 +40,14 @@ describe('backend start on this machine', () => {
     expect(Array.from(y.dataSync())).toEqual([11]);
   });
 });
+
+describe('roundTensorToBf16', () => {
+  it('rounds a TF.js tensor to bf16 values and keeps its shape', async () => {
+    const { roundTensorToBf16 } = await import('loralab/backend');
+    const t = tf.tensor2d([[Math.PI, 1.00390625], [-0, 65504.5]]);
+    const r = roundTensorToBf16(t);
+    expect(r.shape).toEqual([2, 2]);
+    expect(Array.from(r.dataSync())).toEqual([3.140625, 1, -0, 65536]);
+    expect(() => roundTensorToBf16(tf.tensor1d([1], 'int32'))).toThrow(/float32/);
+  });
+});

@@ -205,3 +205,38 @@ describe('bits per parameter (QLoRA §3 arithmetic), measured on a 2048 x 2048 m
     expect(b.totalWithCodebooks).toBeGreaterThan(b.total);
   });
 });
+
+describe('the fused (untraced) path equals the step-by-step one', () => {
+  const both = (x: Float32Array, quantType: 'nf4' | 'fp4', blocksize = 64) => {
+    const a = quantize4bit(x, { quantType, blocksize }).state;
+    const b = quantize4bit(x, { quantType, blocksize, trace: true }).state;
+    expect(hex(a.packed)).toBe(hex(b.packed));
+    expect(Array.from(a.absmax!)).toEqual(Array.from(b.absmax!));
+  };
+  it('on every midpoint, a few ulps either side, bucket edges and tiny values', () => {
+    for (const quantType of ['nf4', 'fp4'] as const) {
+      const code = quantType === 'nf4' ? NF4_CODE : FP4_CODE;
+      const sorted = Array.from(code).sort((p, q) => p - q);
+      const vals: number[] = [1];
+      for (const m of midpoints(sorted)) for (let d = -3; d <= 3; d++) vals.push(f32FromBits(f32Bits(m) + d));
+      for (let k = 0; k <= 4096; k++) vals.push(-1 + k / 2048, Math.fround(-1 + k / 2048 + 1e-7));
+      vals.push(1e-38, -1e-38, 1e-30, -1e-30, 0, -0, 2 ** -30, -(2 ** -30), 0.99999994, -0.99999994);
+      const x = Float32Array.from(vals.filter((v) => Math.abs(v) <= 1));
+      // one block holding 1.0 keeps the scale exactly 1, so the values are their own scaled values
+      const padded = new Float32Array(Math.ceil(x.length / 64) * 64 * 2);
+      for (let i = 0, j = 0; i < x.length; i += 63, j += 64) {
+        padded[j] = 1;
+        padded.set(x.subarray(i, i + 63), j + 1);
+      }
+      both(padded, quantType);
+    }
+  });
+  it('property: random data, scales, blocksizes and lengths (partial blocks included)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3000 }), fc.constantFrom(...BLOCKSIZES), fc.constantFrom('nf4' as const, 'fp4' as const), fc.integer({ min: 0, max: 2 ** 31 }), fc.double({ min: 1e-30, max: 1e30, noNaN: true }), (n, bs, qt, seed, scale) => {
+        both(new Rng(seed).normalArray(n, scale), qt, bs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

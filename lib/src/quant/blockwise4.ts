@@ -102,6 +102,74 @@ export function packNibbles(codes: Uint8Array, padCode: number): Uint8Array {
   return packed;
 }
 
+/**
+ * Bucketize by table: [-1, 1] is cut into 4096 equal buckets; `below[k]` counts the midpoints under bucket k and
+ * `inside[k]` is the one midpoint inside it (or 2, above everything). Then `#{ i : v > bounds[i] }` is
+ * `below[k] + (v > inside[k])` — one load and one comparison instead of a branchy search. Exact because no bucket
+ * holds two midpoints (checked when the table is built) and bucket edges are exact binary fractions.
+ */
+const LUT_BUCKETS = 4096;
+interface BucketTable {
+  below: Uint8Array;
+  inside: Float32Array;
+}
+const tables = new Map<QuantType, BucketTable>();
+
+export function bucketTable(quantType: QuantType): BucketTable {
+  let t = tables.get(quantType);
+  if (t) return t;
+  const { bounds } = quantBounds(quantType);
+  const below = new Uint8Array(LUT_BUCKETS);
+  const inside = new Float32Array(LUT_BUCKETS);
+  for (let k = 0; k < LUT_BUCKETS; k++) {
+    const lo = -1 + (2 * k) / LUT_BUCKETS;
+    const hi = -1 + (2 * (k + 1)) / LUT_BUCKETS;
+    let p = 0;
+    while (p < bounds.length && bounds[p] < lo) p++;
+    below[k] = p;
+    inside[k] = p < bounds.length && bounds[p] < hi ? bounds[p] : 2;
+    if (p + 1 < bounds.length && bounds[p + 1] < hi) throw new Error(`bucket ${k} holds two midpoints of the ${quantType} codebook`);
+  }
+  t = { below, inside };
+  tables.set(quantType, t);
+  return t;
+}
+
+/**
+ * The same result as blockAbsmax -> scaleBlocks -> assignCodes -> packNibbles, in one pass without the intermediate
+ * arrays: what quantization runs when no trace is asked for.
+ */
+export function quantizePackedFused(x: Float32Array, blocksize: number, quantType: QuantType): { packed: Uint8Array; absmax: Float32Array } {
+  const n = x.length;
+  const { order } = quantBounds(quantType);
+  const { below, inside } = bucketTable(quantType);
+  const codeOf = new Uint8Array(16);
+  for (let p = 0; p < 16; p++) codeOf[p] = order[p];
+  const absmax = blockAbsmax(x, blocksize);
+  const packed = new Uint8Array(Math.ceil(n / 2));
+  const half = LUT_BUCKETS / 2;
+  const full = n - (n % blocksize);
+  let hi = 0;
+  for (let b = 0; b < absmax.length; b++) {
+    const start = b * blocksize;
+    const end = Math.min(n, start + blocksize);
+    const partial = end > full;
+    const am = absmax[b];
+    const inv = fr(1 / Math.max(am, ABSMAX_CLAMP));
+    for (let i = start; i < end; i++) {
+      let v = partial ? fr(x[i] / am) : fr(x[i] * inv);
+      v = v < -1 ? -1 : v > 1 ? 1 : v;
+      let k = ((v + 1) * half) | 0;
+      if (k >= LUT_BUCKETS) k = LUT_BUCKETS - 1;
+      const c = codeOf[below[k] + (v > inside[k] ? 1 : 0)];
+      if (i & 1) packed[i >> 1] = (hi << 4) | c;
+      else hi = c;
+    }
+  }
+  if (n & 1) packed[n >> 1] = (hi << 4) | zeroCode(quantType);
+  return { packed, absmax };
+}
+
 /** Unpack n 4-bit codes (high nibble first). */
 export function unpackNibbles(packed: Uint8Array, n: number): Uint8Array {
   const codes = new Uint8Array(n);

@@ -11,6 +11,7 @@ import {
   checkFinite,
   dequantizePacked,
   packNibbles,
+  quantizePackedFused,
   scaleBlocks,
   zeroCode,
   type FloatDType,
@@ -85,6 +86,13 @@ export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): Quant
   if (x.length === 0) throw new QuantizationError('cannot quantize an empty tensor');
   checkFinite(x);
 
+  if (!opts.trace) {
+    const { packed, absmax } = quantizePackedFused(x, blocksize, quantType);
+    const dq = opts.doubleQuant ? doubleQuantize(absmax).state : null;
+    return { state: { quantType, blocksize, shape: [...shape], dtype, packed, absmax: dq ? null : absmax, code, doubleQuant: dq } };
+  }
+
+  // Traced path: the same computation step by step, keeping every intermediate.
   const absmax = blockAbsmax(x, blocksize);
   const scaled = scaleBlocks(x, absmax, blocksize);
   const codes = assignCodes(scaled, quantType);
@@ -102,7 +110,6 @@ export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): Quant
     code,
     doubleQuant: dq ? dq.state : null,
   };
-  if (!opts.trace) return { state };
 
   const dequantized = dequantize4bit(state);
   const error = new Float32Array(x.length);
