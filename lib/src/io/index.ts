@@ -5,3 +5,6 @@ export * from './byteSource.js';
 export * from './safetensors.js';
 export * from './tensors.js';
 export * from './pyjson.js';
+export * from './checkpoint.js';
+export * from './tokenizer.js';
+export * from './bpe.js';

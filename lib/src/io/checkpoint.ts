@@ -1,0 +1,97 @@
+/**
+ * A Hugging Face checkpoint folder's weights: `model.safetensors`, or shards listed by
+ * `model.safetensors.index.json` (`{"metadata": {...}, "weight_map": {name: shard file}}`). Tensors are read by
+ * offset from whichever shard holds them; nothing is loaded until asked for.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SafetensorsReader, type RawTensor, type TensorInfo } from './safetensors.js';
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+export class CheckpointWeights {
+  private readonly readers = new Map<string, SafetensorsReader>();
+  private readonly where = new Map<string, string>();
+
+  private constructor(readonly dir: string) {}
+
+  static open(dir: string): CheckpointWeights {
+    if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such directory`);
+    if (!statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory (expected a Hugging Face model folder)`);
+    const ckpt = new CheckpointWeights(dir);
+    const single = join(dir, 'model.safetensors');
+    const index = join(dir, 'model.safetensors.index.json');
+    if (existsSync(index)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(index, 'utf8'));
+      } catch (e) {
+        throw new CheckpointError(`${index}: not valid JSON (${(e as Error).message})`);
+      }
+      const map = (json as { weight_map?: unknown } | null)?.weight_map;
+      if (!map || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(`${index}: missing field 'weight_map' (an object of tensor name -> shard file)`);
+      for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new CheckpointError(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(shard)}`);
+        ckpt.where.set(name, shard);
+      }
+      for (const shard of new Set(ckpt.where.values())) {
+        const path = join(dir, shard);
+        if (!existsSync(path)) throw new CheckpointError(`${index}: shard '${shard}' is listed but ${path} does not exist`);
+        const r = SafetensorsReader.open(path);
+        ckpt.readers.set(shard, r);
+        for (const n of ckpt.namesIn(shard)) if (!r.has(n)) throw new CheckpointError(`${index}: '${n}' is mapped to ${shard}, which has no such tensor`);
+      }
+    } else if (existsSync(single)) {
+      const r = SafetensorsReader.open(single);
+      ckpt.readers.set('model.safetensors', r);
+      for (const n of r.names()) ckpt.where.set(n, 'model.safetensors');
+    } else {
+      throw new CheckpointError(`${dir}: no model.safetensors or model.safetensors.index.json (LoRA Lab reads safetensors checkpoints)`);
+    }
+    return ckpt;
+  }
+
+  private namesIn(shard: string): string[] {
+    return [...this.where.entries()].filter(([, s]) => s === shard).map(([n]) => n);
+  }
+
+  names(): string[] {
+    return [...this.where.keys()];
+  }
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+  fileOf(name: string): string {
+    const shard = this.where.get(name);
+    if (!shard) throw new CheckpointError(`${this.dir}: no tensor named '${name}'`);
+    return join(this.dir, shard);
+  }
+  info(name: string): TensorInfo {
+    return this.reader(name).info(name);
+  }
+  read(name: string): RawTensor {
+    return this.reader(name).read(name);
+  }
+  get(name: string): RawTensor | undefined {
+    return this.has(name) ? this.read(name) : undefined;
+  }
+  private reader(name: string): SafetensorsReader {
+    const shard = this.where.get(name);
+    if (!shard) throw new CheckpointError(`${this.dir}: no tensor named '${name}'`);
+    return this.readers.get(shard)!;
+  }
+  /** Total bytes of tensor data. */
+  totalBytes(): number {
+    let s = 0;
+    for (const n of this.names()) {
+      const t = this.info(n);
+      s += t.dataOffsets[1] - t.dataOffsets[0];
+    }
+    return s;
+  }
+  close(): void {
+    for (const r of this.readers.values()) r.close();
+  }
+}

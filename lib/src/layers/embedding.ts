@@ -1,0 +1,140 @@
+/**
+ * Token embedding with Gemma's tied output head. A frozen embedding stays in its checkpoint storage (bf16 bits or
+ * float32) outside TF.js and only the rows a batch needs become a tensor; the output head multiplies by the table in
+ * vocabulary chunks and recomputes the chunks in backward, so the full float32 table never exists. A trainable
+ * embedding (full fine-tuning) is a tf.Variable.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { bf16ToF32, toBf16 } from '../quant/bf16.js';
+import { Module, type ParamInfo } from './module.js';
+
+export class Embedding extends Module {
+  private bf16: Uint16Array | null = null;
+  private f32: Float32Array | null = null;
+  variable: tf.Variable | null = null;
+  /** Rows of the output head per matmul. */
+  chunkRows = 8192;
+
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    weight: { bf16?: Uint16Array; f32?: Float32Array },
+  ) {
+    super();
+    const n = numEmbeddings * embeddingDim;
+    if (weight.bf16) {
+      if (weight.bf16.length !== n) throw new Error(`Embedding: ${weight.bf16.length} values for [${numEmbeddings}, ${embeddingDim}]`);
+      this.bf16 = weight.bf16;
+    } else if (weight.f32) {
+      if (weight.f32.length !== n) throw new Error(`Embedding: ${weight.f32.length} values for [${numEmbeddings}, ${embeddingDim}]`);
+      this.f32 = weight.f32;
+    } else {
+      throw new Error('Embedding: no weight given');
+    }
+  }
+
+  get storageDtype(): 'bfloat16' | 'float32' {
+    return this.bf16 ? 'bfloat16' : 'float32';
+  }
+
+  /** Rows [start, end) as float32 values. */
+  rows(start: number, end: number): Float32Array {
+    const d = this.embeddingDim;
+    if (this.variable) return this.variable.slice([start, 0], [end - start, d]).dataSync() as Float32Array;
+    if (this.f32) return this.f32.subarray(start * d, end * d);
+    const out = new Float32Array((end - start) * d);
+    const o = new Uint32Array(out.buffer);
+    const src = this.bf16!;
+    for (let i = 0, j = start * d; i < out.length; i++, j++) o[i] = src[j] << 16;
+    return out;
+  }
+
+  /** All values as float32 (allocates the full table). */
+  denseWeight(): Float32Array {
+    return this.rows(0, this.numEmbeddings).slice();
+  }
+
+  /** Embedding lookup: ids [B][T] -> [B, T, D]. */
+  forward(ids: number[][]): tf.Tensor3D {
+    const B = ids.length;
+    const T = ids[0]?.length ?? 0;
+    for (const row of ids) if (row.length !== T) throw new Error('Embedding: all sequences in a batch must have the same length (pad them)');
+    for (const row of ids) for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new Error(`token id ${id} is outside the vocabulary [0, ${this.numEmbeddings})`);
+    const d = this.embeddingDim;
+    if (this.variable) return tf.gather(this.variable, tf.tensor2d(ids.flat(), [B, T], 'int32')) as tf.Tensor3D;
+    const out = new Float32Array(B * T * d);
+    let k = 0;
+    for (const row of ids) {
+      for (const id of row) {
+        if (this.f32) out.set(this.f32.subarray(id * d, (id + 1) * d), k);
+        else for (let j = 0; j < d; j++) out[k + j] = bf16ToF32(this.bf16![id * d + j]);
+        k += d;
+      }
+    }
+    return tf.tensor3d(out, [B, T, d]);
+  }
+
+  /** Tied output head: h [..., D] -> logits [..., V] = h Eᵀ, by vocabulary chunks. */
+  project(h: tf.Tensor): tf.Tensor {
+    const d = this.embeddingDim;
+    const V = this.numEmbeddings;
+    if (this.variable) return tf.tidy(() => tf.matMul(h.reshape([-1, d]) as tf.Tensor2D, this.variable as tf.Tensor2D, false, true).reshape([...h.shape.slice(0, -1), V]));
+    const chunk = this.chunkRows;
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const hIn = args[0] as tf.Tensor;
+      const lead = hIn.shape.slice(0, -1);
+      const h2 = hIn.reshape([-1, d]) as tf.Tensor2D;
+      const parts: tf.Tensor2D[] = [];
+      for (let s = 0; s < V; s += chunk) {
+        const e = Math.min(V, s + chunk);
+        const w = tf.tensor2d(this.rows(s, e), [e - s, d]);
+        parts.push(tf.matMul(h2, w, false, true));
+        w.dispose();
+      }
+      const value = (parts.length === 1 ? parts[0] : tf.concat(parts, 1)).reshape([...lead, V]);
+      return {
+        value,
+        // dL/dh = dL/dlogits · E, chunk by chunk; the (frozen) table gets no gradient.
+        gradFunc: (dy: tf.Tensor) =>
+          tf.tidy(() => {
+            const dy2 = dy.reshape([-1, V]) as tf.Tensor2D;
+            let dh: tf.Tensor | null = null;
+            for (let s = 0; s < V; s += chunk) {
+              const e = Math.min(V, s + chunk);
+              const w = tf.tensor2d(this.rows(s, e), [e - s, d]);
+              const part = tf.matMul(dy2.slice([0, s], [-1, e - s]) as tf.Tensor2D, w);
+              dh = dh ? dh.add(part) : part;
+            }
+            return dh!.reshape([...lead, d]);
+          }),
+      };
+    });
+    return tf.tidy(() => op(h) as tf.Tensor);
+  }
+
+  /** Make the table a trainable tf.Variable (full fine-tuning), or freeze it back into its storage. */
+  protected override setOwnTrainable(t: boolean): void {
+    if (t && !this.variable) {
+      this.variable = tf.variable(tf.tensor2d(this.denseWeight(), [this.numEmbeddings, this.embeddingDim]), true);
+      this.f32 = null;
+      this.bf16 = null;
+    } else if (!t && this.variable) {
+      const values = this.variable.dataSync() as Float32Array;
+      this.variable.dispose();
+      this.variable = null;
+      this.f32 = values.slice();
+    }
+  }
+
+  /** The table in bf16 bits (for saving). */
+  toBf16(): Uint16Array {
+    return this.bf16 ?? toBf16(this.denseWeight());
+  }
+
+  override ownParameters(): ParamInfo[] {
+    return [{ name: 'weight', shape: [this.numEmbeddings, this.embeddingDim], numel: this.numEmbeddings * this.embeddingDim, trainable: !!this.variable?.trainable, variable: this.variable ?? undefined }];
+  }
+  protected override disposeOwn(): void {
+    this.variable?.dispose();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A minimal module tree, named like PyTorch's: every layer knows its children by attribute name, so that
+ * `namedModules()` yields the same dotted paths as transformers (`model.layers.0.self_attn.q_proj`) and PEFT's
+ * `targetModules` and saved keys mean the same thing here.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface ParamInfo {
+  /** Dotted name relative to the module, e.g. `weight` or `lora_A.weight`. */
+  name: string;
+  shape: number[];
+  /** Number of values the parameter represents (a 4-bit weight counts its logical elements). */
+  numel: number;
+  trainable: boolean;
+  /** The tf.Variable, for trainable parameters (and dense frozen ones). */
+  variable?: tf.Variable;
+}
+
+export abstract class Module {
+  /** Direct children by attribute name (insertion order = registration order). */
+  protected readonly childModules = new Map<string, Module>();
+  /** Training mode (dropout active), as torch's `module.train()` / `module.eval()`. */
+  training = false;
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  protected register<M extends Module>(name: string, m: M): M {
+    this.childModules.set(name, m);
+    return m;
+  }
+
+  /** Replace a child (used to wrap a Linear in a LoraLinear). */
+  setChild(name: string, m: Module): void {
+    if (!this.childModules.has(name)) throw new Error(`no child module '${name}' to replace`);
+    this.childModules.set(name, m);
+    this.onChildReplaced(name, m);
+  }
+
+  /** Hook for subclasses that keep typed references to children. */
+  protected onChildReplaced(_name: string, _m: Module): void {}
+
+  children(): [string, Module][] {
+    return [...this.childModules.entries()];
+  }
+
+  getChild(name: string): Module | undefined {
+    return this.childModules.get(name);
+  }
+
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.childModules) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  /** This module's own parameters (not its children's). */
+  ownParameters(): ParamInfo[] {
+    return [];
+  }
+
+  *namedParameters(prefix = ''): Generator<ParamInfo> {
+    for (const p of this.ownParameters()) yield { ...p, name: prefix ? `${prefix}.${p.name}` : p.name };
+    for (const [name, child] of this.childModules) yield* child.namedParameters(prefix ? `${prefix}.${name}` : name);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    const out: tf.Variable[] = [];
+    for (const p of this.namedParameters()) if (p.trainable && p.variable) out.push(p.variable);
+    return out;
+  }
+
+  /** Freeze or unfreeze every dense parameter of this subtree. */
+  setTrainable(trainable: boolean): void {
+    for (const [, m] of this.namedModules()) m.setOwnTrainable(trainable);
+  }
+
+  protected setOwnTrainable(_trainable: boolean): void {}
+
+  /** Free the tensors this module owns (not its children). */
+  protected disposeOwn(): void {}
+
+  dispose(): void {
+    for (const [, m] of this.namedModules()) m.disposeOwn();
+  }
+}
+
+export interface ParameterCount {
+  total: number;
+  trainable: number;
+  /** 100 * trainable / total */
+  percent: number;
+}
+
+export function countParameters(m: Module): ParameterCount {
+  let total = 0;
+  let trainable = 0;
+  for (const p of m.namedParameters()) {
+    total += p.numel;
+    if (p.trainable) trainable += p.numel;
+  }
+  return { total, trainable, percent: total ? (100 * trainable) / total : 0 };
+}
+
+/** PEFT's `print_trainable_parameters` line. */
+export function formatTrainableParameters(c: ParameterCount): string {
+  return `trainable params: ${c.trainable.toLocaleString('en-US')} || all params: ${c.total.toLocaleString('en-US')} || trainable%: ${c.percent.toFixed(4)}`;
+}
+
+/** Set a variable to new values without leaking the old tensor. */
+export function assignVariable(v: tf.Variable, values: tf.Tensor): void {
+  v.assign(values);
+}

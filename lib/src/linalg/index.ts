@@ -1,0 +1,2 @@
+/** Dense linear algebra in float64 (SVD, matmul) for initialisations, analysis and teaching. */
+export * from './svd.js';

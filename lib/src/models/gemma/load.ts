@@ -1,0 +1,178 @@
+/**
+ * Build a GemmaForCausalLM from a Hugging Face folder (config.json, model.safetensors or sharded, tokenizer.json).
+ *
+ * With `loadIn4bit`, every linear layer except the output head is quantized while streaming, tensor by tensor: the
+ * dense copy of one weight exists only while it is being quantized, so peak memory stays near the size of the
+ * quantized model. A checkpoint that already holds bitsandbytes 4-bit keys loads its quantized layers as they are.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointWeights, TextTokenizer, type RawTensor } from '../../io/index.js';
+import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
+import { toFloat32 } from '../../quant/convert.js';
+import { dequantize4bit } from '../../quant/quantize4bit.js';
+import type { QuantType } from '../../quant/codebooks.js';
+import { toBf16 } from '../../quant/bf16.js';
+import { Embedding } from '../../layers/embedding.js';
+import { Linear, Linear4bit, type ComputeDtype } from '../../layers/linear.js';
+import { GemmaRMSNorm } from '../../layers/norm.js';
+import { Rng } from '../../util/rng.js';
+import { ConfigError, gemmaWeightShapes, parseGemmaConfig, type GemmaConfig } from './config.js';
+import { GemmaAttention, GemmaDecoderLayer, GemmaForCausalLM, GemmaMLP, GemmaModel, type AnyLinear } from './model.js';
+
+export interface LoadOptions {
+  /** Quantize linear layers to 4 bits while loading (bitsandbytes' `load_in_4bit`). */
+  loadIn4bit?: boolean;
+  bnb4bitQuantType?: QuantType;
+  bnb4bitUseDoubleQuant?: boolean;
+  bnb4bitComputeDtype?: ComputeDtype;
+  /** Blocksize of the 4-bit quantization (bitsandbytes' default 64). */
+  bnb4bitBlocksize?: number;
+  /** Values dense linear layers keep: 'bfloat16' rounds them to bf16 (default for bf16 checkpoints). */
+  dtype?: ComputeDtype;
+  /** Load tokenizer.json when present (default true). */
+  tokenizer?: boolean;
+  onProgress?: (p: { done: number; total: number; tensor: string }) => void;
+}
+
+export interface LoadedGemma {
+  model: GemmaForCausalLM;
+  config: GemmaConfig;
+  tokenizer: TextTokenizer | null;
+  dir: string;
+  /** Checkpoint tensors the model did not use. */
+  unused: string[];
+}
+
+export function readGemmaConfig(dir: string): GemmaConfig {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new ConfigError(`${dir}: no config.json (expected a Hugging Face model folder)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseGemmaConfig(json, path);
+}
+
+const LINEARS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
+
+export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
+  const config = readGemmaConfig(dir);
+  const ckpt = CheckpointWeights.open(dir);
+  try {
+    const expected = gemmaWeightShapes(config);
+    const quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
+    const used = new Set<string>();
+    const total = ckpt.totalBytes();
+    let done = 0;
+    const tick = (name: string) => {
+      const t = ckpt.info(name);
+      done += t.dataOffsets[1] - t.dataOffsets[0];
+      opts.onProgress?.({ done, total, tensor: name });
+    };
+    const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
+    const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? 'bfloat16';
+
+    const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
+      if (!ckpt.has(name)) {
+        throw new ConfigError(`${dir}: missing tensor '${name}' (expected shape [${expected.get(name)?.join(', ')}] for a Gemma with ${config.numHiddenLayers} layers)`);
+      }
+      const raw = ckpt.read(name);
+      const want = expected.get(name);
+      if (want && raw.shape.join() !== want.join()) {
+        throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${raw.shape.join(', ')}], config.json implies [${want.join(', ')}]`);
+      }
+      used.add(name);
+      tick(name);
+      return { raw, values: () => toFloat32(raw, ckpt.fileOf(name), name) };
+    };
+
+    const linear = (name: string): Linear | Linear4bit => {
+      const [out, inF] = expected.get(`${name}.weight`)!;
+      const param = `${name}.weight`;
+      const bias = config.attentionBias && expected.has(`${name}.bias`) ? readDense(`${name}.bias`).values() : null;
+      if (quantized.has(param)) {
+        const state = unpackQuantState(param, (k) => ckpt.get(k), ckpt.fileOf(param));
+        if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
+        for (const k of ckpt.names()) if (k === param || k.startsWith(`${param}.`)) {
+          used.add(k);
+          tick(k);
+        }
+        return new Linear4bit(state, { computeDtype: opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
+      }
+      const w = readDense(param).values();
+      if (opts.loadIn4bit) {
+        return Linear4bit.fromWeight(w, out, inF, {
+          quantType: opts.bnb4bitQuantType ?? 'nf4',
+          blocksize: opts.bnb4bitBlocksize ?? 64,
+          doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
+          computeDtype,
+          bias,
+        });
+      }
+      return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
+    };
+
+    const embedding = (name: string): Embedding => {
+      const [V, H] = expected.get(name)!;
+      if (quantized.has(name)) {
+        // A file quantized with `loralab quantize` without --skip holds a 4-bit embedding: LoRA Lab computes with a
+        // dense table, so it is dequantized into bf16 storage.
+        const state = unpackQuantState(name, (k) => ckpt.get(k), ckpt.fileOf(name));
+        for (const k of ckpt.names()) if (k === name || k.startsWith(`${name}.`)) used.add(k);
+        return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
+      }
+      const { raw, values } = readDense(name);
+      if (raw.dtype === 'BF16') return new Embedding(V, H, { bf16: new Uint16Array(raw.data.buffer.slice(raw.data.byteOffset, raw.data.byteOffset + raw.data.byteLength)) });
+      return new Embedding(V, H, { f32: values() });
+    };
+
+    const embed = embedding('model.embed_tokens.weight');
+    const layers: GemmaDecoderLayer[] = [];
+    for (let i = 0; i < config.numHiddenLayers; i++) {
+      const p = `model.layers.${i}`;
+      const l: Record<string, AnyLinear> = {};
+      for (const name of LINEARS) l[name] = linear(`${p}.${name}`);
+      const attn = new GemmaAttention(config, l['self_attn.q_proj'], l['self_attn.k_proj'], l['self_attn.v_proj'], l['self_attn.o_proj']);
+      const mlp = new GemmaMLP(l['mlp.gate_proj'], l['mlp.up_proj'], l['mlp.down_proj']);
+      const inNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.input_layernorm.weight`).values());
+      const postNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.post_attention_layernorm.weight`).values());
+      layers.push(new GemmaDecoderLayer(attn, mlp, inNorm, postNorm));
+    }
+    const norm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense('model.norm.weight').values());
+    const lmHead = config.tieWordEmbeddings ? null : embedding('lm_head.weight');
+    const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, norm), lmHead);
+    const unused = ckpt.names().filter((n) => !used.has(n));
+    const tokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json')) ? TextTokenizer.fromDir(dir) : null;
+    return { model, config, tokenizer, dir, unused };
+  } finally {
+    ckpt.close();
+  }
+}
+
+/**
+ * A Gemma with random weights (normal, std `initializerRange`; norms at zero as transformers initialises them), for
+ * tests, demos and pre-training from scratch.
+ */
+export function createGemma(config: GemmaConfig, opts: { seed?: number; initializerRange?: number; dtype?: ComputeDtype; trainable?: boolean } = {}): GemmaForCausalLM {
+  const rng = new Rng(opts.seed ?? 0);
+  const std = opts.initializerRange ?? 0.02;
+  const shapes = gemmaWeightShapes(config);
+  const dense = (name: string) => {
+    const [out, inF] = shapes.get(name)!;
+    return new Linear(inF, out, { weight: rng.normalArray(out * inF, std), dtype: opts.dtype ?? 'float32', trainable: opts.trainable ?? false });
+  };
+  const embed = new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) });
+  const layers = Array.from({ length: config.numHiddenLayers }, (_, i) => {
+    const p = `model.layers.${i}`;
+    const attn = new GemmaAttention(config, dense(`${p}.self_attn.q_proj.weight`), dense(`${p}.self_attn.k_proj.weight`), dense(`${p}.self_attn.v_proj.weight`), dense(`${p}.self_attn.o_proj.weight`));
+    const mlp = new GemmaMLP(dense(`${p}.mlp.gate_proj.weight`), dense(`${p}.mlp.up_proj.weight`), dense(`${p}.mlp.down_proj.weight`));
+    return new GemmaDecoderLayer(attn, mlp, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps), new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps));
+  });
+  const lmHead = config.tieWordEmbeddings ? null : new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) });
+  const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps)), lmHead);
+  if (opts.trainable) model.setTrainable(true);
+  return model;
+}

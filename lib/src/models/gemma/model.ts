@@ -1,0 +1,211 @@
+/**
+ * Gemma (transformers `modeling_gemma.py`) in TF.js, module for module and name for name:
+ *
+ *   h0 = embed_tokens(ids) · √hidden            (√hidden rounded to the checkpoint dtype: 45.25 for Gemma-2B in bf16)
+ *   per layer:  h = x + o_proj(attn(input_layernorm(x)));   out = h + down_proj(gelu_tanh(gate_proj(n)) · up_proj(n)),
+ *               n = post_attention_layernorm(h)
+ *   logits = norm(h_L) · Eᵀ                      (lm_head tied to the embedding)
+ *
+ * Attention is multi-query when num_key_value_heads < num_attention_heads (Gemma-2B: 8 query heads share 1 key/value
+ * head), scores are scaled by head_dim^-½, RoPE uses the halves layout, and softmax runs in float32.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { roundScalarToBf16 } from '../../quant/bf16.js';
+import { Module } from '../../layers/module.js';
+import { Embedding } from '../../layers/embedding.js';
+import { GemmaRMSNorm } from '../../layers/norm.js';
+import { geluTanh } from '../../layers/activations.js';
+import { BottleneckAdapter, PrefixKV } from '../../layers/adapters.js';
+import type { Linear, Linear4bit, LinearLike } from '../../layers/linear.js';
+import type { LoraLinear } from '../../layers/lora.js';
+import type { GemmaConfig } from './config.js';
+import { applyRope, ropeTables } from './rope.js';
+
+export type AnyLinear = Linear | Linear4bit | LoraLinear;
+
+const MASKED = -1e9;
+
+export interface ForwardOptions {
+  /** [B][T], 1 for real tokens and 0 for padding (keys at padding positions are masked out). */
+  attentionMask?: number[][];
+}
+
+class ModuleList extends Module {
+  add(name: string, m: Module): void {
+    this.register(name, m);
+  }
+}
+
+export class GemmaAttention extends Module {
+  /** Trainable key/value prefixes (prefix tuning), owned by the PEFT wrapper. */
+  prefix: PrefixKV | null = null;
+  constructor(readonly cfg: GemmaConfig, q: AnyLinear, k: AnyLinear, v: AnyLinear, o: AnyLinear) {
+    super();
+    this.register('q_proj', q);
+    this.register('k_proj', k);
+    this.register('v_proj', v);
+    this.register('o_proj', o);
+  }
+  proj(name: 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj'): LinearLike {
+    return this.getChild(name) as unknown as LinearLike;
+  }
+  forward(x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { numAttentionHeads: nH, numKeyValueHeads: nKV, headDim: hd } = this.cfg;
+      const [B, T] = x.shape;
+      const heads = (t: tf.Tensor, n: number) => t.reshape([B, T, n, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+      const q = applyRope(heads(this.proj('q_proj').forward(x), nH), rope.cos, rope.sin);
+      let k = applyRope(heads(this.proj('k_proj').forward(x), nKV), rope.cos, rope.sin);
+      let v = heads(this.proj('v_proj').forward(x), nKV);
+      if (this.prefix) {
+        // learned keys/values, not rotated: [P, nKV*hd] -> [B, nKV, P, hd], placed before the sequence
+        const P = this.prefix.numVirtualTokens;
+        const pk = this.prefix.key.reshape([1, P, nKV, hd]).transpose([0, 2, 1, 3]).tile([B, 1, 1, 1]) as tf.Tensor4D;
+        const pv = this.prefix.value.reshape([1, P, nKV, hd]).transpose([0, 2, 1, 3]).tile([B, 1, 1, 1]) as tf.Tensor4D;
+        k = tf.concat([pk, k], 2);
+        v = tf.concat([pv, v], 2);
+      }
+      // repeat_kv: every group of nH/nKV query heads shares one key/value head
+      const groups = nH / nKV;
+      const S = k.shape[2];
+      const expand = (t: tf.Tensor4D) => (groups === 1 ? t : (t.reshape([B, nKV, 1, S, hd]).tile([1, 1, groups, 1, 1]).reshape([B, nH, S, hd]) as tf.Tensor4D));
+      const scores = tf.matMul(q, expand(k), false, true).mul(hd ** -0.5).add(mask);
+      const probs = tf.softmax(scores, -1);
+      const out = tf.matMul(probs, expand(v)).transpose([0, 2, 1, 3]).reshape([B, T, nH * hd]);
+      return this.proj('o_proj').forward(out) as tf.Tensor3D;
+    });
+  }
+}
+
+export class GemmaMLP extends Module {
+  constructor(gate: AnyLinear, up: AnyLinear, down: AnyLinear) {
+    super();
+    this.register('gate_proj', gate);
+    this.register('up_proj', up);
+    this.register('down_proj', down);
+  }
+  private lin(name: string): LinearLike {
+    return this.getChild(name) as unknown as LinearLike;
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.lin('down_proj').forward(geluTanh(this.lin('gate_proj').forward(x)).mul(this.lin('up_proj').forward(x))));
+  }
+}
+
+export class GemmaDecoderLayer extends Module {
+  readonly selfAttn: GemmaAttention;
+  readonly mlp: GemmaMLP;
+  readonly inputLayernorm: GemmaRMSNorm;
+  readonly postAttentionLayernorm: GemmaRMSNorm;
+  /** Houlsby adapters after the attention block and the MLP (section 5 comparisons). */
+  attnAdapter: BottleneckAdapter | null = null;
+  mlpAdapter: BottleneckAdapter | null = null;
+  constructor(attn: GemmaAttention, mlp: GemmaMLP, inNorm: GemmaRMSNorm, postNorm: GemmaRMSNorm) {
+    super();
+    this.inputLayernorm = this.register('input_layernorm', inNorm);
+    this.selfAttn = this.register('self_attn', attn);
+    this.postAttentionLayernorm = this.register('post_attention_layernorm', postNorm);
+    this.mlp = this.register('mlp', mlp);
+  }
+  addAdapters(attnAdapter: BottleneckAdapter, mlpAdapter: BottleneckAdapter): void {
+    this.attnAdapter = this.register('attn_adapter', attnAdapter);
+    this.mlpAdapter = this.register('mlp_adapter', mlpAdapter);
+  }
+  forward(x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => {
+      let a: tf.Tensor = this.selfAttn.forward(this.inputLayernorm.forward(x) as tf.Tensor3D, rope, mask);
+      if (this.attnAdapter) a = this.attnAdapter.forward(a);
+      const h = x.add(a);
+      let m = this.mlp.forward(this.postAttentionLayernorm.forward(h));
+      if (this.mlpAdapter) m = this.mlpAdapter.forward(m);
+      return h.add(m) as tf.Tensor3D;
+    });
+  }
+}
+
+export class GemmaModel extends Module {
+  readonly embedTokens: Embedding;
+  readonly layers: GemmaDecoderLayer[];
+  readonly norm: GemmaRMSNorm;
+  constructor(readonly cfg: GemmaConfig, embed: Embedding, layers: GemmaDecoderLayer[], norm: GemmaRMSNorm) {
+    super();
+    this.embedTokens = this.register('embed_tokens', embed);
+    const list = this.register('layers', new ModuleList());
+    layers.forEach((l, i) => list.add(String(i), l));
+    this.layers = layers;
+    this.norm = this.register('norm', norm);
+  }
+
+  /** √hidden as transformers computes it: a tensor of the hidden states' dtype (bf16 -> 45.25 for 2048). */
+  get normalizer(): number {
+    const s = Math.sqrt(this.cfg.hiddenSize);
+    return this.cfg.torchDtype === 'bfloat16' ? roundScalarToBf16(s) : Math.fround(s);
+  }
+
+  /** Final hidden states [B, T, H] (after the last norm). */
+  forward(ids: number[][], opts: ForwardOptions = {}): tf.Tensor3D {
+    const B = ids.length;
+    const T = ids[0].length;
+    const P = this.layers[0]?.selfAttn.prefix?.numVirtualTokens ?? 0;
+    const mask = causalMask(B, T, P, opts.attentionMask);
+    const rope = ropeTables(Array.from({ length: T }, (_, t) => t), this.cfg.headDim, this.cfg.ropeTheta);
+    try {
+      return tf.tidy(() => {
+        let h = this.embedTokens.forward(ids).mul(this.normalizer) as tf.Tensor3D;
+        for (const layer of this.layers) h = layer.forward(h, rope, mask);
+        return this.norm.forward(h) as tf.Tensor3D;
+      });
+    } finally {
+      mask.dispose();
+      rope.cos.dispose();
+      rope.sin.dispose();
+    }
+  }
+}
+
+/** Additive mask [B, 1, T, P+T]: prefixes always visible, causal over the sequence, padding keys hidden. */
+export function causalMask(B: number, T: number, P: number, attentionMask?: number[][]): tf.Tensor4D {
+  const S = P + T;
+  const m = new Float32Array(B * T * S);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < S; j++) {
+        const t = j - P;
+        const visible = t <= i && (t < 0 || !attentionMask || attentionMask[b][t] !== 0);
+        m[(b * T + i) * S + j] = visible ? 0 : MASKED;
+      }
+    }
+  }
+  return tf.tensor4d(m, [B, 1, T, S]);
+}
+
+export class GemmaForCausalLM extends Module {
+  readonly model: GemmaModel;
+  /** An untied output head, when the checkpoint has one. */
+  readonly lmHead: Embedding | null;
+  constructor(readonly config: GemmaConfig, model: GemmaModel, lmHead: Embedding | null = null) {
+    super();
+    this.model = this.register('model', model);
+    this.lmHead = lmHead ? this.register('lm_head', lmHead) : null;
+  }
+
+  /** Logits [B, T, V]. */
+  forward(ids: number[][], opts: ForwardOptions = {}): tf.Tensor3D {
+    const h = this.model.forward(ids, opts);
+    try {
+      return (this.lmHead ?? this.model.embedTokens).project(h) as tf.Tensor3D;
+    } finally {
+      h.dispose();
+    }
+  }
+
+  /** Logits of one sequence as a Float32Array [T, V] (no BOS added). */
+  logits(ids: number[]): Float32Array {
+    const t = this.forward([ids]);
+    try {
+      return t.dataSync() as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  }
+}

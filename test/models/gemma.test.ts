@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadGemma, parseGemmaConfig, gemmaWeightShapes, GEMMA_2B_CONFIG_JSON, invFreq } from 'loralab/models/gemma';
+import { countParameters } from 'loralab/layers';
+import { initBackend } from 'loralab/backend';
+import { readWeights, referenceLogits, type RefConfig } from '../helpers/gemmaReference.js';
+
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'gemma-tiny');
+const cfgJson = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')) as RefConfig;
+
+function maxRelErr(a: ArrayLike<number>, b: number[][]): number {
+  const flat = b.flat();
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < flat.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - flat[i]));
+    den = Math.max(den, Math.abs(flat[i]));
+  }
+  return num / den;
+}
+
+describe('Gemma config', () => {
+  it("parses Gemma-2B's config with tanh GELU whatever hidden_act says, and counts its 2,506,172,416 parameters", () => {
+    const c = parseGemmaConfig(GEMMA_2B_CONFIG_JSON);
+    expect(c).toMatchObject({ hiddenSize: 2048, numKeyValueHeads: 1, headDim: 256, tieWordEmbeddings: true, hiddenActInFile: 'gelu' });
+    let total = 0;
+    for (const s of gemmaWeightShapes(c).values()) total += s.reduce((a, b) => a * b, 1);
+    expect(total).toBe(2_506_172_416);
+    expect(gemmaWeightShapes(c).size).toBe(164);
+  });
+  it('names the file and the field when something is missing or wrong', () => {
+    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, hidden_size: undefined }, 'x/config.json')).toThrow(/x\/config\.json: missing field 'hidden_size'/);
+    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_attention_heads: '8' }, 'c.json')).toThrow(/field 'num_attention_heads' must be a non-negative integer, got "8"/);
+    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, model_type: 'llama' }, 'c.json')).toThrow(/model_type is "llama"/);
+    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_key_value_heads: 3 }, 'c.json')).toThrow(/multiple of num_key_value_heads/);
+    expect(() => parseGemmaConfig([], 'c.json')).toThrow(/expected a JSON object/);
+  });
+  it('rotary inverse frequencies start at 1 and fall geometrically', () => {
+    const f = invFreq(256, 10000);
+    expect(f[0]).toBe(1);
+    expect(f[1]).toBeCloseTo(10000 ** (-2 / 256), 6);
+  });
+});
+
+describe('GemmaForCausalLM on the committed tiny fixture', () => {
+  it('gives the logits of an independent reference implementation (float64, from the transformers source)', async () => {
+    await initBackend({ log: false });
+    const { model, tokenizer, unused } = loadGemma(DIR);
+    expect(unused).toEqual([]);
+    const ids = tokenizer!.encode('SELECT name FROM customers;');
+    expect(ids[0]).toBe(2);
+    const got = model.logits(ids);
+    const want = referenceLogits(cfgJson, readWeights(join(DIR, 'model.safetensors')), ids);
+    expect(got.length).toBe(ids.length * cfgJson.vocab_size);
+    expect(maxRelErr(got, want)).toBeLessThan(2e-4);
+  });
+  it('module names are transformers names', () => {
+    const { model } = loadGemma(DIR, { tokenizer: false });
+    const names = [...model.namedModules()].map(([n]) => n);
+    expect(names).toContain('model.layers.0.self_attn.q_proj');
+    expect(names).toContain('model.layers.1.mlp.down_proj');
+    expect(names).toContain('model.embed_tokens');
+    const params = [...model.namedParameters()].map((p) => p.name);
+    expect(params).toContain('model.layers.0.post_attention_layernorm.weight');
+    expect(countParameters(model).total).toBe([...gemmaWeightShapes(parseGemmaConfig(cfgJson)).values()].reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0));
+    expect(countParameters(model).trainable).toBe(0);
+  });
+  it('loadIn4bit quantizes every linear layer (not the embedding) and stays close to the bf16 model', async () => {
+    await initBackend({ log: false });
+    const dense = loadGemma(DIR, { tokenizer: false }).model;
+    const q = loadGemma(DIR, { loadIn4bit: true, bnb4bitQuantType: 'nf4', bnb4bitUseDoubleQuant: true, bnb4bitComputeDtype: 'bfloat16', tokenizer: false }).model;
+    const kinds = [...q.namedModules()].filter(([n]) => /_proj$/.test(n)).map(([, m]) => m.constructor.name);
+    expect(new Set(kinds)).toEqual(new Set(['Linear4bit']));
+    expect(kinds).toHaveLength(14);
+    const ids = [2, 10, 200, 300, 5];
+    const a = dense.logits(ids);
+    const b = q.logits(ids);
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i] - b[i]) ** 2;
+      den += a[i] ** 2;
+    }
+    expect(Math.sqrt(num / den)).toBeGreaterThan(0);
+    expect(Math.sqrt(num / den)).toBeLessThan(0.25);
+  });
+});
