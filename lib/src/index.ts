@@ -6,3 +6,8 @@
 export * from './quant/index.js';
 export * from './io/index.js';
 export * from './backend/index.js';
+export * from './linalg/index.js';
+export * from './layers/index.js';
+export * from './models/gemma/index.js';
+export * from './peft/index.js';
+export { Rng } from './util/rng.js';

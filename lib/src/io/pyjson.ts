@@ -36,6 +36,24 @@ export function pyFloatRepr(x: number): string {
   return neg ? `-${body}` : body;
 }
 
+/**
+ * json.dumps(value, indent=N, sort_keys=...) as Python writes it: with an indent, items are separated by ",\n" plus the
+ * indent and keys by ": "; empty lists and dicts stay "[]" and "{}".
+ */
+export function pyJsonDumpsIndent(v: PyJson, opts: { indent?: number; sortKeys?: boolean } = {}): string {
+  const step = ' '.repeat(opts.indent ?? 2);
+  const go = (x: PyJson, level: number): string => {
+    const pad = step.repeat(level + 1);
+    const end = step.repeat(level);
+    if (x === null || typeof x !== 'object' || x instanceof PyFloat) return pyJsonDumps(x);
+    if (Array.isArray(x)) return x.length ? `[\n${x.map((e) => pad + go(e, level + 1)).join(',\n')}\n${end}]` : '[]';
+    const keys = Object.keys(x);
+    if (opts.sortKeys) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return keys.length ? `{\n${keys.map((k) => `${pad}${pyString(k)}: ${go(x[k], level + 1)}`).join(',\n')}\n${end}}` : '{}';
+  };
+  return go(v, 0);
+}
+
 /** json.dumps(value) with Python's default separators; JS numbers that are integers print as Python ints. */
 export function pyJsonDumps(v: PyJson): string {
   if (v === null) return 'null';

@@ -12,17 +12,22 @@ export class Embedding extends Module {
   private bf16: Uint16Array | null = null;
   private f32: Float32Array | null = null;
   variable: tf.Variable | null = null;
+  private metaTrainable = false;
   /** Rows of the output head per matmul. */
   chunkRows = 8192;
+  /** A shape-only table (for counting parameters). */
+  readonly meta: boolean = false;
 
   constructor(
     readonly numEmbeddings: number,
     readonly embeddingDim: number,
-    weight: { bf16?: Uint16Array; f32?: Float32Array },
+    weight: { bf16?: Uint16Array; f32?: Float32Array; meta?: true },
   ) {
     super();
     const n = numEmbeddings * embeddingDim;
-    if (weight.bf16) {
+    if (weight.meta) {
+      this.meta = true;
+    } else if (weight.bf16) {
       if (weight.bf16.length !== n) throw new Error(`Embedding: ${weight.bf16.length} values for [${numEmbeddings}, ${embeddingDim}]`);
       this.bf16 = weight.bf16;
     } else if (weight.f32) {
@@ -40,6 +45,7 @@ export class Embedding extends Module {
   /** Rows [start, end) as float32 values. */
   rows(start: number, end: number): Float32Array {
     const d = this.embeddingDim;
+    if (this.meta) throw new Error('a meta Embedding has no weights');
     if (this.variable) return this.variable.slice([start, 0], [end - start, d]).dataSync() as Float32Array;
     if (this.f32) return this.f32.subarray(start * d, end * d);
     const out = new Float32Array((end - start) * d);
@@ -114,6 +120,10 @@ export class Embedding extends Module {
 
   /** Make the table a trainable tf.Variable (full fine-tuning), or freeze it back into its storage. */
   protected override setOwnTrainable(t: boolean): void {
+    if (this.meta) {
+      this.metaTrainable = t;
+      return;
+    }
     if (t && !this.variable) {
       this.variable = tf.variable(tf.tensor2d(this.denseWeight(), [this.numEmbeddings, this.embeddingDim]), true);
       this.f32 = null;
@@ -132,7 +142,8 @@ export class Embedding extends Module {
   }
 
   override ownParameters(): ParamInfo[] {
-    return [{ name: 'weight', shape: [this.numEmbeddings, this.embeddingDim], numel: this.numEmbeddings * this.embeddingDim, trainable: !!this.variable?.trainable, variable: this.variable ?? undefined }];
+    const trainable = this.meta ? this.metaTrainable : !!this.variable?.trainable;
+    return [{ name: 'weight', shape: [this.numEmbeddings, this.embeddingDim], numel: this.numEmbeddings * this.embeddingDim, trainable, variable: this.variable ?? undefined }];
   }
   protected override disposeOwn(): void {
     this.variable?.dispose();

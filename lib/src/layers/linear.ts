@@ -86,6 +86,31 @@ export class Linear extends Module implements LinearLike {
   }
 }
 
+/**
+ * A linear layer with a shape and no weights ("meta" device in PyTorch terms): lets LoRA Lab build a whole
+ * Gemma-2B- or 7B-shaped module tree to count parameters exactly without allocating them.
+ */
+export class MetaLinear extends Module implements LinearLike {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly hasBias = false) {
+    super();
+  }
+  forward(): tf.Tensor {
+    throw new Error('MetaLinear has no weights: it only describes shapes');
+  }
+  denseWeight(): Float32Array {
+    throw new Error('MetaLinear has no weights: it only describes shapes');
+  }
+  override ownParameters(): ParamInfo[] {
+    const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.trainableFlag }];
+    if (this.hasBias) ps.push({ name: 'bias', shape: [this.outFeatures], numel: this.outFeatures, trainable: this.trainableFlag });
+    return ps;
+  }
+  private trainableFlag = false;
+  protected override setOwnTrainable(t: boolean): void {
+    this.trainableFlag = t;
+  }
+}
+
 /** nn.Linear's default init, kaiming_uniform(a=√5): U(-1/√in, 1/√in). */
 export function kaimingUniform(out: number, inF: number, rand: () => number = Math.random): Float32Array {
   const bound = 1 / Math.sqrt(inF);

@@ -13,7 +13,7 @@ import { roundToBf16 } from '../quant/bf16.js';
 import { dequantize4bit, quantize4bit } from '../quant/quantize4bit.js';
 import { svdTopK } from '../linalg/svd.js';
 import { Rng } from '../util/rng.js';
-import { Linear, Linear4bit, linearApply, type LinearLike } from './linear.js';
+import { Linear, Linear4bit, MetaLinear, linearApply, type LinearLike } from './linear.js';
 import { Module, type ParamInfo } from './module.js';
 
 export type InitLoraWeights = boolean | 'gaussian' | 'pissa';
@@ -66,7 +66,7 @@ class WeightHolder extends Module {
 }
 
 export class LoraLinear extends Module implements LinearLike {
-  baseLayer: Linear | Linear4bit;
+  baseLayer: Linear | Linear4bit | MetaLinear;
   readonly r: number;
   readonly loraAlpha: number;
   readonly scaling: number;
@@ -79,7 +79,7 @@ export class LoraLinear extends Module implements LinearLike {
   private dropoutCalls = 0;
   private readonly seed: number;
 
-  constructor(base: Linear | Linear4bit, cfg: LoraLayerConfig) {
+  constructor(base: Linear | Linear4bit | MetaLinear, cfg: LoraLayerConfig) {
     super();
     if (!Number.isInteger(cfg.r) || cfg.r <= 0) throw new Error(`LoRA rank r must be a positive integer (got ${cfg.r})`);
     const dropout = cfg.loraDropout ?? 0;
@@ -157,6 +157,7 @@ export class LoraLinear extends Module implements LinearLike {
 
   private setBaseWeight(values: Float32Array): void {
     const base = this.baseLayer;
+    if (base instanceof MetaLinear) throw new Error('a MetaLinear base has no weights to change');
     if (base instanceof Linear) {
       base.setWeight(values);
     } else {
@@ -211,6 +212,7 @@ export class LoraLinear extends Module implements LinearLike {
   merge(opts: { safeMerge?: boolean } = {}): MergeReport {
     if (this.merged) return {};
     const base = this.baseLayer;
+    if (base instanceof MetaLinear) throw new Error('cannot merge into a MetaLinear (it has no weights)');
     const delta = this.getDeltaWeight();
     const isQuant = base instanceof Linear4bit;
     const w = isQuant ? dequantize4bit(base.state, { dtype: 'float32' }) : base.denseWeight();
@@ -247,13 +249,13 @@ export class LoraLinear extends Module implements LinearLike {
     if (!this.merged || !this.original) return;
     const base = this.baseLayer;
     if (base instanceof Linear4bit) base.state = this.original.state!;
-    else base.setWeight(this.original.weight!);
+    else if (base instanceof Linear) base.setWeight(this.original.weight!);
     this.original = null;
     this.merged = false;
   }
 
   /** Merge and return the plain base layer (for mergeAndUnload); the kept original is dropped. */
-  mergeAndUnload(opts: { safeMerge?: boolean } = {}): Linear | Linear4bit {
+  mergeAndUnload(opts: { safeMerge?: boolean } = {}): Linear | Linear4bit | MetaLinear {
     this.merge(opts);
     this.original = null;
     this.aHolder.dispose();

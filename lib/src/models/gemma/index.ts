@@ -3,3 +3,4 @@ export * from './config.js';
 export * from './rope.js';
 export * from './model.js';
 export * from './load.js';
+export * from './save.js';

@@ -14,7 +14,7 @@ import { dequantize4bit } from '../../quant/quantize4bit.js';
 import type { QuantType } from '../../quant/codebooks.js';
 import { toBf16 } from '../../quant/bf16.js';
 import { Embedding } from '../../layers/embedding.js';
-import { Linear, Linear4bit, type ComputeDtype } from '../../layers/linear.js';
+import { Linear, Linear4bit, MetaLinear, type ComputeDtype } from '../../layers/linear.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import { Rng } from '../../util/rng.js';
 import { ConfigError, gemmaWeightShapes, parseGemmaConfig, type GemmaConfig } from './config.js';
@@ -156,22 +156,24 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
  * A Gemma with random weights (normal, std `initializerRange`; norms at zero as transformers initialises them), for
  * tests, demos and pre-training from scratch.
  */
-export function createGemma(config: GemmaConfig, opts: { seed?: number; initializerRange?: number; dtype?: ComputeDtype; trainable?: boolean } = {}): GemmaForCausalLM {
+export function createGemma(config: GemmaConfig, opts: { seed?: number; initializerRange?: number; dtype?: ComputeDtype; trainable?: boolean; meta?: boolean } = {}): GemmaForCausalLM {
   const rng = new Rng(opts.seed ?? 0);
   const std = opts.initializerRange ?? 0.02;
   const shapes = gemmaWeightShapes(config);
-  const dense = (name: string) => {
+  const dense = (name: string): AnyLinear => {
     const [out, inF] = shapes.get(name)!;
+    if (opts.meta) return new MetaLinear(inF, out, config.attentionBias && name.includes('self_attn')) as unknown as AnyLinear;
     return new Linear(inF, out, { weight: rng.normalArray(out * inF, std), dtype: opts.dtype ?? 'float32', trainable: opts.trainable ?? false });
   };
-  const embed = new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) });
+  const table = () => (opts.meta ? new Embedding(config.vocabSize, config.hiddenSize, { meta: true }) : new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) }));
+  const embed = table();
   const layers = Array.from({ length: config.numHiddenLayers }, (_, i) => {
     const p = `model.layers.${i}`;
     const attn = new GemmaAttention(config, dense(`${p}.self_attn.q_proj.weight`), dense(`${p}.self_attn.k_proj.weight`), dense(`${p}.self_attn.v_proj.weight`), dense(`${p}.self_attn.o_proj.weight`));
     const mlp = new GemmaMLP(dense(`${p}.mlp.gate_proj.weight`), dense(`${p}.mlp.up_proj.weight`), dense(`${p}.mlp.down_proj.weight`));
     return new GemmaDecoderLayer(attn, mlp, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps), new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps));
   });
-  const lmHead = config.tieWordEmbeddings ? null : new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) });
+  const lmHead = config.tieWordEmbeddings ? null : table();
   const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps)), lmHead);
   if (opts.trainable) model.setTrainable(true);
   return model;

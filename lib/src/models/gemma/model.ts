@@ -16,12 +16,12 @@ import { Embedding } from '../../layers/embedding.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import { geluTanh } from '../../layers/activations.js';
 import { BottleneckAdapter, PrefixKV } from '../../layers/adapters.js';
-import type { Linear, Linear4bit, LinearLike } from '../../layers/linear.js';
+import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/linear.js';
 import type { LoraLinear } from '../../layers/lora.js';
 import type { GemmaConfig } from './config.js';
 import { applyRope, ropeTables } from './rope.js';
 
-export type AnyLinear = Linear | Linear4bit | LoraLinear;
+export type AnyLinear = Linear | Linear4bit | LoraLinear | MetaLinear;
 
 const MASKED = -1e9;
 
@@ -65,13 +65,14 @@ export class GemmaAttention extends Module {
         k = tf.concat([pk, k], 2);
         v = tf.concat([pv, v], 2);
       }
-      // repeat_kv: every group of nH/nKV query heads shares one key/value head
+      // repeat_kv without copying: query head h uses key/value head h / groups, so the groups' queries are stacked
+      // along the sequence axis of their shared key/value head: [B, nKV, groups·T, hd].
       const groups = nH / nKV;
       const S = k.shape[2];
-      const expand = (t: tf.Tensor4D) => (groups === 1 ? t : (t.reshape([B, nKV, 1, S, hd]).tile([1, 1, groups, 1, 1]).reshape([B, nH, S, hd]) as tf.Tensor4D));
-      const scores = tf.matMul(q, expand(k), false, true).mul(hd ** -0.5).add(mask);
-      const probs = tf.softmax(scores, -1);
-      const out = tf.matMul(probs, expand(v)).transpose([0, 2, 1, 3]).reshape([B, T, nH * hd]);
+      const qg = q.reshape([B, nKV, groups * T, hd]);
+      const scores = tf.matMul(qg, k, false, true).reshape([B, nH, T, S]).mul(hd ** -0.5).add(mask);
+      const probs = tf.softmax(scores, -1).reshape([B, nKV, groups * T, S]);
+      const out = tf.matMul(probs, v).reshape([B, nH, T, hd]).transpose([0, 2, 1, 3]).reshape([B, T, nH * hd]);
       return this.proj('o_proj').forward(out) as tf.Tensor3D;
     });
   }

@@ -1,0 +1,153 @@
+/**
+ * LoraConfig with PEFT's fields and defaults (`tuners/lora/config.py`), in camelCase here and in PEFT's snake_case in
+ * adapter_config.json, which is written as PEFT writes it: `json.dumps(asdict(config), indent=2, sort_keys=True)` with
+ * `inference_mode: true`.
+ */
+import { PyFloat, pyJsonDumpsIndent, type PyJson } from '../io/pyjson.js';
+import type { InitLoraWeights } from '../layers/lora.js';
+
+export type TaskType = 'CAUSAL_LM' | 'SEQ_CLS' | 'SEQ_2_SEQ_LM' | 'TOKEN_CLS' | 'QUESTION_ANS' | 'FEATURE_EXTRACTION';
+
+export interface LoraConfig {
+  r: number;
+  loraAlpha: number;
+  loraDropout: number;
+  /** A list (exact or suffix match), a regex string (full match), or 'all-linear'. */
+  targetModules: string[] | string | null;
+  excludeModules?: string[] | string | null;
+  useRslora: boolean;
+  initLoraWeights: InitLoraWeights;
+  layersToTransform: number[] | number | null;
+  layersPattern: string[] | string | null;
+  rankPattern: Record<string, number>;
+  alphaPattern: Record<string, number>;
+  bias: 'none' | 'all' | 'lora_only';
+  modulesToSave: string[] | null;
+  taskType: TaskType | null;
+  baseModelNameOrPath: string | null;
+  inferenceMode: boolean;
+  /** Seed for initialisation and dropout (LoRA Lab's addition; not written to adapter_config.json). */
+  seed?: number;
+}
+
+/** PEFT's defaults (r=8, lora_alpha=8, dropout 0, target_modules None -> per-architecture default). */
+export function loraConfig(partial: Partial<LoraConfig> = {}): LoraConfig {
+  const c: LoraConfig = {
+    r: 8,
+    loraAlpha: 8,
+    loraDropout: 0,
+    targetModules: null,
+    excludeModules: null,
+    useRslora: false,
+    initLoraWeights: true,
+    layersToTransform: null,
+    layersPattern: null,
+    rankPattern: {},
+    alphaPattern: {},
+    bias: 'none',
+    modulesToSave: null,
+    taskType: null,
+    baseModelNameOrPath: null,
+    inferenceMode: false,
+    ...partial,
+  };
+  validateLoraConfig(c);
+  return c;
+}
+
+export class PeftConfigError extends Error {
+  override name = 'PeftConfigError';
+}
+
+export function validateLoraConfig(c: LoraConfig, where = 'LoraConfig'): void {
+  if (!Number.isInteger(c.r) || c.r <= 0) throw new PeftConfigError(`${where}: r must be a positive integer, got ${JSON.stringify(c.r)}`);
+  if (typeof c.loraAlpha !== 'number' || !Number.isFinite(c.loraAlpha)) throw new PeftConfigError(`${where}: lora_alpha must be a number, got ${JSON.stringify(c.loraAlpha)}`);
+  if (!(c.loraDropout >= 0 && c.loraDropout < 1)) throw new PeftConfigError(`${where}: lora_dropout must be in [0, 1), got ${JSON.stringify(c.loraDropout)}`);
+  if (c.bias !== 'none') throw new PeftConfigError(`${where}: bias '${c.bias}' is not supported (LoRA Lab trains bias='none', PEFT's default)`);
+  if (![true, false, 'gaussian', 'pissa'].includes(c.initLoraWeights as never)) throw new PeftConfigError(`${where}: init_lora_weights must be true, false, "gaussian" or "pissa", got ${JSON.stringify(c.initLoraWeights)}`);
+  for (const [k, v] of Object.entries(c.rankPattern)) if (!Number.isInteger(v) || v <= 0) throw new PeftConfigError(`${where}: rank_pattern['${k}'] must be a positive integer, got ${JSON.stringify(v)}`);
+}
+
+const num = (x: number): number | PyFloat => (Number.isInteger(x) ? x : new PyFloat(x));
+
+/** adapter_config.json text, byte for byte in PEFT's layout (sorted keys, indent 2). */
+export function adapterConfigJson(c: LoraConfig): string {
+  const list = (v: string[] | string | null | undefined): PyJson => (v === null || v === undefined ? null : Array.isArray(v) ? [...v] : v);
+  const d: Record<string, PyJson> = {
+    alpha_pattern: Object.fromEntries(Object.entries(c.alphaPattern).map(([k, v]) => [k, num(v)])),
+    auto_mapping: null,
+    base_model_name_or_path: c.baseModelNameOrPath,
+    bias: c.bias,
+    exclude_modules: list(c.excludeModules),
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: c.initLoraWeights,
+    layer_replication: null,
+    layers_pattern: list(c.layersPattern),
+    layers_to_transform: c.layersToTransform === null ? null : Array.isArray(c.layersToTransform) ? [...c.layersToTransform] : c.layersToTransform,
+    loftq_config: {},
+    lora_alpha: num(c.loraAlpha),
+    lora_bias: false,
+    lora_dropout: new PyFloat(c.loraDropout),
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    modules_to_save: list(c.modulesToSave),
+    peft_type: 'LORA',
+    r: c.r,
+    rank_pattern: { ...c.rankPattern },
+    revision: null,
+    target_modules: list(c.targetModules),
+    task_type: c.taskType,
+    use_dora: false,
+    use_rslora: c.useRslora,
+  };
+  return pyJsonDumpsIndent(d, { indent: 2, sortKeys: true });
+}
+
+/** Read adapter_config.json (PEFT's fields; unknown ones are ignored, as PEFT does). */
+export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'): LoraConfig {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new PeftConfigError(`${file}: expected a JSON object`);
+  const j = json as Record<string, unknown>;
+  if (j.peft_type === undefined) throw new PeftConfigError(`${file}: missing field 'peft_type'`);
+  if (j.peft_type !== 'LORA') throw new PeftConfigError(`${file}: peft_type is ${JSON.stringify(j.peft_type)}; LoRA Lab loads "LORA" adapters`);
+  if (j.use_dora === true) throw new PeftConfigError(`${file}: use_dora is true; DoRA adapters are not supported`);
+  if (j.fan_in_fan_out === true) throw new PeftConfigError(`${file}: fan_in_fan_out is true (Conv1D layers); Gemma uses nn.Linear`);
+  const strList = (k: string): string[] | string | null => {
+    const v = j[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v) && v.every((e) => typeof e === 'string')) return v as string[];
+    throw new PeftConfigError(`${file}: field '${k}' must be a string or a list of strings, got ${JSON.stringify(v)}`);
+  };
+  const numMap = (k: string): Record<string, number> => {
+    const v = j[k] ?? {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new PeftConfigError(`${file}: field '${k}' must be an object of numbers`);
+    return v as Record<string, number>;
+  };
+  const ltt = j.layers_to_transform;
+  if (!(ltt === undefined || ltt === null || Number.isInteger(ltt) || (Array.isArray(ltt) && ltt.every(Number.isInteger)))) {
+    throw new PeftConfigError(`${file}: field 'layers_to_transform' must be an integer or a list of integers, got ${JSON.stringify(ltt)}`);
+  }
+  const c: LoraConfig = {
+    r: (j.r ?? 8) as number,
+    loraAlpha: (j.lora_alpha ?? 8) as number,
+    loraDropout: (j.lora_dropout ?? 0) as number,
+    targetModules: strList('target_modules'),
+    excludeModules: strList('exclude_modules'),
+    useRslora: Boolean(j.use_rslora ?? false),
+    initLoraWeights: (j.init_lora_weights ?? true) as InitLoraWeights,
+    layersToTransform: (ltt ?? null) as number[] | number | null,
+    layersPattern: strList('layers_pattern'),
+    rankPattern: numMap('rank_pattern'),
+    alphaPattern: numMap('alpha_pattern'),
+    bias: (j.bias ?? 'none') as LoraConfig['bias'],
+    modulesToSave: strList('modules_to_save') as string[] | null,
+    taskType: (j.task_type ?? null) as TaskType | null,
+    baseModelNameOrPath: (j.base_model_name_or_path ?? null) as string | null,
+    inferenceMode: Boolean(j.inference_mode ?? true),
+  };
+  // An adapter loaded for inference does not re-initialise: init_lora_weights only matters for new adapters.
+  if (typeof c.initLoraWeights === 'string' && !['gaussian', 'pissa'].includes(c.initLoraWeights)) c.initLoraWeights = true;
+  validateLoraConfig(c, file);
+  return c;
+}

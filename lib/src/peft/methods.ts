@@ -1,0 +1,57 @@
+/**
+ * The other parameter-efficient methods of the brief's section 5, on a Gemma model: bottleneck adapters (Houlsby)
+ * after every attention block and MLP, and prefix tuning (trainable key/value prefixes per layer). The base model is
+ * frozen; only the added parameters train.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BottleneckAdapter, PrefixKV } from '../layers/adapters.js';
+import { Module, countParameters, type ParameterCount } from '../layers/module.js';
+import type { Activation } from '../layers/activations.js';
+import type { GemmaForCausalLM } from '../models/gemma/model.js';
+
+class Holder extends Module {
+  add(name: string, m: Module): void {
+    this.register(name, m);
+  }
+}
+
+export interface MethodModel {
+  model: GemmaForCausalLM;
+  /** The added modules (adapters or prefixes), named by layer. */
+  added: Module;
+  trainableVariables(): tf.Variable[];
+  parameterCount(): ParameterCount;
+}
+
+export function addBottleneckAdapters(model: GemmaForCausalLM, opts: { bottleneck: number; activation?: Activation; seed?: number }): MethodModel {
+  model.setTrainable(false);
+  const added = new Holder();
+  model.model.layers.forEach((layer, i) => {
+    const a = new BottleneckAdapter(model.config.hiddenSize, { bottleneck: opts.bottleneck, activation: opts.activation, seed: (opts.seed ?? 0) * 1009 + 2 * i });
+    const m = new BottleneckAdapter(model.config.hiddenSize, { bottleneck: opts.bottleneck, activation: opts.activation, seed: (opts.seed ?? 0) * 1009 + 2 * i + 1 });
+    layer.addAdapters(a, m);
+    added.add(`${i}.attn_adapter`, a);
+    added.add(`${i}.mlp_adapter`, m);
+  });
+  return { model, added, trainableVariables: () => model.trainableVariables(), parameterCount: () => countParameters(model) };
+}
+
+export function addPrefixTuning(model: GemmaForCausalLM, opts: { numVirtualTokens: number; seed?: number }): MethodModel {
+  if (!Number.isInteger(opts.numVirtualTokens) || opts.numVirtualTokens <= 0) throw new Error(`numVirtualTokens must be a positive integer (got ${opts.numVirtualTokens})`);
+  model.setTrainable(false);
+  const kvDim = model.config.numKeyValueHeads * model.config.headDim;
+  const added = new Holder();
+  model.model.layers.forEach((layer, i) => {
+    const p = new PrefixKV(opts.numVirtualTokens, kvDim, (opts.seed ?? 0) * 1009 + i);
+    layer.selfAttn.prefix = p;
+    added.add(String(i), p);
+  });
+  const all = (): ParameterCount => {
+    const base = countParameters(model);
+    const extra = countParameters(added);
+    const total = base.total + extra.total;
+    const trainable = base.trainable + extra.trainable;
+    return { total, trainable, percent: (100 * trainable) / total };
+  };
+  return { model, added, trainableVariables: () => [...model.trainableVariables(), ...added.trainableVariables()], parameterCount: all };
+}
