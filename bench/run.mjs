@@ -5,6 +5,7 @@ import { machine } from './machine.mjs';
 
 const BENCHES = {
   quant: () => import('./quant.mjs'),
+  'gemma2b-load': () => import('./gemma2bLoad.mjs'),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerFileCommands } from './commands.js';
 import { registerDemo } from './demo.js';
+import { registerModelCommands } from './modelCommands.js';
 import { UsageError } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerFileCommands(program);
+  registerModelCommands(program);
   registerDemo(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -1,0 +1,108 @@
+/** Model commands: logits, merge, params. */
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { initBackend } from '../backend/index.js';
+import { writeSafetensors } from '../io/index.js';
+import { floatTensor } from '../quant/convert.js';
+import { loadGemma, readGemmaConfig, saveGemma, type LoadOptions } from '../models/gemma/index.js';
+import { loadPeftAdapter, methodTable, namedConfig, NAMED_SHAPES } from '../peft/index.js';
+import { progressReporter } from './progress.js';
+import { table } from './format.js';
+import { UsageError } from './errors.js';
+
+function dirArg(flag: string, v: string | undefined): string {
+  if (!v) throw new UsageError(`${flag} is required`);
+  if (!existsSync(v)) throw new UsageError(`${flag} ${v}: no such directory`);
+  if (!statSync(v).isDirectory()) throw new UsageError(`${flag} ${v}: not a directory`);
+  return v;
+}
+
+function parseIds(v: string): number[] {
+  const ids = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!ids.length || ids.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--ids must be comma-separated non-negative integers (got '${v}')`);
+  return ids;
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (got '${v}')`);
+  return n;
+}
+
+/** QLoRA's loading settings: NF4, double quantization, bf16 compute. */
+const QLORA_LOAD: LoadOptions = { loadIn4bit: true, bnb4bitQuantType: 'nf4', bnb4bitUseDoubleQuant: true, bnb4bitComputeDtype: 'bfloat16' };
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('logits')
+    .description('Write the logits of a Gemma model (optionally with a PEFT adapter) for given token ids')
+    .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors)')
+    .option('--load-in-4bit', 'quantize linear layers to NF4 with double quantization and bf16 compute while loading', false)
+    .requiredOption('--ids <ids>', 'comma-separated token ids, used as given (no <bos> is added)')
+    .requiredOption('--out <file>', 'output .safetensors with one F32 tensor "logits" [number of ids, vocab]')
+    .action(async (o: { model: string; adapter?: string; loadIn4bit: boolean; ids: string; out: string }) => {
+      const ids = parseIds(o.ids);
+      const dir = dirArg('--model', o.model);
+      if (o.adapter) dirArg('--adapter', o.adapter);
+      await initBackend();
+      const progress = progressReporter('load');
+      const { model, config } = loadGemma(dir, { ...(o.loadIn4bit ? QLORA_LOAD : {}), tokenizer: false, onProgress: progress.update });
+      progress.stop();
+      const bad = ids.find((i) => i >= config.vocabSize);
+      if (bad !== undefined) throw new UsageError(`--ids: token id ${bad} is outside the vocabulary (vocab_size ${config.vocabSize})`);
+      if (o.adapter) loadPeftAdapter(model, o.adapter);
+      const logits = model.logits(ids);
+      writeSafetensors(o.out, { logits: floatTensor(logits, [ids.length, config.vocabSize]) }, { format: 'pt' });
+      console.log(`wrote logits [${ids.length}, ${config.vocabSize}] to ${o.out}`);
+    });
+
+  program
+    .command('merge')
+    .description('Merge a PEFT LoRA adapter into its base model and save the result as a Hugging Face folder')
+    .requiredOption('--model <dir>', 'base model folder')
+    .requiredOption('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .requiredOption('--out <dir>', 'output folder (config.json, model.safetensors, tokenizer files)')
+    .option('--dtype <dtype>', 'bfloat16 or float32', 'bfloat16')
+    .action(async (o: { model: string; adapter: string; out: string; dtype: string }) => {
+      if (o.dtype !== 'bfloat16' && o.dtype !== 'float32') throw new UsageError(`--dtype must be bfloat16 or float32 (got '${o.dtype}')`);
+      const dir = dirArg('--model', o.model);
+      dirArg('--adapter', o.adapter);
+      await initBackend();
+      const { model } = loadGemma(dir, { tokenizer: false, dtype: 'float32' });
+      const peft = loadPeftAdapter(model, o.adapter);
+      const n = peft.loraLayers.size;
+      const merged = peft.mergeAndUnload({ safeMerge: true }).model;
+      saveGemma(merged, o.out, { dtype: o.dtype, tokenizerFrom: dir });
+      console.log(`merged ${n} LoRA layers (r=${peft.config.r}, alpha=${peft.config.loraAlpha}) into ${dir} -> ${o.out} (${o.dtype})`);
+    });
+
+  program
+    .command('params')
+    .description('Parameter table (total, trainable, percent) for full fine-tuning, LoRA, bottleneck adapters and prefix tuning')
+    .requiredOption('--model <dir|name>', `a model folder, or one of ${Object.keys(NAMED_SHAPES).join(', ')}`)
+    .option('--r <n>', 'LoRA rank (also the adapter bottleneck and the prefix length unless given)', '8')
+    .option('--target-modules <list>', "comma-separated module names, or 'all-linear'", 'q_proj,v_proj')
+    .option('--bottleneck <n>', 'adapter bottleneck width (default: r)')
+    .option('--num-virtual-tokens <n>', 'prefix length (default: r)')
+    .option('--json', 'print JSON', false)
+    .action((o: { model: string; r: string; targetModules: string; bottleneck?: string; numVirtualTokens?: string; json: boolean }) => {
+      const r = positiveInt('--r', o.r);
+      const cfg = namedConfig(o.model) ?? (existsSync(o.model) ? readGemmaConfig(o.model) : null);
+      if (!cfg) throw new UsageError(`--model ${o.model}: neither a model folder nor one of ${Object.keys(NAMED_SHAPES).join(', ')}`);
+      const targetModules = o.targetModules === 'all-linear' ? 'all-linear' : o.targetModules.split(',').map((s) => s.trim()).filter(Boolean);
+      const rows = methodTable(cfg, {
+        r,
+        targetModules,
+        bottleneck: o.bottleneck ? positiveInt('--bottleneck', o.bottleneck) : undefined,
+        numVirtualTokens: o.numVirtualTokens ? positiveInt('--num-virtual-tokens', o.numVirtualTokens) : undefined,
+      });
+      if (o.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      const fmt = (n: number) => n.toLocaleString('en-US');
+      console.log(`${o.model}: ${cfg.numHiddenLayers} layers, hidden ${cfg.hiddenSize}, ${fmt(rows[0].total)} parameters\n`);
+      console.log(table(['method', 'setting', 'total', 'trainable', 'trainable %'], rows.map((x) => [x.method, x.detail, fmt(x.total), fmt(x.trainable), x.percent.toFixed(4)]), ['l', 'l', 'r', 'r', 'r']));
+    });
+}

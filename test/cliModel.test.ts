@@ -1,0 +1,111 @@
+/** loralab logits / merge / params, run as a user runs them. */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SafetensorsReader, serialize } from 'loralab/io';
+import { floatTensor, toFloat32 } from 'loralab/quant';
+import { loadGemma } from 'loralab/models/gemma';
+import { loadPeftAdapter } from 'loralab/peft';
+import { initBackend } from 'loralab/backend';
+import { Rng } from '../lib/src/util/rng.js';
+
+const CLI = join(import.meta.dirname, '..', 'lib', 'dist', 'cli', 'main.js');
+const MODEL = join(import.meta.dirname, 'fixtures', 'gemma-tiny');
+const run = (args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+let dir: string;
+let adapter: string;
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+  dir = mkdtempSync(join(tmpdir(), 'loralab-clim-'));
+  adapter = join(dir, 'adapter');
+  mkdirSync(adapter);
+  const rng = new Rng(1);
+  const t: Record<string, ReturnType<typeof floatTensor>> = {};
+  for (let L = 0; L < 2; L++) {
+    t[`base_model.model.model.layers.${L}.self_attn.q_proj.lora_A.weight`] = floatTensor(rng.normalArray(2 * 64, 0.2), [2, 64]);
+    t[`base_model.model.model.layers.${L}.self_attn.q_proj.lora_B.weight`] = floatTensor(rng.normalArray(64 * 2, 0.2), [64, 2]);
+  }
+  writeFileSync(join(adapter, 'adapter_model.safetensors'), serialize(t, { format: 'pt' }));
+  writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['q_proj'], task_type: 'CAUSAL_LM' }));
+});
+
+describe('loralab logits', () => {
+  it('writes one F32 tensor "logits" [n, vocab] equal to the library forward (no bos added)', () => {
+    const out = join(dir, 'l.safetensors');
+    const r = run(['logits', '--model', MODEL, '--adapter', adapter, '--ids', '2,51,12', '--out', out]);
+    expect(r.err).toMatch(/TF\.js backend/);
+    expect(r.code).toBe(0);
+    const rd = SafetensorsReader.open(out);
+    expect(rd.names()).toEqual(['logits']);
+    expect(rd.info('logits')).toMatchObject({ dtype: 'F32', shape: [3, 384] });
+    const got = toFloat32(rd.read('logits'));
+    const peft = loadPeftAdapter(loadGemma(MODEL, { tokenizer: false }).model, adapter);
+    expect(Array.from(got)).toEqual(Array.from(peft.baseModel.logits([2, 51, 12])));
+  });
+  it('--load-in-4bit gives logits close to the dense ones', () => {
+    const a = join(dir, 'a.safetensors');
+    const b = join(dir, 'b.safetensors');
+    expect(run(['logits', '--model', MODEL, '--ids', '2,3,4', '--out', a]).code).toBe(0);
+    expect(run(['logits', '--model', MODEL, '--ids', '2,3,4', '--out', b, '--load-in-4bit']).code).toBe(0);
+    const x = toFloat32(SafetensorsReader.open(a).read('logits'));
+    const y = toFloat32(SafetensorsReader.open(b).read('logits'));
+    let d = 0;
+    let n = 0;
+    for (let i = 0; i < x.length; i++) {
+      d += (x[i] - y[i]) ** 2;
+      n += x[i] ** 2;
+    }
+    expect(Math.sqrt(d / n)).toBeGreaterThan(0);
+    expect(Math.sqrt(d / n)).toBeLessThan(0.25);
+  });
+  it('clear errors for bad ids and missing folders', () => {
+    const bad = run(['logits', '--model', MODEL, '--ids', '2,999', '--out', join(dir, 'x.safetensors')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/token id 999 is outside the vocabulary \(vocab_size 384\)/);
+    expect(run(['logits', '--model', MODEL, '--ids', 'a,b', '--out', 'x']).err).toMatch(/--ids must be comma-separated/);
+    expect(run(['logits', '--model', join(dir, 'none'), '--ids', '2', '--out', 'x']).err).toMatch(/no such directory/);
+    const noCfg = join(dir, 'empty');
+    mkdirSync(noCfg);
+    expect(run(['logits', '--model', noCfg, '--ids', '2', '--out', 'x']).err).toMatch(/no config\.json/);
+  });
+});
+
+describe('loralab merge', () => {
+  it('writes a Hugging Face folder whose logits equal the adapter model', () => {
+    const out = join(dir, 'merged');
+    const r = run(['merge', '--model', MODEL, '--adapter', adapter, '--out', out, '--dtype', 'float32']);
+    expect(r.err.split('\n').filter((l) => l && !l.includes('TF.js backend'))).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/merged 2 LoRA layers \(r=2, alpha=4\)/);
+    const merged = loadGemma(out).model.logits([2, 7, 8]);
+    const peft = loadPeftAdapter(loadGemma(MODEL, { tokenizer: false, dtype: 'float32' }).model, adapter);
+    const want = peft.baseModel.logits([2, 7, 8]);
+    for (let i = 0; i < want.length; i++) expect(merged[i]).toBeCloseTo(want[i], 4);
+  });
+});
+
+describe('loralab params', () => {
+  it('gemma-2b, r=8 on q,k,v,o', () => {
+    const r = run(['params', '--model', 'gemma-2b', '--r', '8', '--target-modules', 'q_proj,k_proj,v_proj,o_proj']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/lora\s+r=8, targets q_proj,k_proj,v_proj,o_proj\s+2,508,015,616\s+1,843,200\s+0\.0735/);
+    expect(r.out).toMatch(/full\s+every weight\s+2,506,172,416\s+2,506,172,416\s+100\.0000/);
+  });
+  it('llama-7b at r=1 and r=4, JSON output, and a model folder', () => {
+    const j1 = JSON.parse(run(['params', '--model', 'llama-7b', '--r', '1', '--json']).out);
+    const j4 = JSON.parse(run(['params', '--model', 'llama-7b', '--r', '4', '--json']).out);
+    expect(j1[1].trainable).toBe(524_288);
+    expect(j4[1].trainable).toBe(2_097_152);
+    expect(j1[0].total).toBe(6_738_415_616);
+    const f = JSON.parse(run(['params', '--model', MODEL, '--target-modules', 'all-linear', '--r', '2', '--json']).out);
+    expect(f[1].trainable).toBe(2 * 2 * (128 + 80 + 80 + 128 + 192 + 192 + 192));
+    expect(run(['params', '--model', 'gpt-9', '--r', '2']).err).toMatch(/neither a model folder nor one of gemma-2b, llama-7b/);
+    expect(run(['params', '--model', 'gemma-2b', '--r', '0']).err).toMatch(/--r must be a positive integer/);
+  });
+});
