@@ -5,6 +5,7 @@ import { machine } from './machine.mjs';
 
 const BENCHES = {
   quant: () => import('./quant.mjs'),
+  methods: () => import('./methods.mjs'),
   'gemma2b-load': () => import('./gemma2bLoad.mjs'),
 };
 

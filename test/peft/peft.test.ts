@@ -15,6 +15,7 @@ import { floatTensor } from 'loralab/quant';
 import { Rng } from '../../lib/src/util/rng.js';
 import { readWeights, referenceLogits, type RefConfig } from '../helpers/gemmaReference.js';
 import { directionalCheck } from '../helpers/gradcheck.js';
+import { maxRelErr } from '../helpers/metrics.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'gemma-tiny');
 const cfgJson = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')) as RefConfig;
@@ -23,16 +24,6 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'loralab-peft-'));
 beforeAll(async () => {
   await initBackend({ log: false });
 });
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 describe('target matching (PEFT rules)', () => {
   const cfg = (p: Partial<Parameters<typeof isTarget>[1]>) => ({ targetModules: null, excludeModules: null, layersToTransform: null, layersPattern: null, ...p });
@@ -131,10 +122,10 @@ describe('PEFT adapter files', () => {
     const got = peft.baseModel.logits(ids);
     const lora = new Map([...w].map(([p, v]) => [p, { A: { data: Float64Array.from(v.A), rows: v.shapeA[0], cols: v.shapeA[1] }, B: { data: Float64Array.from(v.B), rows: v.shapeB[0], cols: v.shapeB[1] }, scaling: 2 }]));
     const want = referenceLogits(cfgJson, readWeights(join(DIR, 'model.safetensors')), ids, lora).flat();
-    expect(relErr(got, want)).toBeLessThan(3e-4);
+    expect(maxRelErr(got, want)).toBeLessThan(3e-4);
     // and the effect is real: different from the base
     const base = loadGemma(DIR, { tokenizer: false }).model.logits(ids);
-    expect(relErr(base, want)).toBeGreaterThan(1e-3);
+    expect(maxRelErr(base, want)).toBeGreaterThan(1e-3);
   });
   it('save -> load round trip: same keys, same weights, same outputs', () => {
     const peft = getPeftModel(loadGemma(DIR, { tokenizer: false }).model, { r: 3, loraAlpha: 6, targetModules: ['q_proj', 'o_proj'], taskType: 'CAUSAL_LM', seed: 1 });
@@ -176,7 +167,7 @@ describe('merge, mergeAndUnload, save merged model', () => {
     const { model } = peft.mergeAndUnload({ safeMerge: true });
     expect([...model.namedModules()].some(([, m]) => m instanceof LoraLinear)).toBe(false);
     const merged = model.logits(ids);
-    expect(relErr(merged, withAdapter)).toBeLessThan(1e-5);
+    expect(maxRelErr(merged, withAdapter)).toBeLessThan(1e-5);
     const out = join(tmp(), 'merged');
     saveGemma(model, out, { dtype: 'float32', tokenizerFrom: DIR });
     expect(existsSync(join(out, 'tokenizer.json'))).toBe(true);

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
+import { transpose2d } from '../util/transpose.js';
 import { dequantize4bit, numel, quantize4bit, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
@@ -16,15 +17,22 @@ import { Module, type ParamInfo } from './module.js';
 
 export type ComputeDtype = 'float32' | 'bfloat16';
 
-/** Apply y = x Wᵀ to x of shape [..., in], returning [..., out]. */
+/**
+ * y = x Wᵀ (+ b) for x [..., in] and W [out, in]. W is transposed with a TF.js op first (cheap next to the product):
+ * the wasm backend's x·Bᵀ kernel is about ten times slower than x·B.
+ */
 export function linearApply(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => linearApplyT(x, w.transpose(), bias));
+}
+
+/** y = x · wT (+ b) for x [..., in] and wT = Wᵀ [in, out]. */
+export function linearApplyT(x: tf.Tensor, wT: tf.Tensor2D, bias?: tf.Tensor | null): tf.Tensor {
   return tf.tidy(() => {
-    const inF = w.shape[1];
+    const [inF, out] = wT.shape;
     const lead = x.shape.slice(0, -1);
-    const x2 = x.reshape([-1, inF]) as tf.Tensor2D;
-    let y: tf.Tensor = tf.matMul(x2, w, false, true);
+    let y: tf.Tensor = tf.matMul(x.reshape([-1, inF]) as tf.Tensor2D, wT);
     if (bias) y = y.add(bias);
-    return y.reshape([...lead, w.shape[0]]);
+    return y.reshape([...lead, out]);
   });
 }
 
@@ -42,46 +50,55 @@ export interface LinearLike {
 }
 
 export class Linear extends Module implements LinearLike {
-  weight: tf.Variable;
+  /** Wᵀ, [in, out]: the layout the backend multiplies fastest (see linearApply). */
+  weightT: tf.Variable;
   bias: tf.Variable | null;
+  readonly dtype: ComputeDtype;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    opts: { weight?: Float32Array; bias?: Float32Array | null; dtype?: ComputeDtype; trainable?: boolean; name?: string } = {},
+    opts: { weight?: Float32Array; bias?: Float32Array | null; dtype?: ComputeDtype; trainable?: boolean } = {},
   ) {
     super();
     this.dtype = opts.dtype ?? 'float32';
     const w = opts.weight ?? kaimingUniform(outFeatures, inFeatures);
     if (w.length !== inFeatures * outFeatures) throw new Error(`Linear: weight has ${w.length} values, [${outFeatures}, ${inFeatures}] needs ${inFeatures * outFeatures}`);
-    const values = this.dtype === 'bfloat16' ? roundToBf16(w) : w;
-    this.weight = tf.variable(tf.tensor2d(values, [outFeatures, inFeatures]), opts.trainable ?? true);
+    this.weightT = tf.variable(tf.tensor2d(this.layoutT(w), [inFeatures, outFeatures]), opts.trainable ?? true);
     this.bias = opts.bias ? tf.variable(tf.tensor1d(opts.bias), opts.trainable ?? true) : null;
   }
-  readonly dtype: ComputeDtype;
+  /** [out, in] values -> Wᵀ values, rounded to bf16 for a bf16 layer. */
+  private layoutT(w: Float32Array): Float32Array {
+    const t = transpose2d(w, this.outFeatures, this.inFeatures);
+    return this.dtype === 'bfloat16' ? roundToBf16(t, { inPlace: true }) : t;
+  }
   forward(x: tf.Tensor): tf.Tensor {
-    return linearApply(x, this.weight as tf.Tensor2D, this.bias);
+    return linearApplyT(x, this.weightT as tf.Tensor2D, this.bias);
   }
+  /** W as a new [out, in] tensor. */
+  get weight(): tf.Tensor2D {
+    return this.weightT.transpose();
+  }
+  /** W values, [out, in] row-major. */
   denseWeight(): Float32Array {
-    return this.weight.dataSync() as Float32Array;
+    return transpose2d(this.weightT.dataSync() as Float32Array, this.inFeatures, this.outFeatures);
   }
-  /** Replace the weight values (rounded to bf16 when dtype is bfloat16). */
+  /** Replace W ([out, in] values; rounded to bf16 when dtype is bfloat16). */
   setWeight(values: Float32Array): void {
-    const v = this.dtype === 'bfloat16' ? roundToBf16(values) : values;
-    const t = tf.tensor2d(v, [this.outFeatures, this.inFeatures]);
-    this.weight.assign(t);
+    const t = tf.tensor2d(this.layoutT(values), [this.inFeatures, this.outFeatures]);
+    this.weightT.assign(t);
     t.dispose();
   }
   override ownParameters(): ParamInfo[] {
-    const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.weight.trainable, variable: this.weight }];
+    const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.weightT.trainable, variable: this.weightT }];
     if (this.bias) ps.push({ name: 'bias', shape: [this.outFeatures], numel: this.outFeatures, trainable: this.bias.trainable, variable: this.bias });
     return ps;
   }
   protected override setOwnTrainable(t: boolean): void {
-    this.weight.trainable = t;
+    this.weightT.trainable = t;
     if (this.bias) this.bias.trainable = t;
   }
   protected override disposeOwn(): void {
-    this.weight.dispose();
+    this.weightT.dispose();
     this.bias?.dispose();
   }
 }
@@ -169,9 +186,9 @@ export class Linear4bit extends Module implements LinearLike {
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xIn = args[0] as tf.Tensor;
       const lead = xIn.shape.slice(0, -1);
-      const w = dense();
+      const w = tf.tensor2d(transpose2d(this.denseWeight(), out, inF), [inF, out]); // Wᵀ, the fast layout
       const xc = bf16 ? roundTensor(xIn) : xIn;
-      const y = tf.matMul(xc.reshape([-1, inF]) as tf.Tensor2D, w, false, true).reshape([...lead, out]);
+      const y = tf.matMul(xc.reshape([-1, inF]) as tf.Tensor2D, w).reshape([...lead, out]);
       w.dispose();
       if (bf16) xc.dispose();
       return {
