@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bf16ToF32, toBf16 } from '../quant/bf16.js';
 import { Module, type ParamInfo } from './module.js';
-import { transpose2d } from '../util/transpose.js';
+import { matmulXWt } from './linear.js';
 
 export class Embedding extends Module {
   private bf16: Uint16Array | null = null;
@@ -85,7 +85,7 @@ export class Embedding extends Module {
   project(h: tf.Tensor): tf.Tensor {
     const d = this.embeddingDim;
     const V = this.numEmbeddings;
-    if (this.variable) return tf.tidy(() => tf.matMul(h.reshape([-1, d]) as tf.Tensor2D, (this.variable as tf.Tensor2D).transpose()).reshape([...h.shape.slice(0, -1), V]));
+    if (this.variable) return tf.tidy(() => matmulXWt(h.reshape([-1, d]) as tf.Tensor2D, this.variable as tf.Tensor2D, { weightGrad: this.variable!.trainable }).reshape([...h.shape.slice(0, -1), V]));
     const chunk = this.chunkRows;
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const hIn = args[0] as tf.Tensor;
@@ -94,9 +94,9 @@ export class Embedding extends Module {
       const parts: tf.Tensor2D[] = [];
       for (let s = 0; s < V; s += chunk) {
         const e = Math.min(V, s + chunk);
-        const wT = tf.tensor2d(transpose2d(this.rows(s, e), e - s, d), [d, e - s]); // Eᵀ chunk, the fast layout
-        parts.push(tf.matMul(h2, wT));
-        wT.dispose();
+        const w = tf.tensor2d(this.rows(s, e), [e - s, d]);
+        parts.push(tf.tidy(() => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D)); // (E·hᵀ)ᵀ: fast path
+        w.dispose();
       }
       const value = (parts.length === 1 ? parts[0] : tf.concat(parts, 1)).reshape([...lead, V]);
       return {

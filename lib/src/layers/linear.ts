@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
-import { transpose2d } from '../util/transpose.js';
 import { dequantize4bit, numel, quantize4bit, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
@@ -18,19 +17,43 @@ import { Module, type ParamInfo } from './module.js';
 export type ComputeDtype = 'float32' | 'bfloat16';
 
 /**
- * y = x Wᵀ (+ b) for x [..., in] and W [out, in]. W is transposed with a TF.js op first (cheap next to the product):
- * the wasm backend's x·Bᵀ kernel is about ten times slower than x·B.
+ * y = x Wᵀ for x [N, in] and W [out, in], computed as (W · xᵀ)ᵀ: TF.js's wasm backend multiplies fastest when the
+ * big matrix is the left operand and nothing is flagged transposed (its x·Bᵀ kernel is about ten times slower). The
+ * gradient is written the same way: dx = dy · W and, only when asked, dW = dyᵀ · x — so a frozen weight costs no
+ * weight-gradient product at all.
  */
-export function linearApply(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor | null): tf.Tensor {
-  return tf.tidy(() => linearApplyT(x, w.transpose(), bias));
+export function matmulXWt(x2: tf.Tensor2D, w: tf.Tensor2D, opts: { weightGrad: boolean }): tf.Tensor2D {
+  if (!opts.weightGrad) {
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const xIn = args[0] as tf.Tensor2D;
+      return {
+        value: tf.tidy(() => tf.matMul(w, xIn.transpose()).transpose()),
+        gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, w),
+      };
+    });
+    return op(x2) as tf.Tensor2D;
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, wIn, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: tf.tidy(() => tf.matMul(wIn, xIn.transpose()).transpose()),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy as tf.Tensor2D, ws), tf.tidy(() => tf.matMul((dy as tf.Tensor2D).transpose(), xs))];
+      },
+    };
+  });
+  return op(x2, w) as tf.Tensor2D;
 }
 
-/** y = x · wT (+ b) for x [..., in] and wT = Wᵀ [in, out]. */
-export function linearApplyT(x: tf.Tensor, wT: tf.Tensor2D, bias?: tf.Tensor | null): tf.Tensor {
+/** y = x Wᵀ (+ b) for x [..., in] and W [out, in] (a variable gets its gradient when it is trainable). */
+export function linearApply(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor | null): tf.Tensor {
   return tf.tidy(() => {
-    const [inF, out] = wT.shape;
+    const [out, inF] = w.shape;
     const lead = x.shape.slice(0, -1);
-    let y: tf.Tensor = tf.matMul(x.reshape([-1, inF]) as tf.Tensor2D, wT);
+    const trainable = w instanceof tf.Variable && w.trainable;
+    let y: tf.Tensor = matmulXWt(x.reshape([-1, inF]) as tf.Tensor2D, w, { weightGrad: trainable });
     if (bias) y = y.add(bias);
     return y.reshape([...lead, out]);
   });
@@ -50,8 +73,7 @@ export interface LinearLike {
 }
 
 export class Linear extends Module implements LinearLike {
-  /** Wᵀ, [in, out]: the layout the backend multiplies fastest (see linearApply). */
-  weightT: tf.Variable;
+  weight: tf.Variable;
   bias: tf.Variable | null;
   readonly dtype: ComputeDtype;
   constructor(
@@ -63,42 +85,35 @@ export class Linear extends Module implements LinearLike {
     this.dtype = opts.dtype ?? 'float32';
     const w = opts.weight ?? kaimingUniform(outFeatures, inFeatures);
     if (w.length !== inFeatures * outFeatures) throw new Error(`Linear: weight has ${w.length} values, [${outFeatures}, ${inFeatures}] needs ${inFeatures * outFeatures}`);
-    this.weightT = tf.variable(tf.tensor2d(this.layoutT(w), [inFeatures, outFeatures]), opts.trainable ?? true);
+    const values = this.dtype === 'bfloat16' ? roundToBf16(w) : w;
+    this.weight = tf.variable(tf.tensor2d(values, [outFeatures, inFeatures]), opts.trainable ?? true);
     this.bias = opts.bias ? tf.variable(tf.tensor1d(opts.bias), opts.trainable ?? true) : null;
   }
-  /** [out, in] values -> Wᵀ values, rounded to bf16 for a bf16 layer. */
-  private layoutT(w: Float32Array): Float32Array {
-    const t = transpose2d(w, this.outFeatures, this.inFeatures);
-    return this.dtype === 'bfloat16' ? roundToBf16(t, { inPlace: true }) : t;
-  }
   forward(x: tf.Tensor): tf.Tensor {
-    return linearApplyT(x, this.weightT as tf.Tensor2D, this.bias);
-  }
-  /** W as a new [out, in] tensor. */
-  get weight(): tf.Tensor2D {
-    return this.weightT.transpose();
+    return linearApply(x, this.weight as tf.Tensor2D, this.bias);
   }
   /** W values, [out, in] row-major. */
   denseWeight(): Float32Array {
-    return transpose2d(this.weightT.dataSync() as Float32Array, this.inFeatures, this.outFeatures);
+    return this.weight.dataSync() as Float32Array;
   }
   /** Replace W ([out, in] values; rounded to bf16 when dtype is bfloat16). */
   setWeight(values: Float32Array): void {
-    const t = tf.tensor2d(this.layoutT(values), [this.inFeatures, this.outFeatures]);
-    this.weightT.assign(t);
+    const v = this.dtype === 'bfloat16' ? roundToBf16(values) : values;
+    const t = tf.tensor2d(v, [this.outFeatures, this.inFeatures]);
+    this.weight.assign(t);
     t.dispose();
   }
   override ownParameters(): ParamInfo[] {
-    const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.weightT.trainable, variable: this.weightT }];
+    const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.weight.trainable, variable: this.weight }];
     if (this.bias) ps.push({ name: 'bias', shape: [this.outFeatures], numel: this.outFeatures, trainable: this.bias.trainable, variable: this.bias });
     return ps;
   }
   protected override setOwnTrainable(t: boolean): void {
-    this.weightT.trainable = t;
+    this.weight.trainable = t;
     if (this.bias) this.bias.trainable = t;
   }
   protected override disposeOwn(): void {
-    this.weightT.dispose();
+    this.weight.dispose();
     this.bias?.dispose();
   }
 }
@@ -186,9 +201,10 @@ export class Linear4bit extends Module implements LinearLike {
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xIn = args[0] as tf.Tensor;
       const lead = xIn.shape.slice(0, -1);
-      const w = tf.tensor2d(transpose2d(this.denseWeight(), out, inF), [inF, out]); // Wᵀ, the fast layout
+      const w = dense();
       const xc = bf16 ? roundTensor(xIn) : xIn;
-      const y = tf.matMul(xc.reshape([-1, inF]) as tf.Tensor2D, w).reshape([...lead, out]);
+      // (W · xᵀ)ᵀ: the big matrix on the left, the fast path of the wasm backend (see matmulXWt)
+      const y = tf.matMul(w, xc.reshape([-1, inF]).transpose()).transpose().reshape([...lead, out]);
       w.dispose();
       if (bf16) xc.dispose();
       return {
