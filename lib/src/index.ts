@@ -11,3 +11,4 @@ export * from './layers/index.js';
 export * from './models/gemma/index.js';
 export * from './peft/index.js';
 export { Rng } from './util/rng.js';
+export * from './sql/index.js';
