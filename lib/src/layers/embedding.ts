@@ -68,7 +68,7 @@ export class Embedding extends Module {
     for (const row of ids) if (row.length !== T) throw new Error('Embedding: all sequences in a batch must have the same length (pad them)');
     for (const row of ids) for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new Error(`token id ${id} is outside the vocabulary [0, ${this.numEmbeddings})`);
     const d = this.embeddingDim;
-    if (this.variable) return tf.gather(this.variable, tf.tensor2d(ids.flat(), [B, T], 'int32')) as tf.Tensor3D;
+    if (this.variable) return this.gatherTrainable(ids.flat(), B, T);
     const out = new Float32Array(B * T * d);
     let k = 0;
     for (const row of ids) {
@@ -79,6 +79,32 @@ export class Embedding extends Module {
       }
     }
     return tf.tensor3d(out, [B, T, d]);
+  }
+
+  /**
+   * Lookup with a gradient for the table: dE[id] += dy[row] for every position (a scatter-add done in JavaScript,
+   * since the wasm backend has no UnsortedSegmentSum kernel for tf.gather's gradient).
+   */
+  private gatherTrainable(flat: number[], B: number, T: number): tf.Tensor3D {
+    const d = this.embeddingDim;
+    const V = this.numEmbeddings;
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const table = args[0] as tf.Tensor2D;
+      return {
+        value: tf.tidy(() => tf.gather(table, tf.tensor1d(flat, 'int32')).reshape([B, T, d])),
+        gradFunc: (dy: tf.Tensor) => {
+          const g = dy.dataSync() as Float32Array;
+          const dE = new Float32Array(V * d);
+          flat.forEach((id, row) => {
+            const o = id * d;
+            const r = row * d;
+            for (let j = 0; j < d; j++) dE[o + j] += g[r + j];
+          });
+          return tf.tensor2d(dE, [V, d]);
+        },
+      };
+    });
+    return op(this.variable!) as tf.Tensor3D;
   }
 
   /** Tied output head: h [..., D] -> logits [..., V] = h Eᵀ, by vocabulary chunks. */

@@ -76,7 +76,8 @@ export class LoraLinear extends Module implements LinearLike {
   private original: { weight?: Float32Array; state?: Linear4bit['state'] } | null = null;
   private readonly aHolder: WeightHolder;
   private readonly bHolder: WeightHolder;
-  private dropoutCalls = 0;
+  /** Seeds the dropout masks (seed, counter); trainers set it per step so that a resumed run draws the same masks. */
+  dropoutCounter = 0;
   private readonly seed: number;
 
   constructor(base: Linear | Linear4bit | MetaLinear, cfg: LoraLayerConfig) {
@@ -169,7 +170,7 @@ export class LoraLinear extends Module implements LinearLike {
 
   private dropout(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.loraDropout === 0) return x;
-    return tf.dropout(x, this.loraDropout, undefined, this.seed * 1_000_003 + this.dropoutCalls++);
+    return tf.dropout(x, this.loraDropout, undefined, this.seed * 1_000_003 + this.dropoutCounter++);
   }
 
   forward(x: tf.Tensor): tf.Tensor;

@@ -1,0 +1,107 @@
+/**
+ * AdamW (Loshchilov & Hutter 2019), decoupled weight decay, as torch.optim.AdamW:
+ *   θ ← θ − lr·λ·θ;   m ← β1 m + (1−β1) g;   v ← β2 v + (1−β2) g²
+ *   θ ← θ − lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
+ * with gradient clipping by global norm before the step, and learning-rate schedules with linear warmup.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface OptimizerState {
+  step: number;
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+}
+
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(private readonly params: Map<string, tf.Variable>, opts: Omit<AdamWOptions, 'lr'> = {}) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    for (const [name, p] of params) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** One update with gradients keyed like the params. */
+  step(grads: Map<string, tf.Tensor>, lr: number): void {
+    this.t++;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, p] of this.params) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(m.mul(this.beta1).add(g.mul(1 - this.beta1)));
+        v.assign(v.mul(this.beta2).add(g.square().mul(1 - this.beta2)));
+        const update = m.div(bc1).div(v.div(bc2).sqrt().add(this.eps));
+        const decayed = this.weightDecay ? p.mul(1 - lr * this.weightDecay) : p;
+        p.assign(decayed.sub(update.mul(lr)));
+      }
+    });
+  }
+
+  state(): OptimizerState {
+    const dump = (src: Map<string, tf.Variable>) => new Map([...src].map(([k, t]) => [k, (t.dataSync() as Float32Array).slice()]));
+    return { step: this.t, m: dump(this.m), v: dump(this.v) };
+  }
+
+  loadState(s: OptimizerState): void {
+    this.t = s.step;
+    for (const [src, dst] of [[s.m, this.m], [s.v, this.v]] as const) {
+      for (const [k, vals] of src) {
+        const target = dst.get(k);
+        if (!target) throw new Error(`optimizer state has '${k}', which is not a trainable parameter of this run`);
+        if (target.size !== vals.length) throw new Error(`optimizer state for '${k}' has ${vals.length} values, the parameter has ${target.size}`);
+        const t = tf.tensor(vals, target.shape);
+        target.assign(t);
+        t.dispose();
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}
+
+/** Scale gradients so that their global L2 norm is at most maxNorm; returns the norm before clipping. */
+export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: number; clipped: Map<string, tf.Tensor> } {
+  const sq = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(g.square()))).dataSync()[0]);
+  const norm = Math.sqrt(sq);
+  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { norm, clipped: grads };
+  const s = maxNorm / (norm + 1e-6);
+  const clipped = new Map([...grads].map(([k, g]) => [k, g.mul(s)]));
+  for (const g of grads.values()) g.dispose();
+  return { norm, clipped };
+}
+
+export type Schedule = 'constant' | 'cosine' | 'linear';
+
+/** Learning rate at `step` (0-based): linear warmup over `warmupSteps`, then constant, cosine or linear decay to 0. */
+export function learningRate(step: number, o: { lr: number; warmupSteps: number; totalSteps: number; schedule: Schedule }): number {
+  if (o.warmupSteps > 0 && step < o.warmupSteps) return (o.lr * (step + 1)) / o.warmupSteps;
+  if (o.schedule === 'constant') return o.lr;
+  const progress = Math.min(1, (step - o.warmupSteps) / Math.max(1, o.totalSteps - o.warmupSteps));
+  if (o.schedule === 'linear') return o.lr * (1 - progress);
+  return 0.5 * o.lr * (1 + Math.cos(Math.PI * progress));
+}

@@ -1,0 +1,256 @@
+/**
+ * One training loop for every method (full fine-tuning, LoRA, QLoRA, bottleneck adapters, prefix tuning): the method
+ * decides which variables train and how they are saved; the loop does the rest.
+ *
+ *   per step: for k in 1..gradAccum: loss_k, ∇ = value-and-grad on a batch;  g = Σ∇ / gradAccum
+ *             clip g to maxGradNorm;  lr from warmup + schedule;  AdamW step
+ *   every evalEvery steps: mean loss on the eval set;  every saveEvery steps: an atomic checkpoint
+ *
+ * A NaN or Inf loss stops the run with TrainingDivergedError before the optimizer step, so the last checkpoint is the
+ * last good state. Metrics are records (step, loss, lr, grad norm, tokens/s, memory) appended to metrics.jsonl.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SafetensorsReader, writeSafetensors } from '../io/index.js';
+import { floatTensor, toFloat32 } from '../quant/convert.js';
+import type { GemmaForCausalLM } from '../models/gemma/model.js';
+import { LoraLinear } from '../layers/lora.js';
+import { BatchSampler, padBatch, type Example } from './data.js';
+import { causalLmLoss } from './loss.js';
+import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
+import { commitCheckpoint, latestCheckpoint, pruneCheckpoints, writeFileAtomic } from './checkpoint.js';
+
+export interface TrainOptions {
+  steps: number;
+  lr: number;
+  batchSize: number;
+  gradAccum?: number;
+  warmupSteps?: number;
+  schedule?: Schedule;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  beta2?: number;
+  seed?: number;
+  evalEvery?: number;
+  /** Examples used for each evaluation (default: all). */
+  evalLimit?: number;
+  saveEvery?: number;
+  keepCheckpoints?: number;
+  outDir: string;
+  resume?: boolean;
+}
+
+export interface MetricRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  /** Resident memory of the process, bytes. */
+  rss: number;
+  elapsedSeconds: number;
+  evalLoss?: number;
+}
+
+/** What a method contributes: its trainable variables by name and how to save/restore them. */
+export interface TrainableSet {
+  params: Map<string, tf.Variable>;
+  save(dir: string): void;
+  load(dir: string): void;
+}
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+/** Save/restore named variables as one safetensors file (for full fine-tuning, adapters and prefixes). */
+export function variablesTrainableSet(params: Map<string, tf.Variable>, file = 'trainable.safetensors'): TrainableSet {
+  return {
+    params,
+    save(dir) {
+      writeSafetensors(join(dir, file), Object.fromEntries([...params].map(([k, v]) => [k, floatTensor(v.dataSync() as Float32Array, [...v.shape])])), { format: 'pt' });
+    },
+    load(dir) {
+      const r = SafetensorsReader.open(join(dir, file));
+      try {
+        for (const [k, v] of params) {
+          if (!r.has(k)) throw new Error(`${join(dir, file)}: missing '${k}'`);
+          const t = tf.tensor(toFloat32(r.read(k)), v.shape);
+          v.assign(t);
+          t.dispose();
+        }
+      } finally {
+        r.close();
+      }
+    },
+  };
+}
+
+export interface TrainerEvents {
+  onStep?(m: MetricRecord): void;
+  onEval?(m: { step: number; evalLoss: number }): void;
+  onCheckpoint?(dir: string): void;
+  onResume?(step: number): void;
+}
+
+export class Trainer {
+  readonly optimizer: AdamW;
+  readonly sampler: BatchSampler;
+  step = 0;
+  readonly records: MetricRecord[] = [];
+  private readonly o: Required<Omit<TrainOptions, 'evalLimit'>> & { evalLimit?: number };
+
+  constructor(
+    readonly model: GemmaForCausalLM,
+    readonly trainable: TrainableSet,
+    readonly train: Example[],
+    readonly evalSet: Example[] | null,
+    opts: TrainOptions,
+    readonly padId: number,
+  ) {
+    if (!train.length) throw new Error('no training examples');
+    if (!(opts.steps > 0)) throw new Error(`steps must be positive (got ${opts.steps})`);
+    this.o = {
+      gradAccum: 1, warmupSteps: 0, schedule: 'constant', weightDecay: 0, maxGradNorm: 1, beta2: 0.999, seed: 0, evalEvery: 0,
+      saveEvery: 0, keepCheckpoints: 2, resume: false, ...opts,
+    };
+    this.optimizer = new AdamW(trainable.params, { weightDecay: this.o.weightDecay, beta2: this.o.beta2 });
+    this.sampler = new BatchSampler(train.length, this.o.batchSize, this.o.seed);
+  }
+
+  private loraLayers(): LoraLinear[] {
+    return [...this.model.namedModules()].map(([, m]) => m).filter((m): m is LoraLinear => m instanceof LoraLinear);
+  }
+
+  /** Mean loss over (a prefix of) the eval set, no gradients. */
+  evaluate(): number {
+    if (!this.evalSet?.length) return NaN;
+    const set = this.evalSet.slice(0, this.o.evalLimit ?? this.evalSet.length);
+    const wasTraining = this.model.training;
+    this.model.eval();
+    let sum = 0;
+    let tokens = 0;
+    for (let i = 0; i < set.length; i += this.o.batchSize) {
+      const b = padBatch(set.slice(i, i + this.o.batchSize), this.padId);
+      const l = tf.tidy(() => causalLmLoss(this.model.forward(b.inputIds, { attentionMask: b.attentionMask }), b.labels).dataSync()[0]);
+      sum += l * b.targetTokens;
+      tokens += b.targetTokens;
+    }
+    this.model.train(wasTraining);
+    return sum / tokens;
+  }
+
+  private saveCheckpoint(): string {
+    const name = `checkpoint-${String(this.step).padStart(6, '0')}`;
+    const dir = commitCheckpoint(this.o.outDir, name, (tmp) => {
+      this.trainable.save(tmp);
+      const st = this.optimizer.state();
+      const t: Record<string, ReturnType<typeof floatTensor>> = {};
+      for (const [k, v] of st.m) t[`m.${k}`] = floatTensor(v, [v.length]);
+      for (const [k, v] of st.v) t[`v.${k}`] = floatTensor(v, [v.length]);
+      writeSafetensors(join(tmp, 'optimizer.safetensors'), t, { format: 'pt' });
+      writeFileSync(join(tmp, 'trainer_state.json'), JSON.stringify({ step: this.step, optimizerStep: st.step, sampler: this.sampler.state(), records: this.records.length }, null, 2));
+    });
+    pruneCheckpoints(this.o.outDir, this.o.keepCheckpoints);
+    return dir;
+  }
+
+  /** Restore the latest checkpoint of outDir; returns the step it resumes from (0 if none). */
+  resume(): number {
+    const dir = latestCheckpoint(this.o.outDir);
+    if (!dir) return 0;
+    const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { step: number; optimizerStep: number; sampler: { epoch: number; pos: number }; records: number };
+    this.trainable.load(dir);
+    const r = SafetensorsReader.open(join(dir, 'optimizer.safetensors'));
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const n of r.names()) (n.startsWith('m.') ? m : v).set(n.slice(2), toFloat32(r.read(n)));
+    r.close();
+    this.optimizer.loadState({ step: state.optimizerStep, m, v });
+    this.sampler.restore(state.sampler);
+    this.step = state.step;
+    // the metrics file continues where the checkpoint was taken
+    const mf = join(this.o.outDir, 'metrics.jsonl');
+    if (existsSync(mf)) {
+      const kept = readFileSync(mf, 'utf8').split('\n').filter(Boolean).slice(0, state.records);
+      this.records.push(...kept.map((l) => JSON.parse(l) as MetricRecord));
+      writeFileAtomic(mf, kept.map((l) => `${l}\n`).join(''));
+    }
+    return this.step;
+  }
+
+  /** Run until `steps` optimizer steps are done. */
+  run(events: TrainerEvents = {}): MetricRecord[] {
+    const o = this.o;
+    mkdirSync(o.outDir, { recursive: true });
+    const mf = join(o.outDir, 'metrics.jsonl');
+    if (o.resume) {
+      const s = this.resume();
+      if (s > 0) events.onResume?.(s);
+    } else if (existsSync(mf)) writeFileSync(mf, '');
+    const vars = [...this.trainable.params.values()];
+    const nameOf = new Map([...this.trainable.params].map(([k, v]) => [v.name, k]));
+    const t0 = performance.now();
+    const elapsedBefore = this.records.at(-1)?.elapsedSeconds ?? 0;
+    this.model.train();
+    while (this.step < o.steps) {
+      const stepStart = performance.now();
+      for (const l of this.loraLayers()) l.dropoutCounter = this.step * 10_007;
+      const sums = new Map<string, tf.Tensor>();
+      let lossSum = 0;
+      let tokens = 0;
+      for (let k = 0; k < o.gradAccum; k++) {
+        const batch = padBatch(this.sampler.next().map((i) => this.train[i]), this.padId);
+        const { value, grads } = tf.variableGrads(() => causalLmLoss(this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), batch.labels), vars);
+        const loss = value.dataSync()[0];
+        value.dispose();
+        if (!Number.isFinite(loss)) {
+          for (const g of Object.values(grads)) g.dispose();
+          for (const g of sums.values()) g.dispose();
+          const last = latestCheckpoint(o.outDir);
+          throw new TrainingDivergedError(`loss is ${loss} at step ${this.step + 1} (micro-batch ${k + 1}); stopped before updating the weights. ${last ? `Last good checkpoint: ${last}` : 'No checkpoint was written yet.'} Lower --lr or check the data.`);
+        }
+        lossSum += loss;
+        tokens += batch.inputIds.length * batch.inputIds[0].length;
+        for (const [vn, g] of Object.entries(grads)) {
+          const key = nameOf.get(vn)!;
+          const prev = sums.get(key);
+          if (prev) {
+            sums.set(key, prev.add(g));
+            prev.dispose();
+            g.dispose();
+          } else sums.set(key, g);
+        }
+      }
+      if (o.gradAccum > 1) for (const [k, g] of sums) {
+        sums.set(k, g.div(o.gradAccum));
+        g.dispose();
+      }
+      const { norm, clipped } = clipGradNorm(sums, o.maxGradNorm);
+      const lr = learningRate(this.step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, schedule: o.schedule });
+      this.optimizer.step(clipped, lr);
+      for (const g of clipped.values()) g.dispose();
+      this.step++;
+      const rec: MetricRecord = {
+        step: this.step,
+        loss: lossSum / o.gradAccum,
+        lr,
+        gradNorm: norm,
+        tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000),
+        rss: process.memoryUsage().rss,
+        elapsedSeconds: elapsedBefore + (performance.now() - t0) / 1000,
+      };
+      if (o.evalEvery > 0 && (this.step % o.evalEvery === 0 || this.step === o.steps) && this.evalSet?.length) {
+        rec.evalLoss = this.evaluate();
+        events.onEval?.({ step: this.step, evalLoss: rec.evalLoss });
+      }
+      this.records.push(rec);
+      appendFileSync(mf, `${JSON.stringify(rec)}\n`);
+      events.onStep?.(rec);
+      if ((o.saveEvery > 0 && this.step % o.saveEvery === 0) || this.step === o.steps) events.onCheckpoint?.(this.saveCheckpoint());
+    }
+    this.model.eval();
+    return this.records;
+  }
+}
