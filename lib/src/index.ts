@@ -12,3 +12,4 @@ export * from './models/gemma/index.js';
 export * from './peft/index.js';
 export { Rng } from './util/rng.js';
 export * from './sql/index.js';
+export * from './train/index.js';

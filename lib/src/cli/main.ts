@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { registerFileCommands } from './commands.js';
 import { registerDemo } from './demo.js';
 import { registerModelCommands } from './modelCommands.js';
+import { registerTrainCommands } from './trainCommands.js';
 import { UsageError } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerFileCommands(program);
   registerModelCommands(program);
+  registerTrainCommands(program);
   registerDemo(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -248,7 +248,10 @@ export class Trainer {
       this.records.push(rec);
       appendFileSync(mf, `${JSON.stringify(rec)}\n`);
       events.onStep?.(rec);
-      if ((o.saveEvery > 0 && this.step % o.saveEvery === 0) || this.step === o.steps) events.onCheckpoint?.(this.saveCheckpoint());
+      if ((o.saveEvery > 0 && this.step % o.saveEvery === 0) || this.step === o.steps) {
+        const dir = this.saveCheckpoint();
+        events.onCheckpoint?.(dir);
+      }
     }
     this.model.eval();
     return this.records;

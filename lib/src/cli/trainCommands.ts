@@ -1,0 +1,188 @@
+/** Fine-tuning commands: train, eval, generate. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../backend/index.js';
+import { loadGemma, saveGemma } from '../models/gemma/index.js';
+import { loadPeftAdapter } from '../peft/index.js';
+import { SqlDatabase, gradeSql } from '../sql/index.js';
+import { METHODS, QLORA_LOAD_OPTIONS, SQL_TEMPLATE, Trainer, buildExample, generate, prepareMethod, readJsonl, type Method } from '../train/index.js';
+import { UsageError } from './errors.js';
+
+function num(flag: string, v: string, opts: { int?: boolean; min?: number; max?: number } = {}): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+    const what = opts.int ? 'an integer' : 'a number';
+    throw new UsageError(`${flag} must be ${what}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got '${v}')`);
+  }
+  return n;
+}
+
+function modelDir(v: string | undefined): string {
+  const dir = v ?? process.env.GEMMA_2B_DIR;
+  if (!dir) throw new UsageError('--model is required (or set GEMMA_2B_DIR to a downloaded google/gemma-2b folder)');
+  if (!existsSync(dir)) throw new UsageError(`--model ${dir}: no such directory`);
+  return dir;
+}
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('Fine-tune a Gemma model on question/SQL pairs with LoRA, QLoRA, full fine-tuning, adapters or prefix tuning')
+    .option('--model <dir>', 'base model folder (default: $GEMMA_2B_DIR)')
+    .requiredOption('--data <file>', 'training JSONL with {"question", "sql"}')
+    .option('--eval-data <file>', 'validation JSONL, evaluated every --eval-every steps')
+    .requiredOption('--out <dir>', 'output folder: checkpoints, metrics.jsonl, the final adapter or model')
+    .option('--method <m>', METHODS.join('|'), 'lora')
+    .option('--r <n>', 'LoRA rank (adapter bottleneck / prefix length for those methods)', '8')
+    .option('--lora-alpha <n>', 'LoRA alpha', '16')
+    .option('--lora-dropout <p>', 'dropout on the adapter input', '0.05')
+    .option('--target-modules <list>', "comma-separated module names or 'all-linear'", 'q_proj,k_proj,v_proj,o_proj')
+    .option('--steps <n>', 'optimizer steps', '200')
+    .option('--lr <x>', 'peak learning rate', '2e-4')
+    .option('--batch-size <n>', 'examples per micro-batch', '8')
+    .option('--grad-accum <n>', 'micro-batches per optimizer step', '1')
+    .option('--warmup-steps <n>', 'linear warmup steps', '0')
+    .option('--schedule <s>', 'constant|cosine|linear', 'constant')
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', '0')
+    .option('--max-grad-norm <x>', 'gradient clipping (global L2 norm)', '0.3')
+    .option('--max-length <n>', 'tokens per example (prompt + answer)', '128')
+    .option('--eval-every <n>', 'evaluate every N steps (0 = only at the end)', '50')
+    .option('--save-every <n>', 'checkpoint every N steps', '50')
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', '0')
+    .option('--resume', 'continue from the last checkpoint in --out', false)
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const method = o.method as string;
+      if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got '${method}')`);
+      const dir = modelDir(o.model as string | undefined);
+      const records = readJsonl(o.data as string, ['question', 'sql'] as const);
+      const evalRecords = o.evalData ? readJsonl(o.evalData as string, ['question', 'sql'] as const) : null;
+      const r = num('--r', o.r as string, { int: true, min: 1 });
+      const steps = num('--steps', o.steps as string, { int: true, min: 1 });
+      const maxLength = num('--max-length', o.maxLength as string, { int: true, min: 8 });
+      const schedule = o.schedule as string;
+      if (!['constant', 'cosine', 'linear'].includes(schedule)) throw new UsageError(`--schedule must be constant, cosine or linear (got '${schedule}')`);
+      await initBackend();
+      const loaded = loadGemma(dir, method === 'qlora' ? QLORA_LOAD_OPTIONS : { dtype: 'float32' });
+      if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
+      const { model, tokenizer, config } = loaded;
+      const targets = (o.targetModules as string) === 'all-linear' ? 'all-linear' : (o.targetModules as string).split(',').map((s) => s.trim()).filter(Boolean);
+      const prepared = prepareMethod(model, method as Method, {
+        r,
+        loraAlpha: num('--lora-alpha', o.loraAlpha as string),
+        loraDropout: num('--lora-dropout', o.loraDropout as string, { min: 0, max: 0.99 }),
+        targetModules: targets,
+        seed: num('--seed', o.seed as string, { int: true, min: 0 }),
+      });
+      const ex = (rs: Record<'question' | 'sql', string>[]) => rs.map((rec) => buildExample(tokenizer, SQL_TEMPLATE, rec, { maxLength, eosId: config.eosTokenId }));
+      const out = o.out as string;
+      mkdirSync(out, { recursive: true });
+      const trainer = new Trainer(model, prepared.trainable, ex(records), evalRecords ? ex(evalRecords) : null, {
+        steps,
+        lr: num('--lr', o.lr as string, { min: 0 }),
+        batchSize: num('--batch-size', o.batchSize as string, { int: true, min: 1 }),
+        gradAccum: num('--grad-accum', o.gradAccum as string, { int: true, min: 1 }),
+        warmupSteps: num('--warmup-steps', o.warmupSteps as string, { int: true, min: 0 }),
+        schedule: schedule as 'constant',
+        weightDecay: num('--weight-decay', o.weightDecay as string, { min: 0 }),
+        maxGradNorm: num('--max-grad-norm', o.maxGradNorm as string, { min: 0 }),
+        evalEvery: num('--eval-every', o.evalEvery as string, { int: true, min: 0 }),
+        saveEvery: num('--save-every', o.saveEvery as string, { int: true, min: 0 }),
+        seed: num('--seed', o.seed as string, { int: true, min: 0 }),
+        outDir: out,
+        resume: Boolean(o.resume),
+        evalLimit: 64,
+      }, config.padTokenId);
+      const trainableN = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
+      console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters; ${records.length} training examples`);
+      const tty = process.stderr.isTTY;
+      const bar = tty ? new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | {tps} tok/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(steps, 0, { loss: '-', tps: '-' });
+      const t0 = performance.now();
+      trainer.run({
+        onResume: (s) => {
+          console.error(`resumed from step ${s}`);
+          bar?.update(s);
+        },
+        onStep: (m) => {
+          bar?.update(m.step, { loss: m.loss.toFixed(4), tps: m.tokensPerSecond.toFixed(0) });
+          if (!tty && (m.step % 10 === 0 || m.step === steps)) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} grad-norm ${m.gradNorm.toFixed(3)} ${m.tokensPerSecond.toFixed(0)} tok/s`);
+        },
+        onEval: (e) => {
+          if (!tty) console.error(`eval at step ${e.step}: loss ${e.evalLoss.toFixed(4)}`);
+        },
+      });
+      bar?.stop();
+      const final = join(out, prepared.peft ? 'adapter' : method === 'full' ? 'model' : 'trainable');
+      if (prepared.peft) prepared.peft.saveAdapter(final);
+      else if (method === 'full') saveGemma(model, final, { dtype: 'float32', tokenizerFrom: dir });
+      else {
+        mkdirSync(final, { recursive: true });
+        prepared.trainable.save(final);
+      }
+      const last = trainer.records.at(-1)!;
+      writeFileSync(join(out, 'summary.json'), `${JSON.stringify({ method, r, trainableParameters: trainableN, steps, finalLoss: last.loss, finalEvalLoss: [...trainer.records].reverse().find((x) => x.evalLoss !== undefined)?.evalLoss ?? null, seconds: (performance.now() - t0) / 1000, peakRss: Math.max(...trainer.records.map((x) => x.rss)) }, null, 2)}\n`);
+      console.log(`trained ${steps} steps (${method}); final loss ${last.loss.toFixed(4)}; wrote ${final}`);
+    });
+
+  program
+    .command('eval')
+    .description('Execution accuracy and exact match of generated SQL, with a per-example report')
+    .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
+    .requiredOption('--data <file>', 'JSONL with {"question", "sql"}')
+    .option('--db <dir>', 'folder with schema.sql and data.sql', 'datasets/sql')
+    .option('--limit <n>', 'evaluate the first N examples')
+    .option('--max-new-tokens <n>', 'tokens to generate per answer', '96')
+    .option('--report <file>', 'per-example report (JSON)', 'eval-report.json')
+    .action(async (o: { model?: string; adapter?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string }) => {
+      const dir = modelDir(o.model);
+      let records = readJsonl(o.data, ['question', 'sql'] as const);
+      if (o.limit) records = records.slice(0, num('--limit', o.limit, { int: true, min: 1 }));
+      await initBackend();
+      const { model, tokenizer, config } = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
+      if (!tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
+      if (o.adapter) loadPeftAdapter(model, o.adapter);
+      const db = await SqlDatabase.open(o.db);
+      const maxNew = num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 });
+      const items = records.map((rec, i) => {
+        const ids = tokenizer.encode(SQL_TEMPLATE.prompt(rec));
+        const predicted = tokenizer.decode(generate(model, ids, { maxNewTokens: maxNew, eosId: config.eosTokenId }), { skipSpecialTokens: true }).trim();
+        if (!process.stderr.isTTY && (i + 1) % 25 === 0) console.error(`generated ${i + 1}/${records.length}`);
+        return { question: rec.question, gold: rec.sql, predicted };
+      });
+      const report = await gradeSql(db, items);
+      await db.close();
+      writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`execution accuracy ${(100 * report.executionAccuracy).toFixed(1)}% | exact match ${(100 * report.exactMatch).toFixed(1)}% | invalid SQL ${report.invalid}/${report.n} | report: ${o.report}`);
+    });
+
+  program
+    .command('generate')
+    .description('Generate text from a prompt (greedy, or sampling with --temperature/--top-p)')
+    .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
+    .requiredOption('--prompt <text>', 'the prompt (a <bos> is added)')
+    .option('--max-new-tokens <n>', 'tokens to generate', '64')
+    .option('--temperature <t>', '0 = greedy', '0')
+    .option('--top-p <p>', 'nucleus sampling mass', '1')
+    .option('--seed <n>', 'sampling seed', '0')
+    .action(async (o: { model?: string; adapter?: string; loadIn4bit: boolean; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed: string }) => {
+      const dir = modelDir(o.model);
+      await initBackend();
+      const { model, tokenizer, config } = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
+      if (!tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
+      if (o.adapter) loadPeftAdapter(model, o.adapter);
+      const ids = generate(model, tokenizer.encode(o.prompt.replace(/\\n/g, '\n')), {
+        maxNewTokens: num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 }),
+        temperature: num('--temperature', o.temperature, { min: 0 }),
+        topP: num('--top-p', o.topP, { min: 0, max: 1 }),
+        seed: num('--seed', o.seed, { int: true, min: 0 }),
+        eosId: config.eosTokenId,
+      });
+      console.log(tokenizer.decode(ids, { skipSpecialTokens: true }));
+    });
+}
