@@ -8,9 +8,10 @@ import { initBackend } from 'loralab/backend';
 import { loadGemma } from 'loralab/models/gemma';
 import {
   AdamW, BatchSampler, DataError, IGNORE_INDEX, SQL_TEMPLATE, Trainer, TrainingDivergedError, buildExample, causalLmLoss, clipGradNorm,
-  generate, learningRate, padBatch, prepareMethod, readJsonl, sampleToken, latestCheckpoint, type Example,
+  fusedHeadCausalLoss, generate, learningRate, padBatch, prepareMethod, readJsonl, sampleToken, latestCheckpoint, type Example,
 } from 'loralab/train';
 import { Rng } from '../../lib/src/util/rng.js';
+import { Embedding } from 'loralab/layers';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MODEL = join(ROOT, 'test', 'fixtures', 'gemma-tiny');
@@ -73,6 +74,20 @@ describe('loss, optimizer, schedule', () => {
     const want = -((3 - lse([1, 2, 3])) + (0 - lse([0, 0, 0]))) / 2;
     expect(loss).toBeCloseTo(want, 5);
     expect(() => causalLmLoss(logits, [[1, IGNORE_INDEX, IGNORE_INDEX]])).toThrow(/no tokens to learn from/);
+  });
+  it('the fused head + loss equals logits-then-loss, in value and in the gradient reaching the hidden states', () => {
+    const V = 50;
+    const d = 8;
+    const E = new Embedding(V, d, { f32: new Rng(2).normalArray(V * d, 0.5) });
+    E.chunkRows = 16; // several chunks, the last one partial
+    const h = tf.variable(tf.tensor3d(new Rng(3).normalArray(2 * 5 * d), [2, 5, d]));
+    const labels = [[IGNORE_INDEX, 3, 49, 0, 7], [IGNORE_INDEX, IGNORE_INDEX, 20, 21, 1]];
+    const fused = tf.variableGrads(() => fusedHeadCausalLoss(h, E, labels), [h]);
+    const plain = tf.variableGrads(() => causalLmLoss(E.project(h) as tf.Tensor3D, labels), [h]);
+    expect(fused.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0], 5);
+    const a = fused.grads[h.name].dataSync();
+    const b = plain.grads[h.name].dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 5);
   });
   it('AdamW with decoupled weight decay matches two steps computed by hand', () => {
     const p = tf.variable(tf.tensor1d([1, -2]));

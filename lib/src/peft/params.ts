@@ -30,9 +30,21 @@ export const LLAMA_7B_CONFIG_JSON: Record<string, unknown> = {
   torch_dtype: 'float16',
 };
 
+const llama = (hidden: number, inter: number, layers: number, heads: number, kv: number): Record<string, unknown> => ({
+  ...LLAMA_7B_CONFIG_JSON, hidden_size: hidden, intermediate_size: inter, num_hidden_layers: layers, num_attention_heads: heads, num_key_value_heads: kv, head_dim: hidden / heads,
+});
+
+/**
+ * Model shapes the commands know by name. Llama shapes use Gemma's module names (the same projections); GPT-3's
+ * two-matrix MLP (4h wide) is written as a gated MLP with the same parameter count (3·h·I = 8h², I = 8h/3).
+ */
 export const NAMED_SHAPES: Record<string, Record<string, unknown>> = {
   'gemma-2b': GEMMA_2B_CONFIG_JSON,
   'llama-7b': LLAMA_7B_CONFIG_JSON,
+  'llama-13b': llama(5120, 13824, 40, 40, 40),
+  'llama-65b': llama(8192, 22016, 80, 64, 64),
+  'llama-70b': { ...llama(8192, 28672, 80, 64, 8), vocab_size: 32000 },
+  'gpt3-175b': { model_type: 'gemma', vocab_size: 50257, hidden_size: 12288, intermediate_size: 32768, num_hidden_layers: 96, num_attention_heads: 96, num_key_value_heads: 96, head_dim: 128, tie_word_embeddings: true, torch_dtype: 'float16' },
 };
 
 /** LoRA parameters for one d_out × d_in matrix. */

@@ -32,3 +32,88 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar
     return tf.sum(picked.mul(tf.tensor1d(mask))).div(-count) as tf.Scalar;
   });
 }
+
+/**
+ * The causal LM loss fused with a frozen, tied output head, never materialising the [N, V] logits: the vocabulary is
+ * walked in chunks with a running log-sum-exp (max M, sum S: S ← S·e^{M_old−M} + Σ e^{z−M}), and the backward pass
+ * recomputes each chunk to form dL/dh = Σ_chunks (softmax − onehot)·E_chunk / |M|. For Gemma-2B (V = 256000) this keeps
+ * a 128-token step's loss at a few megabytes instead of several [128, 256000] float32 tensors.
+ */
+export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: number; embeddingDim: number; rows(s: number, e: number): Float32Array; chunkRows: number }, labels: number[][]): tf.Scalar {
+  const [B, T, d] = h.shape;
+  const V = head.numEmbeddings;
+  const N = B * (T - 1);
+  const target = new Int32Array(N).fill(-1);
+  const maskArr = new Float32Array(N);
+  let count = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T - 1; t++) {
+      const y = labels[b][t + 1];
+      if (y === IGNORE_INDEX) continue;
+      if (!Number.isInteger(y) || y < 0 || y >= V) throw new Error(`label ${y} at [${b}, ${t + 1}] is outside the vocabulary [0, ${V})`);
+      target[b * (T - 1) + t] = y;
+      maskArr[b * (T - 1) + t] = 1;
+      count++;
+    }
+  }
+  if (count === 0) throw new Error('the batch has no tokens to learn from (every label is masked)');
+  const chunk = head.chunkRows;
+  const chunkTensor = (s: number, e: number) => tf.tensor2d(head.rows(s, e), [e - s, d]);
+  /** logits of a chunk for the N positions: (E_c · hᵀ)ᵀ */
+  const chunkLogits = (h2: tf.Tensor2D, w: tf.Tensor2D) => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D;
+  const targetsFor = (s: number, e: number) => tf.tensor1d(Array.from(target, (y) => (y >= s && y < e ? y - s : -1)), 'int32');
+
+  const positions = (hIn: tf.Tensor3D) => hIn.slice([0, 0, 0], [B, T - 1, d]).reshape([N, d]) as tf.Tensor2D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [hIn, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+    const h2 = positions(hIn);
+    let M = tf.fill([N], -Infinity) as tf.Tensor1D;
+    let S = tf.zeros([N]) as tf.Tensor1D;
+    let Z = tf.zeros([N]) as tf.Tensor1D; // the target's logit
+    for (let s = 0; s < V; s += chunk) {
+      const e = Math.min(V, s + chunk);
+      const [M2, S2, Z2] = tf.tidy(() => {
+        const w = chunkTensor(s, e);
+        const z = chunkLogits(h2, w);
+        const m = tf.maximum(M, z.max(1));
+        const s2 = S.mul(tf.exp(M.sub(m))).add(tf.exp(z.sub(m.expandDims(1))).sum(1));
+        const z2 = Z.add(z.mul(tf.oneHot(targetsFor(s, e), e - s)).sum(1));
+        return [m, s2, z2];
+      });
+      M.dispose();
+      S.dispose();
+      Z.dispose();
+      [M, S, Z] = [M2 as tf.Tensor1D, S2 as tf.Tensor1D, Z2 as tf.Tensor1D];
+    }
+    const lse = tf.tidy(() => M.add(tf.log(S)));
+    const value = tf.tidy(() => tf.sum(lse.sub(Z).mul(tf.tensor1d(maskArr))).div(count) as tf.Scalar);
+    M.dispose();
+    S.dispose();
+    Z.dispose();
+    save([hIn, lse]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const h2 = positions(saved[0] as tf.Tensor3D);
+          const lse = saved[1];
+          const coef = tf.tensor1d(maskArr).mul(dy).div(count).expandDims(1); // [N, 1]
+          let dh2: tf.Tensor = tf.zeros([N, d]);
+          for (let s = 0; s < V; s += chunk) {
+            const e = Math.min(V, s + chunk);
+            const next = tf.tidy(() => {
+              const w = chunkTensor(s, e);
+              const z = chunkLogits(h2, w);
+              const g = tf.exp(z.sub(lse.expandDims(1))).sub(tf.oneHot(targetsFor(s, e), e - s)).mul(coef);
+              return dh2.add(tf.matMul(g as tf.Tensor2D, w));
+            });
+            dh2.dispose();
+            dh2 = next;
+          }
+          // the last position predicts nothing: its gradient is zero
+          return tf.concat([dh2.reshape([B, T - 1, d]), tf.zeros([B, 1, d])], 1);
+        }),
+    };
+  });
+  return op(h) as tf.Scalar;
+}

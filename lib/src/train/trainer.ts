@@ -17,7 +17,7 @@ import { floatTensor, toFloat32 } from '../quant/convert.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { LoraLinear } from '../layers/lora.js';
 import { BatchSampler, padBatch, type Example } from './data.js';
-import { causalLmLoss } from './loss.js';
+import { causalLmLoss, fusedHeadCausalLoss } from './loss.js';
 import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
 import { commitCheckpoint, latestCheckpoint, pruneCheckpoints, writeFileAtomic } from './checkpoint.js';
 
@@ -123,6 +123,18 @@ export class Trainer {
     return [...this.model.namedModules()].map(([, m]) => m).filter((m): m is LoraLinear => m instanceof LoraLinear);
   }
 
+  /**
+   * The loss of a batch. With a frozen tied head (every method but full fine-tuning) the head and the loss are fused
+   * so that the [tokens, vocabulary] logits never exist; otherwise logits, then the loss.
+   */
+  loss(batch: { inputIds: number[][]; labels: number[][]; attentionMask: number[][] }): tf.Scalar {
+    const head = this.model.lmHead ?? this.model.model.embedTokens;
+    if (!head.variable && !head.meta) {
+      return tf.tidy(() => fusedHeadCausalLoss(this.model.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), head, batch.labels));
+    }
+    return tf.tidy(() => causalLmLoss(this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), batch.labels));
+  }
+
   /** Mean loss over (a prefix of) the eval set, no gradients. */
   evaluate(): number {
     if (!this.evalSet?.length) return NaN;
@@ -133,7 +145,7 @@ export class Trainer {
     let tokens = 0;
     for (let i = 0; i < set.length; i += this.o.batchSize) {
       const b = padBatch(set.slice(i, i + this.o.batchSize), this.padId);
-      const l = tf.tidy(() => causalLmLoss(this.model.forward(b.inputIds, { attentionMask: b.attentionMask }), b.labels).dataSync()[0]);
+      const l = tf.tidy(() => this.loss(b).dataSync()[0]);
       sum += l * b.targetTokens;
       tokens += b.targetTokens;
     }
@@ -202,7 +214,7 @@ export class Trainer {
       let tokens = 0;
       for (let k = 0; k < o.gradAccum; k++) {
         const batch = padBatch(this.sampler.next().map((i) => this.train[i]), this.padId);
-        const { value, grads } = tf.variableGrads(() => causalLmLoss(this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), batch.labels), vars);
+        const { value, grads } = tf.variableGrads(() => this.loss(batch), vars);
         const loss = value.dataSync()[0];
         value.dispose();
         if (!Number.isFinite(loss)) {

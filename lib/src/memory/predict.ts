@@ -1,0 +1,144 @@
+/**
+ * Memory needed to fine-tune a model, by component, before running anything.
+ *
+ * runtime 'pytorch' — the arithmetic of the papers (mixed precision, bitsandbytes):
+ *   full   weights 2 B/param (bf16) + gradients 2 B + Adam states 8 B (two float32 moments)   = 12 B/param
+ *          (QLoRA paper: 65B × 12 B = 780 GB, "more than 780 GB")
+ *   lora   frozen bf16 weights 2 B/param; adapters in float32 4 B + their gradients 4 B + Adam 8 B per adapter param
+ *   qlora  4-bit linear weights 0.5 B/param + quantization constants (32/64 bits, or 8/64 + 32/(64·256) with double
+ *          quantization, per parameter), other weights bf16; adapters and their gradients in bf16 (the QLoRA recipe casts
+ *          the LoRA layers to bf16) with 32-bit Adam states (8 B)
+ *   activations (Korthikanti et al. 2022, 16-bit): per layer s·b·h·(34 + 5·a·s/h) bytes; with gradient
+ *          checkpointing only each layer's input (2·s·b·h bytes) is kept plus one layer recomputed; logits s·b·V·(2 + 4).
+ *
+ * runtime 'loralab' — this library on TF.js (float32 tensors): dense weights 4 B, 4-bit weights as above, a bf16
+ *   checkpoint's frozen embedding 2 B, adapters/gradients/Adam in float32, and the float32 tensors TF.js keeps for the
+ *   backward pass (counted per operation of our Gemma layer), plus the dequantized weight of the largest layer and the
+ *   process itself. It predicts what `loralab train` uses, to within 10% (bench/results/gemma2b-step.json).
+ */
+import type { GemmaConfig } from '../models/gemma/config.js';
+import { gemmaWeightShapes } from '../models/gemma/config.js';
+import { loraParameterCount, totalParameters } from '../peft/params.js';
+
+export type MemoryMethod = 'full' | 'lora' | 'qlora';
+export type Runtime = 'pytorch' | 'loralab';
+
+export interface MemoryOptions {
+  method: MemoryMethod;
+  r?: number;
+  targetModules?: string[] | string;
+  seqLen?: number;
+  batchSize?: number;
+  gradientCheckpointing?: boolean;
+  doubleQuant?: boolean;
+  runtime?: Runtime;
+  /** Bytes per value of the checkpoint (2 for bf16/fp16, 4 for float32). */
+  checkpointBytesPerParam?: number;
+}
+
+export interface MemoryBreakdown {
+  parameters: { total: number; linear: number; other: number; adapters: number };
+  bytes: {
+    weights: number;
+    quantizationConstants: number;
+    adapters: number;
+    gradients: number;
+    optimizerStates: number;
+    activations: number;
+    /** Dequantized layer copies, the process and libraries (loralab runtime only). */
+    overhead: number;
+    total: number;
+  };
+}
+
+/** The process with TF.js and its wasm backend loaded (measured, bench/results/gemma2b-load.json). */
+export const LORALAB_PROCESS_BYTES = 100 * 2 ** 20;
+
+function linearAndOther(cfg: GemmaConfig): { linear: number; other: number; largestLinear: number } {
+  let linear = 0;
+  let other = 0;
+  let largestLinear = 0;
+  for (const [name, shape] of gemmaWeightShapes(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (/_proj\.weight$/.test(name)) {
+      linear += n;
+      largestLinear = Math.max(largestLinear, n);
+    } else other += n;
+  }
+  return { linear, other, largestLinear };
+}
+
+export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdown {
+  const runtime = o.runtime ?? 'pytorch';
+  const s = o.seqLen ?? 512;
+  const b = o.batchSize ?? 1;
+  const ckpt = o.gradientCheckpointing ?? (o.method === 'qlora' && runtime === 'pytorch');
+  const dq = o.doubleQuant ?? true;
+  const h = cfg.hiddenSize;
+  const a = cfg.numAttentionHeads;
+  const L = cfg.numHiddenLayers;
+  const V = cfg.vocabSize;
+  const I = cfg.intermediateSize;
+  const P = totalParameters(cfg);
+  const { linear, other, largestLinear } = linearAndOther(cfg);
+  const A = o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+  const constBitsPerParam = dq ? 8 / 64 + 32 / (64 * 256) : 32 / 64;
+  const N = s * b;
+
+  let weights: number;
+  let constants = 0;
+  let adapters = 0;
+  let gradients: number;
+  let optimizer: number;
+  let activations: number;
+  let overhead = 0;
+
+  if (runtime === 'pytorch') {
+    if (o.method === 'qlora') {
+      weights = linear * 0.5 + other * 2;
+      constants = (linear * constBitsPerParam) / 8;
+    } else weights = P * 2;
+    if (o.method === 'full') {
+      gradients = 2 * P;
+      optimizer = 8 * P;
+    } else {
+      const bytes = o.method === 'qlora' ? 2 : 4; // PEFT upcasts LoRA weights to float32; QLoRA keeps them in bf16
+      adapters = bytes * A;
+      gradients = bytes * A;
+      optimizer = 8 * A;
+    }
+    const perLayerFull = s * b * h * (34 + (5 * a * s) / h);
+    activations = (ckpt ? L * 2 * s * b * h + perLayerFull : L * perLayerFull) + N * V * (2 + 4);
+  } else {
+    const kvDim = cfg.numKeyValueHeads * cfg.headDim;
+    const qDim = a * cfg.headDim;
+    const embedBytes = (o.checkpointBytesPerParam ?? 2) === 2 && o.method !== 'full' ? 2 : 4;
+    if (o.method === 'qlora') {
+      weights = linear * 0.5 + (other - V * h) * 4 + V * h * embedBytes;
+      constants = (linear * constBitsPerParam) / 8;
+    } else if (o.method === 'lora') weights = linear * 4 + (other - V * h) * 4 + V * h * embedBytes;
+    else weights = P * 4;
+    if (o.method === 'full') {
+      gradients = 4 * P;
+      optimizer = 8 * P;
+    } else {
+      adapters = 4 * A;
+      gradients = 4 * A;
+      optimizer = 8 * A;
+    }
+    // float32 values TF.js keeps for the backward pass, per layer, counted from our Gemma layer's operations:
+    // two RMSNorms (input, squares, normalised: 3·h each), q/k/v/o inputs and outputs, RoPE (2 tensors each for q
+    // and k), scores and probabilities (2·a·s² per sequence), the MLP's gate, up, GELU's intermediates (x³, inner,
+    // tanh) and the product (6·I), and the residual sums.
+    const perToken = 6 * h + 2 * h + 3 * qDim + 4 * kvDim + 2 * qDim + 6 * I + 2 * h;
+    const perLayer = N * perToken + 2 * b * a * s * s;
+    activations = 4 * (L * perLayer + 4 * N * V); // + logits, log-softmax, one-hot and their product
+    // while a 4-bit layer computes, its dequantized float32 weight exists twice (JavaScript array and tensor)
+    overhead = LORALAB_PROCESS_BYTES + (o.method === 'qlora' ? 2 * 4 * largestLinear : 0);
+  }
+  const total = weights + constants + adapters + gradients + optimizer + activations + overhead;
+  return {
+    parameters: { total: P, linear, other, adapters: A },
+    bytes: { weights, quantizationConstants: constants, adapters, gradients, optimizerStates: optimizer, activations, overhead, total },
+  };
+}
