@@ -7,7 +7,8 @@ import { Trainer, prepareMethod, QLORA_LOAD_OPTIONS } from '../lib/dist/train/in
 import { Rng } from '../lib/dist/util/rng.js';
 
 const vmHWM = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-const [dir, outDir, seqArg, stepsArg] = process.argv.slice(2);
+const [dir, outDir, seqArg, stepsArg, ckptArg] = process.argv.slice(2);
+const checkpointing = ckptArg !== 'no-checkpointing';
 const seq = Number(seqArg ?? 128);
 const steps = Number(stepsArg ?? 1);
 await initBackend({ log: false });
@@ -16,6 +17,7 @@ const { model, config } = loadGemma(dir, { ...QLORA_LOAD_OPTIONS, tokenizer: fal
 const loadSeconds = (performance.now() - t0) / 1000;
 const afterLoad = vmHWM();
 const prepared = prepareMethod(model, 'qlora', { r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+model.model.gradientCheckpointing = checkpointing;
 const rng = new Rng(3);
 const ids = Array.from({ length: seq }, (_, i) => (i === 0 ? 2 : 3 + Math.floor(rng.next() * (config.vocabSize - 3))));
 const example = { inputIds: ids, labels: ids };
@@ -24,7 +26,7 @@ const t1 = performance.now();
 const recs = trainer.run();
 const stepSeconds = (performance.now() - t1) / 1000 / steps;
 console.log(JSON.stringify({
-  seqLen: seq, batchSize: 1, r: 8, targets: 'q_proj,k_proj,v_proj,o_proj', loadSeconds, stepSeconds, loss: recs.map((r) => r.loss),
+  seqLen: seq, batchSize: 1, gradientCheckpointing: checkpointing, r: 8, targets: 'q_proj,k_proj,v_proj,o_proj', loadSeconds, stepSeconds, loss: recs.map((r) => r.loss),
   trainableParameters: [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0),
   peakRssAfterLoadBytes: afterLoad, peakRssBytes: vmHWM(),
 }));

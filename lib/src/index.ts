@@ -13,3 +13,4 @@ export * from './peft/index.js';
 export { Rng } from './util/rng.js';
 export * from './sql/index.js';
 export * from './train/index.js';
+export * from './memory/index.js';

@@ -240,3 +240,32 @@ describe('loralab train / eval / generate (CLI)', () => {
     expect(run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', tmp(), '--steps', '0']).stderr).toMatch(/--steps must be an integer >= 1/);
   });
 });
+
+describe('gradient checkpointing', () => {
+  it('gives the same loss and the same gradients as the plain backward pass (LoRA and full fine-tuning)', () => {
+    const batch = padBatch(examples(3), 0);
+    for (const method of ['lora', 'full'] as const) {
+      const { model } = loadGemma(MODEL, { tokenizer: false, dtype: 'float32' });
+      const p = prepareMethod(model, method, { r: 2, seed: 1 });
+      if (method === 'lora') for (const l of p.peft!.loraLayers.values()) l.loraB.assign(tf.randomNormal(l.loraB.shape, 0, 0.2, 'float32', 4));
+      const t = new Trainer(model, p.trainable, examples(3), null, { steps: 1, lr: 1e-3, batchSize: 3, outDir: tmp() }, 0);
+      const vars = [...p.trainable.params.values()];
+      const plain = t.valueAndGrads(batch, vars);
+      model.model.gradientCheckpointing = true;
+      const ckpt = t.valueAndGrads(batch, vars);
+      expect(ckpt.value).toBeCloseTo(plain.value, 5);
+      expect(ckpt.grads.size).toBe(vars.length);
+      for (const v of vars) {
+        const a = plain.grads.get(v)!.dataSync();
+        const b = ckpt.grads.get(v)!.dataSync();
+        let maxDiff = 0;
+        let maxAbs = 0;
+        for (let i = 0; i < a.length; i++) {
+          maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+          maxAbs = Math.max(maxAbs, Math.abs(a[i]));
+        }
+        expect(maxDiff, `${method} ${v.name}`).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs));
+      }
+    }
+  });
+});

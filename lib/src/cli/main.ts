@@ -9,6 +9,7 @@ import { registerFileCommands } from './commands.js';
 import { registerDemo } from './demo.js';
 import { registerModelCommands } from './modelCommands.js';
 import { registerTrainCommands } from './trainCommands.js';
+import { registerMemoryCommand } from './memoryCommand.js';
 import { UsageError } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerFileCommands(program);
   registerModelCommands(program);
   registerTrainCommands(program);
+  registerMemoryCommand(program);
   registerDemo(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -52,6 +52,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--save-every <n>', 'checkpoint every N steps', '50')
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', '0')
     .option('--resume', 'continue from the last checkpoint in --out', false)
+    .option('--gradient-checkpointing', "keep only each layer's input and recompute the layer in the backward pass", false)
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const method = o.method as string;
       if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got '${method}')`);
@@ -67,6 +68,7 @@ export function registerTrainCommands(program: Command): void {
       const loaded = loadGemma(dir, method === 'qlora' ? QLORA_LOAD_OPTIONS : { dtype: 'float32' });
       if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
       const { model, tokenizer, config } = loaded;
+      model.model.gradientCheckpointing = Boolean(o.gradientCheckpointing);
       const targets = (o.targetModules as string) === 'all-linear' ? 'all-linear' : (o.targetModules as string).split(',').map((s) => s.trim()).filter(Boolean);
       const prepared = prepareMethod(model, method as Method, {
         r,

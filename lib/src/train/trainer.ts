@@ -128,11 +128,19 @@ export class Trainer {
    * so that the [tokens, vocabulary] logits never exist; otherwise logits, then the loss.
    */
   loss(batch: { inputIds: number[][]; labels: number[][]; attentionMask: number[][] }): tf.Scalar {
+    return tf.tidy(() => this.lossOfHidden(batch.labels)(this.model.model.forward(batch.inputIds, { attentionMask: batch.attentionMask })));
+  }
+
+  /** The loss as a function of the final hidden states (head + loss). */
+  lossOfHidden(labels: number[][]): (h: tf.Tensor3D) => tf.Scalar {
     const head = this.model.lmHead ?? this.model.model.embedTokens;
-    if (!head.variable && !head.meta) {
-      return tf.tidy(() => fusedHeadCausalLoss(this.model.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), head, batch.labels));
-    }
-    return tf.tidy(() => causalLmLoss(this.model.forward(batch.inputIds, { attentionMask: batch.attentionMask }), batch.labels));
+    if (!head.variable && !head.meta) return (h) => fusedHeadCausalLoss(h, head, labels);
+    return (h) => causalLmLoss(head.project(h) as tf.Tensor3D, labels);
+  }
+
+  /** Loss and gradients of one batch (layer-by-layer when the model uses gradient checkpointing). */
+  valueAndGrads(batch: { inputIds: number[][]; labels: number[][]; attentionMask: number[][] }, vars: tf.Variable[]): { value: number; grads: Map<tf.Variable, tf.Tensor> } {
+    return this.model.valueAndGrads(batch.inputIds, { attentionMask: batch.attentionMask }, this.lossOfHidden(batch.labels), vars);
   }
 
   /** Mean loss over (a prefix of) the eval set, no gradients. */
@@ -214,19 +222,17 @@ export class Trainer {
       let tokens = 0;
       for (let k = 0; k < o.gradAccum; k++) {
         const batch = padBatch(this.sampler.next().map((i) => this.train[i]), this.padId);
-        const { value, grads } = tf.variableGrads(() => this.loss(batch), vars);
-        const loss = value.dataSync()[0];
-        value.dispose();
+        const { value: loss, grads } = this.valueAndGrads(batch, vars);
         if (!Number.isFinite(loss)) {
-          for (const g of Object.values(grads)) g.dispose();
+          for (const g of grads.values()) g.dispose();
           for (const g of sums.values()) g.dispose();
           const last = latestCheckpoint(o.outDir);
           throw new TrainingDivergedError(`loss is ${loss} at step ${this.step + 1} (micro-batch ${k + 1}); stopped before updating the weights. ${last ? `Last good checkpoint: ${last}` : 'No checkpoint was written yet.'} Lower --lr or check the data.`);
         }
         lossSum += loss;
         tokens += batch.inputIds.length * batch.inputIds[0].length;
-        for (const [vn, g] of Object.entries(grads)) {
-          const key = nameOf.get(vn)!;
+        for (const [variable, g] of grads) {
+          const key = nameOf.get(variable.name)!;
           const prev = sums.get(key);
           if (prev) {
             sums.set(key, prev.add(g));

@@ -128,6 +128,12 @@ export class GemmaModel extends Module {
   readonly embedTokens: Embedding;
   readonly layers: GemmaDecoderLayer[];
   readonly norm: GemmaRMSNorm;
+  /**
+   * Gradient checkpointing: keep only each layer's input during the forward pass and recompute the layer in the
+   * backward pass (memory of one layer's activations instead of all of them, for about one more forward of compute).
+   * Used by `GemmaForCausalLM.valueAndGrads`.
+   */
+  gradientCheckpointing = false;
   constructor(readonly cfg: GemmaConfig, embed: Embedding, layers: GemmaDecoderLayer[], norm: GemmaRMSNorm) {
     super();
     this.embedTokens = this.register('embed_tokens', embed);
@@ -143,23 +149,26 @@ export class GemmaModel extends Module {
     return this.cfg.torchDtype === 'bfloat16' ? roundScalarToBf16(s) : Math.fround(s);
   }
 
+  context(B: number, T: number, P: number, opts: ForwardOptions): { mask: tf.Tensor4D; rope: { cos: tf.Tensor2D; sin: tf.Tensor2D } } {
+    return { mask: causalMask(B, T, P, opts.attentionMask), rope: ropeTables(Array.from({ length: T }, (_, t) => t), this.cfg.headDim, this.cfg.ropeTheta) };
+  }
+
   /** Final hidden states [B, T, H] (after the last norm). */
   forward(ids: number[][], opts: ForwardOptions = {}): tf.Tensor3D {
     const B = ids.length;
     const T = ids[0].length;
     const P = this.layers[0]?.selfAttn.prefix?.numVirtualTokens ?? 0;
-    const mask = causalMask(B, T, P, opts.attentionMask);
-    const rope = ropeTables(Array.from({ length: T }, (_, t) => t), this.cfg.headDim, this.cfg.ropeTheta);
+    const ctx = this.context(B, T, P, opts);
     try {
       return tf.tidy(() => {
         let h = this.embedTokens.forward(ids).mul(this.normalizer) as tf.Tensor3D;
-        for (const layer of this.layers) h = layer.forward(h, rope, mask);
+        for (const layer of this.layers) h = layer.forward(h, ctx.rope, ctx.mask);
         return this.norm.forward(h) as tf.Tensor3D;
       });
     } finally {
-      mask.dispose();
-      rope.cos.dispose();
-      rope.sin.dispose();
+      ctx.mask.dispose();
+      ctx.rope.cos.dispose();
+      ctx.rope.sin.dispose();
     }
   }
 }
@@ -197,6 +206,83 @@ export class GemmaForCausalLM extends Module {
       return (this.lmHead ?? this.model.embedTokens).project(h) as tf.Tensor3D;
     } finally {
       h.dispose();
+    }
+  }
+
+  /**
+   * Loss and gradients of `lossOfHidden(final hidden states)` for `vars`. Without checkpointing this is one
+   * tf.variableGrads over the whole model. With `model.gradientCheckpointing`, backpropagation runs layer by layer:
+   * the forward pass keeps only each layer's input; then, from the top, each layer is run again under its own
+   * gradient tape to turn dL/d(output) into dL/d(input) and its variables' gradients.
+   */
+  valueAndGrads(ids: number[][], opts: ForwardOptions, lossOfHidden: (h: tf.Tensor3D) => tf.Scalar, vars: tf.Variable[]): { value: number; grads: Map<tf.Variable, tf.Tensor> } {
+    const grads = new Map<tf.Variable, tf.Tensor>();
+    const add = (v: tf.Variable, g: tf.Tensor | null | undefined) => {
+      if (!g) return;
+      const prev = grads.get(v);
+      if (prev) {
+        grads.set(v, prev.add(g));
+        prev.dispose();
+        g.dispose();
+      } else grads.set(v, g);
+    };
+    const take = (res: { grads: Record<string, tf.Tensor> }, list: tf.Variable[]) => {
+      for (const v of list) add(v, res.grads[v.name]);
+    };
+    const m = this.model;
+    if (!m.gradientCheckpointing) {
+      const res = tf.variableGrads(() => lossOfHidden(m.forward(ids, opts)), vars);
+      take(res, vars);
+      const value = res.value.dataSync()[0];
+      res.value.dispose();
+      return { value, grads };
+    }
+    const B = ids.length;
+    const T = ids[0].length;
+    const P = m.layers[0]?.selfAttn.prefix?.numVirtualTokens ?? 0;
+    const ctx = m.context(B, T, P, opts);
+    const inputs: tf.Tensor3D[] = [];
+    try {
+      let h = tf.tidy(() => m.embedTokens.forward(ids).mul(m.normalizer) as tf.Tensor3D);
+      for (const layer of m.layers) {
+        inputs.push(h);
+        const x = h;
+        h = tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
+      }
+      // top: final norm, head and loss
+      let xv = tf.variable(h, true);
+      h.dispose();
+      const top = tf.variableGrads(() => lossOfHidden(m.norm.forward(xv) as tf.Tensor3D), [xv, ...vars]);
+      const value = top.value.dataSync()[0];
+      top.value.dispose();
+      take(top, vars);
+      let dy = top.grads[xv.name];
+      xv.dispose();
+      for (let l = m.layers.length - 1; l >= 0; l--) {
+        const layer = m.layers[l];
+        xv = tf.variable(inputs[l], true);
+        const dyl = dy;
+        const res = tf.variableGrads(() => tf.sum(layer.forward(xv as unknown as tf.Tensor3D, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, [xv, ...vars]);
+        res.value.dispose();
+        take(res, vars);
+        dy.dispose();
+        dy = res.grads[xv.name];
+        xv.dispose();
+      }
+      const emb = m.embedTokens.variable;
+      if (emb && vars.includes(emb)) {
+        const dy0 = dy;
+        const res = tf.variableGrads(() => tf.sum(m.embedTokens.forward(ids).mul(m.normalizer).mul(dy0)) as tf.Scalar, [emb]);
+        res.value.dispose();
+        take(res, [emb]);
+      }
+      dy.dispose();
+      return { value, grads };
+    } finally {
+      for (const t of inputs) t.dispose();
+      ctx.mask.dispose();
+      ctx.rope.cos.dispose();
+      ctx.rope.sin.dispose();
     }
   }
 
