@@ -7,6 +7,8 @@ const BENCHES = {
   quant: () => import('./quant.mjs'),
   methods: () => import('./methods.mjs'),
   'gemma2b-load': () => import('./gemma2bLoad.mjs'),
+  'gemma2b-step': () => import('./gemma2bStep.mjs'),
+  finetune: () => import('./finetune.mjs'),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -132,9 +132,16 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
     // tanh) and the product (6·I), and the residual sums.
     const perToken = 6 * h + 2 * h + 3 * qDim + 4 * kvDim + 2 * qDim + 6 * I + 2 * h;
     const perLayer = N * perToken + 2 * b * a * s * s;
-    activations = 4 * (L * perLayer + 4 * N * V); // + logits, log-softmax, one-hot and their product
-    // while a 4-bit layer computes, its dequantized float32 weight exists twice (JavaScript array and tensor)
-    overhead = LORALAB_PROCESS_BYTES + (o.method === 'qlora' ? 2 * 4 * largestLinear : 0);
+    // the output head: with a frozen head the loss is fused and holds a few [N, 8192] vocabulary chunks; a trainable
+    // head materialises logits, log-softmax, one-hot and their product
+    const head = o.method === 'full' ? 4 * N * V : 3 * N * Math.min(V, 8192);
+    const layers = ckpt ? L * N * h + perLayer : L * perLayer;
+    activations = 4 * (layers + head);
+    // A 4-bit layer's dequantized float32 weight exists several times at once while it computes: the JavaScript
+    // array, its tensor, XNNPACK's packed copy when it is the right-hand operand of the backward product, and copies of
+    // earlier layers the garbage collector has not freed yet — six in all on the measured Gemma-2B step
+    // (bench/results/gemma2b-step.json). Plus the process with TF.js loaded.
+    overhead = LORALAB_PROCESS_BYTES + (o.method === 'qlora' ? 6 * 4 * largestLinear : 0);
   }
   const total = weights + constants + adapters + gradients + optimizer + activations + overhead;
   return {
