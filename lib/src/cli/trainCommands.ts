@@ -26,6 +26,15 @@ function modelDir(v: string | undefined): string {
   return dir;
 }
 
+/** A model (4-bit if asked) with its tokenizer and, if given, a PEFT adapter: what eval and generate run on. */
+async function loadForInference(dir: string, o: { loadIn4bit: boolean; adapter?: string }) {
+  await initBackend();
+  const loaded = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
+  if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
+  if (o.adapter) loadPeftAdapter(loaded.model, o.adapter);
+  return { model: loaded.model, tokenizer: loaded.tokenizer, config: loaded.config };
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -143,10 +152,7 @@ export function registerTrainCommands(program: Command): void {
       const dir = modelDir(o.model);
       let records = readJsonl(o.data, ['question', 'sql'] as const);
       if (o.limit) records = records.slice(0, num('--limit', o.limit, { int: true, min: 1 }));
-      await initBackend();
-      const { model, tokenizer, config } = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
-      if (!tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
-      if (o.adapter) loadPeftAdapter(model, o.adapter);
+      const { model, tokenizer, config } = await loadForInference(dir, o);
       const db = await SqlDatabase.open(o.db);
       const maxNew = num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 });
       const items = records.map((rec, i) => {
@@ -174,10 +180,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--seed <n>', 'sampling seed', '0')
     .action(async (o: { model?: string; adapter?: string; loadIn4bit: boolean; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed: string }) => {
       const dir = modelDir(o.model);
-      await initBackend();
-      const { model, tokenizer, config } = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
-      if (!tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
-      if (o.adapter) loadPeftAdapter(model, o.adapter);
+      const { model, tokenizer, config } = await loadForInference(dir, o);
       const ids = generate(model, tokenizer.encode(o.prompt.replace(/\\n/g, '\n')), {
         maxNewTokens: num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 }),
         temperature: num('--temperature', o.temperature, { min: 0 }),
