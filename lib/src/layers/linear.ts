@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
+import { roundTensorToBf16 } from '../backend/bf16.js';
 import { dequantize4bit, numel, quantize4bit, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
@@ -59,10 +60,6 @@ export function linearApply(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor | nul
   });
 }
 
-/** Round a tensor's values to bf16 (through the CPU: TF.js has no bit operations on floats). */
-export function roundTensor(x: tf.Tensor): tf.Tensor {
-  return tf.tensor(roundToBf16(x.dataSync() as Float32Array), x.shape, 'float32');
-}
 
 export interface LinearLike {
   readonly inFeatures: number;
@@ -202,7 +199,7 @@ export class Linear4bit extends Module implements LinearLike {
       const xIn = args[0] as tf.Tensor;
       const lead = xIn.shape.slice(0, -1);
       const w = dense();
-      const xc = bf16 ? roundTensor(xIn) : xIn;
+      const xc = bf16 ? roundTensorToBf16(xIn) : xIn;
       // (W · xᵀ)ᵀ: the big matrix on the left, the fast path of the wasm backend (see matmulXWt)
       const y = tf.matMul(w, xc.reshape([-1, inF]).transpose()).transpose().reshape([...lead, out]);
       w.dispose();

@@ -112,7 +112,14 @@ export function formatTrainableParameters(c: ParameterCount): string {
   return `trainable params: ${c.trainable.toLocaleString('en-US')} || all params: ${c.total.toLocaleString('en-US')} || trainable%: ${c.percent.toFixed(4)}`;
 }
 
-/** Set a variable to new values without leaking the old tensor. */
-export function assignVariable(v: tf.Variable, values: tf.Tensor): void {
-  v.assign(values);
+/** map[key] += g, taking ownership of g (the previous sum and g are disposed). Accumulates gradients. */
+export function addInto<K>(map: Map<K, tf.Tensor>, key: K, g: tf.Tensor): void {
+  const prev = map.get(key);
+  if (!prev) {
+    map.set(key, g);
+    return;
+  }
+  map.set(key, prev.add(g));
+  prev.dispose();
+  g.dispose();
 }

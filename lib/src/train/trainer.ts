@@ -16,6 +16,7 @@ import { SafetensorsReader, writeSafetensors } from '../io/index.js';
 import { floatTensor, toFloat32 } from '../quant/convert.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { LoraLinear } from '../layers/lora.js';
+import { addInto } from '../layers/module.js';
 import { BatchSampler, padBatch, type Example } from './data.js';
 import { causalLmLoss, fusedHeadCausalLoss } from './loss.js';
 import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
@@ -231,15 +232,7 @@ export class Trainer {
         }
         lossSum += loss;
         tokens += batch.inputIds.length * batch.inputIds[0].length;
-        for (const [variable, g] of grads) {
-          const key = nameOf.get(variable.name)!;
-          const prev = sums.get(key);
-          if (prev) {
-            sums.set(key, prev.add(g));
-            prev.dispose();
-            g.dispose();
-          } else sums.set(key, g);
-        }
+        for (const [variable, g] of grads) addInto(sums, nameOf.get(variable.name)!, g);
       }
       if (o.gradAccum > 1) for (const [k, g] of sums) {
         sums.set(k, g.div(o.gradAccum));

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { roundScalarToBf16 } from '../../quant/bf16.js';
-import { Module } from '../../layers/module.js';
+import { Module, addInto } from '../../layers/module.js';
 import { Embedding } from '../../layers/embedding.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import { geluTanh } from '../../layers/activations.js';
@@ -217,17 +217,8 @@ export class GemmaForCausalLM extends Module {
    */
   valueAndGrads(ids: number[][], opts: ForwardOptions, lossOfHidden: (h: tf.Tensor3D) => tf.Scalar, vars: tf.Variable[]): { value: number; grads: Map<tf.Variable, tf.Tensor> } {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const add = (v: tf.Variable, g: tf.Tensor | null | undefined) => {
-      if (!g) return;
-      const prev = grads.get(v);
-      if (prev) {
-        grads.set(v, prev.add(g));
-        prev.dispose();
-        g.dispose();
-      } else grads.set(v, g);
-    };
     const take = (res: { grads: Record<string, tf.Tensor> }, list: tf.Variable[]) => {
-      for (const v of list) add(v, res.grads[v.name]);
+      for (const v of list) if (res.grads[v.name]) addInto(grads, v, res.grads[v.name]);
     };
     const m = this.model;
     if (!m.gradientCheckpointing) {
