@@ -42,6 +42,7 @@ export class TextTokenizer {
   }
 
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // @huggingface/tokenizers rejects an empty list
     return this.tok.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 
