@@ -1,6 +1,6 @@
 // Pre-trains datasets/models/gemma-micro/: a Gemma (same architecture as Gemma-2B, 4M parameters) with a BPE tokenizer
 // trained here, on datasets/corpus/corpus.txt. Resumable: re-running continues from the last checkpoint.
-// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--steps 1100]
+// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--steps 700]
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
@@ -15,7 +15,7 @@ const arg = (k, d) => {
   const i = process.argv.indexOf(k);
   return i > 0 ? Number(process.argv[i + 1]) : d;
 };
-const STEPS = arg('--steps', 1100);
+const STEPS = arg('--steps', 700);
 const SEQ = 128;
 mkdirSync(out, { recursive: true });
 await initBackend();

@@ -14,3 +14,4 @@ export { Rng } from './util/rng.js';
 export * from './sql/index.js';
 export * from './train/index.js';
 export * from './memory/index.js';
+// charts are under 'loralab/viz' (its Layout and Figure types would clash with the io names here)

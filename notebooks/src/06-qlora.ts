@@ -1,0 +1,212 @@
+// %% [markdown]
+// # 6 · QLoRA: 4-bit NormalFloat, double quantization, bf16 compute
+//
+// QLoRA (Dettmers et al., 2023) fine-tunes a LoRA on top of a base model stored in 4 bits. Three ideas make that work
+// without losing quality: the **NF4** data type (16 values placed at normal quantiles), **blockwise absmax**
+// scaling (one float per 64 weights), and **double quantization** (those floats themselves stored in 8 bits). The
+// base is dequantized to **bf16** on the fly for each matrix multiply; gradients flow through it to the LoRA
+// weights only. **Paged optimizers** handle memory spikes.
+//
+// Everything below runs LoRA Lab's implementation, which is bit-compatible with bitsandbytes (the test suite checks it
+// against bitsandbytes' reference vectors byte for byte).
+
+// %%
+import { createNormalMap, NF4_CODE, FP4_CODE, quantize4bit, dequantize4bit, bitsPerParameter, roundToBf16, toBf16, fromBf16 } from 'loralab/quant';
+import { CheckpointWeights, toFloat32 } from 'loralab';
+import { Linear, Linear4bit, LoraLinear } from 'loralab/layers';
+import { namedConfig } from 'loralab/peft';
+import { predictMemory } from 'loralab/memory';
+import { initBackend } from 'loralab/backend';
+import { lineChart, barChart, histogram, show, showTable } from 'loralab/viz';
+import * as tf from '@tensorflow/tfjs';
+const backend = await initBackend();
+
+// %% [markdown]
+// ## NF4 from the normal quantiles
+//
+// Pre-trained weights are roughly normal with mean zero. An *information-theoretically optimal* 4-bit type for such
+// data puts its 16 levels so that each is equally likely: at quantiles of $N(0, 1)$. bitsandbytes'
+// `create_normal_map` takes 8 positive quantiles $\Phi^{-1}(p)$ for $p$ evenly spaced from $0.9677$ down to $0.5$, 7
+// negative ones, and an exact $0$ (so that zero padding and zero weights stay exact), then divides by the largest.
+// LoRA Lab re-derives it with its own $\Phi^{-1}$ and compares with the table bitsandbytes ships:
+
+// %%
+const { code: derived, trace } = createNormalMap();
+const maxDiff = Math.max(...Array.from(derived, (v, i) => Math.abs(v - NF4_CODE[i])));
+showTable(['code', 'derived from Φ⁻¹', "bitsandbytes' table", 'FP4 (for comparison)'],
+  Array.from(NF4_CODE, (v, i) => [i, derived[i].toFixed(7), v.toFixed(7), [...FP4_CODE].sort((a, b) => a - b)[i].toFixed(4)]));
+console.log(`largest difference between the derivation and the table: ${maxDiff.toExponential(2)}`);
+console.log('positive quantile probabilities:', Array.from(trace.positiveProbs, (p) => p.toFixed(4)).join(', '));
+show(lineChart({
+  title: 'The 16 levels of NF4 and FP4', x: 'code index (sorted)', y: 'value (in units of the block absmax)',
+  series: [{ name: 'NF4', x: [...Array(16).keys()], y: Array.from(NF4_CODE), mode: 'lines+markers' }, { name: 'FP4', x: [...Array(16).keys()], y: [...FP4_CODE].sort((a, b) => a - b), mode: 'lines+markers', dash: 'dash' }],
+}));
+
+// %% [markdown]
+// NF4's levels crowd near zero, where most weights are; FP4's (1 sign, 2 exponent, 1 mantissa bit) are spread
+// geometrically. There are 8 positive NF4 levels and 7 negative ones plus zero.
+//
+// ## Quantizing a real weight, block by block
+//
+// Take `gemma-micro`'s first MLP `down_proj` (256 × 768 = 196,608 weights). Each block of 64 consecutive weights is
+// divided by its absolute maximum (so it lies in $[-1, 1]$), each value is replaced by the index of the nearest NF4
+// level (ties go to the lower one), and two 4-bit codes are packed per byte. Every intermediate is kept:
+
+// %%
+const ckpt = CheckpointWeights.open('../datasets/models/gemma-micro');
+const wName = 'model.layers.0.mlp.down_proj.weight';
+const [outF, inF] = ckpt.info(wName).shape;
+const W = roundToBf16(toFloat32(ckpt.read(wName))); // the bf16 values a bf16 checkpoint would hold
+const q = quantize4bit(W, { quantType: 'nf4', blocksize: 64, shape: [outF, inF], dtype: 'bfloat16', trace: true });
+const t = q.trace;
+console.log(`${wName}: [${outF}, ${inF}], ${W.length} weights in ${t.absmax.length} blocks of 64`);
+console.log('first block: x[0..4] =', Array.from(W.slice(0, 4), (v) => v.toFixed(5)).join(', '), ` absmax = ${t.absmax[0].toFixed(5)}`);
+console.log('   scaled  =', Array.from(t.scaled.slice(0, 4), (v) => v.toFixed(4)).join(', '));
+console.log('   codes   =', Array.from(t.codes.slice(0, 4)).join(', '), ` packed bytes: ${Array.from(q.state.packed.slice(0, 2), (b) => '0x' + b.toString(16).padStart(2, '0')).join(' ')}`);
+console.log('   dequant =', Array.from(t.dequantized.slice(0, 4), (v) => v.toFixed(5)).join(', '));
+show(histogram({ title: 'Weights of down_proj (layer 0)', x: 'weight value', series: [{ name: 'weights', values: W }], bins: 80 }));
+show(histogram({ title: 'Per-block absmax (one float per 64 weights)', x: 'absmax', series: [{ name: 'absmax', values: t.absmax }], bins: 60 }));
+
+// %% [markdown]
+// The absmax varies from block to block — one outlier sets the scale of its 63 neighbours, which is why small blocks
+// (64) beat a single scale per tensor. After scaling, values lie in $[-1, 1]$ and each snaps to a code:
+
+// %%
+const codeCounts = new Array(16).fill(0);
+for (const c of t.codes) codeCounts[c]++;
+show(barChart({ title: 'How often each NF4 code is used', x: 'code', y: 'weights', categories: [...Array(16).keys()].map(String), series: [{ name: 'count', values: codeCounts }] }));
+show(histogram({ title: 'Quantization error (dequantized − original)', x: 'error', series: [{ name: 'error', values: t.error }], bins: 80 }));
+
+// %% [markdown]
+// The codes are used nearly uniformly — that is the point of placing levels at quantiles: each of the 16 codes
+// carries close to the full 4 bits. The error is bounded by half the gap between neighbouring levels times the
+// block's absmax.
+//
+// ## NF4 vs FP4 vs int4
+//
+// Same weight, same blocksize, three 4-bit types. int4 here is symmetric absmax integer quantization: levels
+// $k/7$ for $k = -7..7$.
+
+// %%
+const rms = (e: ArrayLike<number>) => Math.sqrt(Array.from(e).reduce((s, v) => s + v * v, 0) / e.length);
+const errOf = (quantType: 'nf4' | 'fp4') => rms(quantize4bit(W, { quantType, blocksize: 64, trace: true }).trace.error);
+const int4Error = (blocksize: number) => {
+  let s = 0;
+  for (let b = 0; b < W.length; b += blocksize) {
+    const blk = W.subarray(b, b + blocksize);
+    const m = Math.max(...Array.from(blk, Math.abs)) || 1;
+    for (const v of blk) { const d = (Math.round((v / m) * 7) / 7) * m - v; s += d * d; }
+  }
+  return Math.sqrt(s / W.length);
+};
+const rmsW = rms(W);
+const rowsErr = [['NF4', errOf('nf4')], ['FP4', errOf('fp4')], ['int4 (absmax)', int4Error(64)]] as [string, number][];
+showTable(['4-bit type (blocksize 64)', 'RMS error', 'RMS error / RMS weight'], rowsErr.map(([n, e]) => [n, e.toExponential(3), (e / rmsW).toFixed(4)]));
+const blocksizes = [32, 64, 128, 256, 512, 1024, 4096];
+show(lineChart({
+  title: 'Quantization error vs blocksize (down_proj, layer 0)', x: { title: 'blocksize', log: true }, y: 'RMS error / RMS weight',
+  series: [
+    { name: 'NF4', x: blocksizes, y: blocksizes.map((b) => rms(quantize4bit(W, { quantType: 'nf4', blocksize: b, trace: true }).trace.error) / rmsW), mode: 'lines+markers' },
+    { name: 'FP4', x: blocksizes, y: blocksizes.map((b) => rms(quantize4bit(W, { quantType: 'fp4', blocksize: b, trace: true }).trace.error) / rmsW), mode: 'lines+markers' },
+    { name: 'int4', x: blocksizes, y: blocksizes.map((b) => int4Error(b) / rmsW), mode: 'lines+markers', dash: 'dash' },
+  ],
+}));
+
+// %% [markdown]
+// NF4 has the lowest error of the three at every blocksize, and every type gets worse as blocks grow (one absmax has to
+// cover more values).
+//
+// ## Double quantization: 0.5 → 0.127 bits per parameter
+//
+// One float32 absmax per 64 weights costs $32 / 64 = 0.5$ bits per parameter on top of the 4 bits of codes. Double
+// quantization subtracts the mean absmax, quantizes the result to 8 bits with bitsandbytes' dynamic map in blocks of
+// 256, and keeps one float32 per 256 blocks: $8/64 + 32/(64 \cdot 256) = 0.125 + 0.00195 = 0.127$ bits. Measured from
+// the bytes LoRA Lab stores for this matrix:
+
+// %%
+const single = bitsPerParameter(quantize4bit(W, { blocksize: 64 }).state);
+const dq = quantize4bit(W, { blocksize: 64, doubleQuant: true, trace: true });
+const double = bitsPerParameter(dq.state);
+showTable(['storage', 'code bits / param', 'constant bits / param', 'total bits / param'], [
+  ['bf16', 16, 0, 16],
+  ['NF4, float32 absmax', single.codes, single.constants.toFixed(4), single.total.toFixed(4)],
+  ['NF4 + double quantization', double.codes, double.constants.toFixed(4), double.total.toFixed(4)],
+]);
+const absErr = dq.trace!.doubleQuant!.error;
+console.log(`absmax recovered from 8 bits: RMS relative error ${(rms(absErr) / rms(t.absmax)).toExponential(2)}; weight RMS error ${rms(t.error).toExponential(3)} → ${rms(dq.trace!.error).toExponential(3)} with double quantization`);
+const g2b = namedConfig('gemma-2b')!;
+const gb = (b: number) => Number((b / 1e9).toFixed(2));
+const m16 = predictMemory(g2b, { method: 'lora', r: 8 }).bytes.weights + predictMemory(g2b, { method: 'lora', r: 8 }).bytes.quantizationConstants;
+const m4 = predictMemory(g2b, { method: 'qlora', r: 8, doubleQuant: false }).bytes;
+const m4dq = predictMemory(g2b, { method: 'qlora', r: 8, doubleQuant: true }).bytes;
+show(barChart({ title: 'Gemma-2B weights in memory', x: 'storage', y: 'GB', categories: ['bf16', 'NF4', 'NF4 + double quant'], stacked: true,
+  series: [{ name: 'weights / codes', values: [gb(m16), gb(m4.weights), gb(m4dq.weights)] }, { name: 'quantization constants', values: [0, gb(m4.quantizationConstants), gb(m4dq.quantizationConstants)] }] }));
+
+// %% [markdown]
+// At Gemma-2B scale, double quantization saves the difference between the two constant bars; at 65B it is about 3 GB,
+// which is what let the paper fit 65B fine-tuning on one 48 GB GPU. The price is a tiny extra error in each absmax.
+//
+// ## bf16 dequantized compute
+//
+// The 4-bit codes are never multiplied directly. `Linear4bit` dequantizes the weight to **bf16** values
+// (`bnb_4bit_compute_dtype=torch.bfloat16`), rounds the input to bf16 too, and multiplies. bf16 keeps float32's 8-bit
+// exponent (no overflow) with a 7-bit mantissa. Compare the layer's output with the exact float32 layer:
+
+// %%
+const x = tf.randomNormal([16, inF], 0, 1, 'float32', 1);
+const dense = new Linear(inF, outF, { weight: W });
+const q4 = Linear4bit.fromWeight(W, outF, inF, { quantType: 'nf4', blocksize: 64, doubleQuant: true, computeDtype: 'bfloat16' });
+const yRef = dense.forward(x), y4 = q4.forward(x);
+const relOut = tf.norm(tf.sub(y4, yRef)).dataSync()[0] / tf.norm(yRef).dataSync()[0];
+console.log(`relative output error of the 4-bit layer (NF4 + DQ, bf16 compute): ${relOut.toFixed(4)}`);
+console.log('bf16 of 1/3:', fromBf16(toBf16([1 / 3]))[0], ' (float32:', Math.fround(1 / 3), ')');
+
+// %% [markdown]
+// ## Paged optimizers
+//
+// On a GPU, a long sequence in a batch can spike activation memory past what is free and crash the step. QLoRA's
+// paged optimizers allocate AdamW's two state tensors in NVIDIA *unified memory*: when the GPU runs short, pages of
+// optimizer state are evicted to CPU RAM and paged back when the optimizer step needs them. With LoRA, those states are
+// small (two floats per adapter parameter), so paging them costs little time. LoRA Lab runs on the CPU (one memory),
+// so it has nothing to page; what it does measure is the size of those states:
+
+// %%
+const rowsOpt = [8, 64].map((r) => {
+  const b = predictMemory(g2b, { method: 'qlora', r, targetModules: 'all-linear' }).bytes;
+  return [`QLoRA r=${r}, all linear layers`, (b.optimizerStates / 2 ** 20).toFixed(1), (b.total / 2 ** 30).toFixed(2)];
+});
+const fullB = predictMemory(g2b, { method: 'full' }).bytes;
+rowsOpt.push(['full fine-tuning', (fullB.optimizerStates / 2 ** 20).toFixed(1), (fullB.total / 2 ** 30).toFixed(2)]);
+showTable(['Gemma-2B', 'AdamW states (MiB)', 'predicted total (GiB)'], rowsOpt);
+
+// %% [markdown]
+// ## Merging into a 4-bit base
+//
+// After training, $W \leftarrow W + \gamma BA$ removes the adapter's latency. With a 4-bit base that means
+// dequantize, add, and **re-quantize** — and the re-quantization rounds $\Delta W$ away in part, because $\Delta W$ is
+// small next to the spacing of the NF4 levels. LoRA Lab's merge reports the error it introduced:
+
+// %%
+const merges = [1e-3, 1e-2, 1e-1].map((sc) => {
+  const layer = new LoraLinear(Linear4bit.fromWeight(W, outF, inF, { doubleQuant: true }), { r: 8, loraAlpha: 16 });
+  layer.loraB.assign(tf.randomNormal([outF, 8], 0, sc, 'float32', 2)); // pretend training moved B
+  const report = layer.merge();
+  const e = report.requantizationError!;
+  layer.dispose();
+  return [sc, e.rms.toExponential(2), (100 * e.relativeToDelta).toFixed(1) + ' %'];
+});
+showTable(['size of B entries', 'RMS error added by re-quantizing', 'error / ‖ΔW‖'], merges);
+
+// %% [markdown]
+// For small updates the error re-quantization adds is as large as $\Delta W$ itself: the merged 4-bit model is no
+// longer the model you trained. Merging into a 16-bit copy of the base (dequantize once, add, keep bf16) avoids it,
+// which is why PEFT users merge into a bf16 model for deployment, and why `loralab merge` writes bf16 (or float32)
+// weights rather than re-quantizing.
+//
+// ## Exercises
+//
+// - [`exercises/06-nf4-blockwise`](../exercises/06-nf4-blockwise/README.md): implement NF4 blockwise quantization with
+//   bitsandbytes' tie rule.
+// - [`exercises/06-double-quant-bits`](../exercises/06-double-quant-bits/README.md): compute the bits per parameter of
+//   double quantization for any blocksize.
+// - Drills for this section: `npm run drill -- --section 6`.
