@@ -8,7 +8,7 @@ import { initBackend } from 'loralab/backend';
 import { loadGemma } from 'loralab/models/gemma';
 import {
   AdamW, BatchSampler, DataError, IGNORE_INDEX, SQL_TEMPLATE, Trainer, TrainingDivergedError, buildExample, causalLmLoss, clipGradNorm,
-  fusedHeadCausalLoss, generate, learningRate, padBatch, prepareMethod, readJsonl, sampleToken, latestCheckpoint, type Example,
+  fusedHeadCausalLoss, generate, generateBatch, learningRate, padBatch, prepareMethod, readJsonl, sampleToken, latestCheckpoint, type Example,
 } from 'loralab/train';
 import { Rng } from '../../lib/src/util/rng.js';
 import { Embedding } from 'loralab/layers';
@@ -194,6 +194,17 @@ describe('generation', () => {
   });
 });
 
+describe('batched generation', () => {
+  it('decodes each right-padded prompt exactly as generate does alone (prompts of different lengths, early <eos>)', () => {
+    const { model } = loadGemma(MODEL, { tokenizer: false });
+    const prompts = [[2, 10, 11], [2, 40, 41, 42, 43, 44, 45], [2, 7], [2, 90, 91, 92]];
+    for (const eosId of [model.config.eosTokenId, generate(model, prompts[0], { maxNewTokens: 3 })[2]]) {
+      const alone = prompts.map((p) => generate(model, p, { maxNewTokens: 6, eosId }));
+      expect(generateBatch(model, prompts, { maxNewTokens: 6, eosId })).toEqual(alone);
+    }
+  });
+});
+
 describe('loralab train / eval / generate (CLI)', () => {
   const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
   it('a run killed mid-training resumes with --resume and ends with the same adapter as an uninterrupted run', async () => {
@@ -231,6 +242,20 @@ describe('loralab train / eval / generate (CLI)', () => {
     const rep = JSON.parse(readFileSync(join(d, 'r.json'), 'utf8'));
     expect(rep.examples).toHaveLength(3);
     expect(rep.examples[0]).toHaveProperty('predicted');
+  });
+  it('adapters and prefixes trained by the CLI load back in eval and generate through --trainable', () => {
+    for (const method of ['adapter', 'prefix']) {
+      const out = tmp();
+      const t = run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', out, '--method', method, '--r', '4', '--steps', '2', '--batch-size', '2', '--eval-every', '0', '--save-every', '0']);
+      expect(t.status, t.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, 'trainable', 'method.json'), 'utf8'))).toEqual({ method, r: 4 });
+      const g = run(['generate', '--model', MODEL, '--trainable', join(out, 'trainable'), '--prompt', 'Question: How many stores?\\nSQL:', '--max-new-tokens', '3']);
+      expect(g.status, g.stderr).toBe(0);
+      const e = run(['eval', '--model', MODEL, '--trainable', join(out, 'trainable'), '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--limit', '2', '--max-new-tokens', '4', '--report', join(out, 'r.json')]);
+      expect(e.status, e.stderr).toBe(0);
+    }
+    const bad = run(['eval', '--model', MODEL, '--trainable', tmp(), '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--limit', '1']);
+    expect(bad.stderr).toMatch(/no method\.json \(expected the 'trainable' folder/);
   });
   it('generate prints a continuation; bad flags fail clearly', () => {
     const r = run(['generate', '--model', MODEL, '--prompt', 'Question: How many stores?\\nSQL:', '--max-new-tokens', '4']);

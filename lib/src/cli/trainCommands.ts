@@ -1,5 +1,5 @@
 /** Fine-tuning commands: train, eval, generate. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -7,8 +7,11 @@ import { initBackend } from '../backend/index.js';
 import { loadGemma, saveGemma } from '../models/gemma/index.js';
 import { loadPeftAdapter } from '../peft/index.js';
 import { SqlDatabase, gradeSql } from '../sql/index.js';
-import { METHODS, QLORA_LOAD_OPTIONS, SQL_TEMPLATE, Trainer, buildExample, generate, prepareMethod, readJsonl, type Method } from '../train/index.js';
+import { METHODS, QLORA_LOAD_OPTIONS, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method } from '../train/index.js';
 import { UsageError } from './errors.js';
+
+/** Written next to the weights of adapters and prefixes, so that eval and generate can rebuild the modules. */
+const METHOD_FILE = 'method.json';
 
 function num(flag: string, v: string, opts: { int?: boolean; min?: number; max?: number } = {}): number {
   const n = Number(v);
@@ -27,11 +30,19 @@ function modelDir(v: string | undefined): string {
 }
 
 /** A model (4-bit if asked) with its tokenizer and, if given, a PEFT adapter: what eval and generate run on. */
-async function loadForInference(dir: string, o: { loadIn4bit: boolean; adapter?: string }) {
+async function loadForInference(dir: string, o: { loadIn4bit: boolean; adapter?: string; trainable?: string }) {
   await initBackend();
   const loaded = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
   if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
+  if (o.adapter && o.trainable) throw new UsageError('give --adapter (a LoRA) or --trainable (adapters or prefixes), not both');
   if (o.adapter) loadPeftAdapter(loaded.model, o.adapter);
+  if (o.trainable) {
+    const file = join(o.trainable, METHOD_FILE);
+    if (!existsSync(file)) throw new UsageError(`${o.trainable}: no ${METHOD_FILE} (expected the 'trainable' folder that loralab train --method adapter|prefix writes)`);
+    const m = JSON.parse(readFileSync(file, 'utf8')) as { method?: string; r?: number };
+    if ((m.method !== 'adapter' && m.method !== 'prefix') || !Number.isInteger(m.r)) throw new UsageError(`${file}: expected {"method": "adapter"|"prefix", "r": <integer>} (got ${JSON.stringify(m)})`);
+    prepareMethod(loaded.model, m.method, { r: m.r }).trainable.load(o.trainable);
+  }
   return { model: loaded.model, tokenizer: loaded.tokenizer, config: loaded.config };
 }
 
@@ -131,6 +142,7 @@ export function registerTrainCommands(program: Command): void {
       else {
         mkdirSync(final, { recursive: true });
         prepared.trainable.save(final);
+        writeFileSync(join(final, METHOD_FILE), `${JSON.stringify({ method, r }, null, 2)}\n`);
       }
       const last = trainer.records.at(-1)!;
       writeFileSync(join(out, 'summary.json'), `${JSON.stringify({ method, r, trainableParameters: trainableN, steps, finalLoss: last.loss, finalEvalLoss: [...trainer.records].reverse().find((x) => x.evalLoss !== undefined)?.evalLoss ?? null, seconds: (performance.now() - t0) / 1000, peakRss: Math.max(...trainer.records.map((x) => x.rss)) }, null, 2)}\n`);
@@ -142,25 +154,33 @@ export function registerTrainCommands(program: Command): void {
     .description('Execution accuracy and exact match of generated SQL, with a per-example report')
     .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
     .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
     .requiredOption('--data <file>', 'JSONL with {"question", "sql"}')
     .option('--db <dir>', 'folder with schema.sql and data.sql', 'datasets/sql')
     .option('--limit <n>', 'evaluate the first N examples')
     .option('--max-new-tokens <n>', 'tokens to generate per answer', '96')
     .option('--report <file>', 'per-example report (JSON)', 'eval-report.json')
-    .action(async (o: { model?: string; adapter?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string }) => {
+    .option('--batch-size <n>', 'questions decoded together (greedy; same answers as one at a time)', '16')
+    .action(async (o: { model?: string; adapter?: string; trainable?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string; batchSize: string }) => {
       const dir = modelDir(o.model);
       let records = readJsonl(o.data, ['question', 'sql'] as const);
       if (o.limit) records = records.slice(0, num('--limit', o.limit, { int: true, min: 1 }));
       const { model, tokenizer, config } = await loadForInference(dir, o);
       const db = await SqlDatabase.open(o.db);
       const maxNew = num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 });
-      const items = records.map((rec, i) => {
-        const ids = tokenizer.encode(SQL_TEMPLATE.prompt(rec));
-        const predicted = tokenizer.decode(generate(model, ids, { maxNewTokens: maxNew, eosId: config.eosTokenId }), { skipSpecialTokens: true }).trim();
-        if (!process.stderr.isTTY && (i + 1) % 25 === 0) console.error(`generated ${i + 1}/${records.length}`);
-        return { question: rec.question, gold: rec.sql, predicted };
-      });
+      const batch = num('--batch-size', o.batchSize, { int: true, min: 1 });
+      const items: { question: string; gold: string; predicted: string }[] = [];
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} questions', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(records.length, 0);
+      for (let i = 0; i < records.length; i += batch) {
+        const chunk = records.slice(i, i + batch);
+        const outs = generateBatch(model, chunk.map((rec) => tokenizer.encode(SQL_TEMPLATE.prompt(rec))), { maxNewTokens: maxNew, eosId: config.eosTokenId, padId: config.padTokenId });
+        chunk.forEach((rec, j) => items.push({ question: rec.question, gold: rec.sql, predicted: tokenizer.decode(outs[j], { skipSpecialTokens: true }).trim() }));
+        bar?.update(items.length);
+        if (!bar) console.error(`generated ${items.length}/${records.length}`);
+      }
+      bar?.stop();
       const report = await gradeSql(db, items);
       await db.close();
       writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
@@ -172,13 +192,14 @@ export function registerTrainCommands(program: Command): void {
     .description('Generate text from a prompt (greedy, or sampling with --temperature/--top-p)')
     .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
     .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
     .requiredOption('--prompt <text>', 'the prompt (a <bos> is added)')
     .option('--max-new-tokens <n>', 'tokens to generate', '64')
     .option('--temperature <t>', '0 = greedy', '0')
     .option('--top-p <p>', 'nucleus sampling mass', '1')
     .option('--seed <n>', 'sampling seed', '0')
-    .action(async (o: { model?: string; adapter?: string; loadIn4bit: boolean; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed: string }) => {
+    .action(async (o: { model?: string; adapter?: string; trainable?: string; loadIn4bit: boolean; prompt: string; maxNewTokens: string; temperature: string; topP: string; seed: string }) => {
       const dir = modelDir(o.model);
       const { model, tokenizer, config } = await loadForInference(dir, o);
       const ids = generate(model, tokenizer.encode(o.prompt.replace(/\\n/g, '\n')), {

@@ -70,3 +70,48 @@ export function generate(model: GemmaForCausalLM, promptIds: number[], o: Genera
   }
   return out;
 }
+
+/**
+ * Greedy decoding of several prompts at once (the eval command's path). Sequences are right-padded: with causal
+ * attention a token never sees the padding after it, so each sequence's next token is read at its own last position
+ * and is the token `generate` would pick for it alone. Only those B positions go through the output head, not the
+ * whole [B, T, vocabulary] logits. One forward per step for the whole batch amortises TF.js's per-op cost.
+ */
+export function generateBatch(model: GemmaForCausalLM, prompts: number[][], o: { maxNewTokens?: number; eosId?: number; padId?: number } = {}): number[][] {
+  const maxNew = o.maxNewTokens ?? 64;
+  const eos = o.eosId ?? model.config.eosTokenId;
+  const pad = o.padId ?? model.config.padTokenId;
+  const seqs = prompts.map((p) => [...p]);
+  const outs: number[][] = prompts.map(() => []);
+  const done = prompts.map(() => false);
+  const head = model.lmHead ?? model.model.embedTokens;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let k = 0; k < maxNew && done.some((d) => !d); k++) {
+      const live = seqs.map((_, i) => i).filter((i) => !done[i]);
+      const T = Math.max(...live.map((i) => seqs[i].length));
+      const ids = live.map((i) => [...seqs[i], ...new Array<number>(T - seqs[i].length).fill(pad)]);
+      const mask = live.map((i) => seqs[i].map(() => 1).concat(new Array<number>(T - seqs[i].length).fill(0)));
+      const next = tf.tidy(() => {
+        const h = model.model.forward(ids, { attentionMask: mask }); // [B, T, H]
+        const H = h.shape[2];
+        const flat = h.reshape([live.length * T, H]);
+        const rows = tf.tensor1d(live.map((i, b) => b * T + seqs[i].length - 1), 'int32');
+        const last = tf.gather(flat, rows); // [B, H]
+        return tf.argMax(head.project(last.expandDims(1)).squeeze([1]), -1).dataSync() as Int32Array;
+      });
+      live.forEach((i, b) => {
+        const t = next[b];
+        if (t === eos) done[i] = true;
+        else {
+          seqs[i].push(t);
+          outs[i].push(t);
+        }
+      });
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return outs;
+}

@@ -1,0 +1,92 @@
+// %% [markdown]
+// # 1 · Why fine-tune?
+//
+// A pre-trained language model has read a lot of text: it knows the words, the grammar, even the vocabulary of a
+// domain. What it lacks is the *behaviour* a task asks for — answering a question about a retail database with one
+// valid SQL query, in the house style, every time. Fine-tuning teaches that behaviour from examples.
+//
+// This notebook shows the gap on LoRA Lab's own pre-trained model, `gemma-micro` (Gemma's architecture, 4 million
+// parameters, pre-trained on this repository's corpus of retail and finance text and SQL), and then prices the
+// obvious fix — fine-tuning every weight — at 7B, 70B and 175B parameters.
+
+// %%
+import { loadGemma } from 'loralab/models/gemma';
+import { generate, readJsonl, SQL_TEMPLATE } from 'loralab/train';
+import { SqlDatabase, gradeSql } from 'loralab/sql';
+import { namedConfig, totalParameters } from 'loralab/peft';
+import { predictMemory } from 'loralab/memory';
+import { initBackend } from 'loralab/backend';
+import { barChart, show, showTable } from 'loralab/viz';
+const backend = await initBackend();
+const { model, tokenizer } = loadGemma('../datasets/models/gemma-micro');
+const tok = tokenizer!;
+const complete = (prompt: string, maxNewTokens = 40) => tok.decode(generate(model, tok.encode(prompt), { maxNewTokens }), { skipSpecialTokens: true });
+
+// %% [markdown]
+// ## What the pre-trained model knows
+//
+// Give it the start of a sentence from its domain and it continues fluently (greedy decoding):
+
+// %%
+for (const p of ['The finance team reviewed the monthly', 'Customers in Berlin placed', 'The orders table stores'])
+  console.log(`${p} ⟶ ${complete(p, 24).replace(/\n/g, ' ')}`);
+
+// %% [markdown]
+// ## What it cannot do yet
+//
+// Now the task: a question about the database, in the prompt format used for fine-tuning (`Question: … SQL:`). The
+// model has seen questions and SQL separately, never paired. Its answers are run in SQLite and compared with the
+// gold query's result.
+
+// %%
+const test = readJsonl('../datasets/sql/test.jsonl', ['question', 'sql']).slice(0, 12);
+const predictions = test.map((r) => ({ question: r.question, gold: r.sql, predicted: complete(SQL_TEMPLATE.prompt(r), 48).trim() }));
+for (const p of predictions.slice(0, 4)) console.log(`Q: ${p.question}\n   model: ${p.predicted.replace(/\n/g, ' ⏎ ')}\n   gold:  ${p.gold}\n`);
+const db = await SqlDatabase.open('../datasets/sql');
+const report = await gradeSql(db, predictions);
+db.close();
+console.log(`execution accuracy on these ${report.n} questions: ${(100 * report.executionAccuracy).toFixed(0)} %, invalid SQL: ${report.invalid}`);
+
+// %% [markdown]
+// The continuation is on-topic but it is not an answer: the format, the table and column names, the literal values
+// from the question — none of it lines up. Notebooks 5, 7 and 8 fine-tune this model on 5,161 question–SQL pairs and
+// measure execution accuracy on the 391-question test set before and after.
+//
+// ## What full fine-tuning costs
+//
+// Full fine-tuning updates every parameter with AdamW in mixed precision. Per parameter that is 2 bytes of bf16
+// weight, 2 bytes of gradient and 8 bytes of optimizer state (two float32 moments) — 12 bytes, before activations.
+// The library's memory model (the same one `npx loralab memory` prints) for a sequence of 512 tokens, batch 1:
+
+// %%
+const names = ['llama-7b', 'llama-70b', 'gpt3-175b'];
+const gb = (b: number) => b / 1e9;
+const rows = names.map((n) => ({ n, p: totalParameters(namedConfig(n)!), m: predictMemory(namedConfig(n)!, { method: 'full', seqLen: 512, batchSize: 1 }).bytes }));
+show(barChart({ title: 'Memory for full fine-tuning (bf16 weights and gradients, AdamW states, seq 512)', x: 'model', y: 'GB', categories: names, stacked: true,
+  series: [
+    { name: 'weights', values: rows.map((r) => gb(r.m.weights)) },
+    { name: 'gradients', values: rows.map((r) => gb(r.m.gradients)) },
+    { name: 'optimizer states', values: rows.map((r) => gb(r.m.optimizerStates)) },
+    { name: 'activations', values: rows.map((r) => gb(r.m.activations)) },
+  ] }));
+showTable(['model', 'parameters', 'full fine-tuning memory (GB)', '80 GB GPUs just to hold it'], rows.map((r) => [r.n, r.p, gb(r.m.total).toFixed(0), Math.ceil(gb(r.m.total) / 80)]));
+
+// %% [markdown]
+// And compute: a training step costs about $6N$ floating-point operations per token for $N$ parameters (2 for the
+// forward pass, 4 for the backward). One pass over 100 million tokens of task data:
+
+// %%
+const tokens = 1e8, gpuFlops = 400e12; // an H100's dense bf16 rate at a realistic 40 % utilisation
+showTable(['model', 'training FLOPs (6·N·D)', 'GPU-hours at 400 TFLOP/s'], rows.map((r) => [r.n, (6 * r.p * tokens).toExponential(2), ((6 * r.p * tokens) / gpuFlops / 3600).toFixed(1)]));
+
+// %% [markdown]
+// Compute grows linearly and is the smaller problem; memory is the wall. A 7B model needs more than one 80 GB GPU to
+// fine-tune in full, 70B needs a cluster, and every fine-tuned copy is another full-size checkpoint. The next
+// notebooks take that wall apart: where the bytes go (2), and how LoRA (3–5) and QLoRA (6) remove most of them.
+//
+// ## Exercises
+//
+// - [`exercises/01-full-finetune-memory`](../exercises/01-full-finetune-memory/README.md): compute the memory of full
+//   fine-tuning for any model and precision.
+// - [`exercises/01-training-flops`](../exercises/01-training-flops/README.md): estimate training FLOPs and time.
+// - Drills for this section: `npm run drill -- --section 1`.
