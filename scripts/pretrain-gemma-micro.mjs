@@ -66,8 +66,8 @@ A model with Gemma's exact architecture (GemmaForCausalLM: RMSNorm with 1 + w, m
 GeGLU MLP, tied head) at a size that pre-trains on a 2-core CPU: hidden 256, 4 layers, 4 query heads sharing 1
 key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.size} tensors, ${[...trainer.trainable.params.values()].reduce((s, v) => s + v.size, 0).toLocaleString('en-US')} parameters.
 
-- \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text (Gemma-style ids:
-  <pad> 0, <eos> 1, <bos> 2, <unk> 3).
+- \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
+  digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`datasets/corpus/corpus.txt\`: ${STEPS} steps of 8 × ${SEQ} tokens, AdamW
   (lr 3e-3, warmup 50, cosine, weight decay 0.01), seed 1. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.

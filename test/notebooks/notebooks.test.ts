@@ -4,7 +4,7 @@
  * "nondeterministic". The .ipynb must also match its percent-format source in notebooks/src/.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
@@ -45,6 +45,10 @@ describe('notebooks', () => {
       const last = nb.cells.at(-1)!;
       expect(last.cell_type).toBe('markdown');
       expect(src(last)).toMatch(/## Exercises[\s\S]*\(\.\.\/exercises\//);
+      // every relative link from a notebook resolves to a file in the repository
+      for (const c of nb.cells.filter((x) => x.cell_type === 'markdown')) {
+        for (const [, target] of src(c).matchAll(/\]\((\.\.\/[^)#\s]+)\)/g)) expect(existsSync(join(root, 'notebooks', target)), `${name}: broken link ${target}`).toBe(true);
+      }
     });
 
     it('runs through the tslab kernel without errors and reproduces its committed outputs', () => {
