@@ -48,8 +48,9 @@ db.close();
 console.log(`execution accuracy on these ${report.n} questions: ${(100 * report.executionAccuracy).toFixed(0)} %, invalid SQL: ${report.invalid}`);
 
 // %% [markdown]
-// The continuation is on-topic but it is not an answer: the format, the table and column names, the literal values
-// from the question — none of it lines up. Notebooks 5, 7 and 8 fine-tune this model on 5,161 question–SQL pairs and
+// The model has seen SQL during pre-training, so it writes SQL-looking text — but the same few statements whatever
+// the question: it has no idea that the query should depend on the question, which table it is about, or which
+// literal values (an account id, a month) to copy from it. Notebooks 5, 7 and 8 fine-tune this model on 5,161 question–SQL pairs and
 // measure execution accuracy on the 391-question test set before and after.
 //
 // ## What full fine-tuning costs

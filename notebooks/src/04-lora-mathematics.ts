@@ -16,7 +16,7 @@ import { svdJacobi, truncate, reconstruct, matmul } from 'loralab/linalg';
 import { lineChart, barChart, heatmap, show, showTable, toRows } from 'loralab/viz';
 import { namedConfig, loraParameterCount, totalParameters } from 'loralab/peft';
 import { Linear, LoraLinear, loraScaling } from 'loralab/layers';
-import { CheckpointWeights, toFloat32 } from 'loralab';
+import { CheckpointWeights, toFloat32, Rng } from 'loralab';
 import { createGemma, readGemmaConfig } from 'loralab/models/gemma';
 import { initBackend } from 'loralab/backend';
 import * as tf from '@tensorflow/tfjs';
@@ -169,7 +169,7 @@ showTable(['r', 'α/r', 'α/√r'], rs.map((r) => [r, loraScaling(r, alpha), lor
 // becomes non-zero once $B$ has moved.
 
 // %%
-const base = new Linear(dim, dim);
+const base = new Linear(dim, dim, { weight: new Rng(3).normalArray(dim * dim, 1 / Math.sqrt(dim)) }); // seeded, so the numbers below are the same on every run
 const lora = new LoraLinear(base, { r: 8, loraAlpha: 16 });
 const xs = tf.randomNormal([4, dim], 0, 1, 'float32', 11);
 const y0 = base.forward(xs), y1 = lora.forward(xs);

@@ -56,7 +56,7 @@ console.log(`${q4.length} linear layers in NF4: ${n4.toLocaleString('en-US')} we
 // %%
 const peft = getPeftModel(model, { r: 8, loraAlpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], loraDropout: 0.05, taskType: 'CAUSAL_LM' });
 console.log(peft.trainableParametersLine());
-console.log([...model.namedModules()].filter(([n]) => n.startsWith('model.layers.0.self_attn.')).map(([n, m]) => `${n}: ${m.constructor.name}`).join('\n'));
+console.log([...model.namedModules()].filter(([n]) => n.startsWith('model.layers.0.self_attn.q_proj')).map(([n, m]) => `${n}: ${m.constructor.name}`).join('\n'));
 
 // %% [markdown]
 // ## Fine-tune on the text-to-SQL task
@@ -132,7 +132,7 @@ console.log('argmax of the last position unchanged:', tf.argMax(tf.tensor(before
 // The code above is the code that runs Gemma-2B; the sizes change. From LoRA Lab's memory model and the committed
 // Gemma-2B benchmark (`npm run bench -- gemma2b-step`, one real QLoRA step on Gemma-2B shapes on this kind of CPU):
 
-// %%
+// %% nondeterministic
 const g = predictMemory(namedConfig('gemma-2b')!, { method: 'qlora', r: 8, seqLen: 512, gradientCheckpointing: true, runtime: 'pytorch' });
 const micro = predictMemory(config, { method: 'qlora', r: 8, seqLen: 128, runtime: 'loralab' });
 const step = JSON.parse(readFileSync('../bench/results/gemma2b-step.json', 'utf8'));
