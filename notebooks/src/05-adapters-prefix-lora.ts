@@ -52,14 +52,18 @@ show(lineChart({ title: 'Validation loss during training', x: 'step', y: 'valida
 }) }));
 
 // %% [markdown]
-// Loss is not the goal; correct SQL is. Execution accuracy (same result set as the gold query) and exact match on the
-// test set:
+// Loss is not the goal; correct SQL is. On the 391 test questions: **execution accuracy** (the predicted query returns
+// the gold query's result set), **exact match**, and **same structure** — the query equals the gold one once string and
+// number literals are replaced by `?` (`sqlSkeleton`). The last one separates learning the task's SQL from copying the
+// right values (an account id, a city, a month) out of the question, which is where a 4-million-parameter model
+// pre-trained for half an hour fails (notebook 8 looks at why).
 
 // %%
 const acc = ['base', ...shown].filter((n) => byName[n]);
-showTable(['run', 'trainable parameters', 'execution accuracy', 'exact match', 'invalid SQL', 'training time (min)'],
-  acc.map((n) => { const r = byName[n]; return [n, r.trainableParameters, `${(100 * r.executionAccuracy).toFixed(1)} %`, `${(100 * r.exactMatch).toFixed(1)} %`, `${r.invalidSql}/${r.testExamples}`, (r.trainSeconds / 60).toFixed(1)]; }));
-show(barChart({ title: 'Execution accuracy on the SQL test set', x: 'method', y: { title: 'execution accuracy (%)', range: [0, 100] }, categories: acc, series: [{ name: 'accuracy', values: acc.map((n) => 100 * byName[n].executionAccuracy) }] }));
+showTable(['run', 'trainable parameters', 'same structure', 'execution accuracy', 'exact match', 'invalid SQL', 'training time (min)'],
+  acc.map((n) => { const r = byName[n]; return [n, r.trainableParameters, `${(100 * r.skeletonMatch).toFixed(1)} %`, `${(100 * r.executionAccuracy).toFixed(1)} %`, `${(100 * r.exactMatch).toFixed(1)} %`, `${r.invalidSql}/${r.testExamples}`, (r.trainSeconds / 60).toFixed(1)]; }));
+show(barChart({ title: 'Text-to-SQL test set: structure and execution accuracy', x: 'method', y: { title: '% of test questions', range: [0, 100] }, categories: acc,
+  series: [{ name: 'same structure as gold', values: acc.map((n) => 100 * byName[n].skeletonMatch) }, { name: 'execution accuracy', values: acc.map((n) => 100 * byName[n].executionAccuracy) }] }));
 
 // %% [markdown]
 // ## Inference latency, before and after merging

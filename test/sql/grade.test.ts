@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqlDatabase, gradeSql, sameResult, normalizeSql } from 'loralab/sql';
+import { SqlDatabase, gradeSql, sameResult, normalizeSql, sqlSkeleton } from 'loralab/sql';
 
 const DIR = join(import.meta.dirname, '..', '..', 'datasets', 'sql');
 const lines = (f: string) => readFileSync(join(DIR, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { question: string; sql: string });
@@ -45,6 +45,11 @@ describe('the text-to-SQL dataset', () => {
 });
 
 describe('grading', () => {
+  it('the skeleton of a query replaces its string and number literals, after normalisation', () => {
+    expect(sqlSkeleton("SELECT  SUM(amount) FROM t WHERE id = 83 AND d = '2023-05' AND x > 1.5;")).toBe('select sum(amount) from t where id = ? and d = ? and x > ?');
+    expect(sqlSkeleton("WHERE name = 'O''Brien' AND account_id2 = 7")).toBe('where name = ? and account_id2 = ?');
+  });
+
   it('execution accuracy compares result sets, ignoring column names and order unless ORDER BY', async () => {
     const rep = await gradeSql(db, [
       { question: 'a', gold: "SELECT COUNT(*) FROM customers WHERE city = 'Paris';", predicted: "select count(customer_id) as n from customers where city='Paris'" },
@@ -55,6 +60,9 @@ describe('grading', () => {
     ]);
     expect(rep.examples.map((e) => e.executionMatch)).toEqual([true, true, true, false, false]);
     expect(rep.examples.map((e) => e.exactMatch)).toEqual([false, false, true, false, false]);
+    // same structure with different literals (e) counts as a skeleton match; different clauses (a, b, d) do not
+    expect(rep.examples.map((e) => e.skeletonMatch)).toEqual([false, false, true, false, true]);
+    expect(rep.skeletonMatch).toBeCloseTo(0.4);
     expect(rep.invalid).toBe(1);
     expect(rep.examples[3].error).toMatch(/syntax error/);
     expect(rep.executionAccuracy).toBeCloseTo(0.6);

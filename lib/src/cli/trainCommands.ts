@@ -184,7 +184,7 @@ export function registerTrainCommands(program: Command): void {
       const report = await gradeSql(db, items);
       await db.close();
       writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`execution accuracy ${(100 * report.executionAccuracy).toFixed(1)}% | exact match ${(100 * report.exactMatch).toFixed(1)}% | invalid SQL ${report.invalid}/${report.n} | report: ${o.report}`);
+      console.log(`execution accuracy ${(100 * report.executionAccuracy).toFixed(1)}% | exact match ${(100 * report.exactMatch).toFixed(1)}% | invalid SQL ${report.invalid}/${report.n} | same structure ${(100 * report.skeletonMatch).toFixed(1)}% | report: ${o.report}`);
     });
 
   program

@@ -33,12 +33,25 @@ export function normalizeSql(sql: string): string {
   return sql.trim().replace(/;\s*$/, '').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
+/**
+ * The query with its literals replaced by `?` (strings, numbers, dates): two queries with the same skeleton have the
+ * same structure — tables, joins, filters, aggregates, ordering — and may differ only in the values they use. This
+ * separates "learned the SQL of the task" from "copied the right values from the question".
+ */
+export function sqlSkeleton(sql: string): string {
+  return normalizeSql(sql)
+    .replace(/'(?:[^']|'')*'/g, '?')
+    .replace(/\b\d+(?:\.\d+)?\b/g, '?');
+}
+
 export interface GradedExample {
   question: string;
   gold: string;
   predicted: string;
   exactMatch: boolean;
   executionMatch: boolean;
+  /** Same query apart from literal values (sqlSkeleton). */
+  skeletonMatch: boolean;
   /** The SQLite error or time-out of the predicted query, if any. */
   error?: string;
 }
@@ -47,6 +60,8 @@ export interface GradeReport {
   n: number;
   executionAccuracy: number;
   exactMatch: number;
+  /** Share of predictions with the gold query's structure, literals aside (sqlSkeleton). */
+  skeletonMatch: number;
   /** Predictions SQLite rejected (syntax errors, unknown columns, time-outs). */
   invalid: number;
   examples: GradedExample[];
@@ -57,6 +72,7 @@ export async function gradeSql(db: SqlDatabase, items: { question: string; gold:
   let exec = 0;
   let exact = 0;
   let invalid = 0;
+  let skeleton = 0;
   for (const it of items) {
     const gold = await db.run(it.gold, opts);
     if (!gold.ok) throw new Error(`gold SQL failed for "${it.question}": ${gold.error}`);
@@ -67,6 +83,7 @@ export async function gradeSql(db: SqlDatabase, items: { question: string; gold:
       predicted: it.predicted,
       exactMatch: normalizeSql(it.gold) === normalizeSql(it.predicted),
       executionMatch: sameResult(gold, pred, /\border\s+by\b/i.test(it.gold)),
+      skeletonMatch: sqlSkeleton(it.gold) === sqlSkeleton(it.predicted),
     };
     if (!pred.ok) {
       e.error = pred.error;
@@ -74,8 +91,9 @@ export async function gradeSql(db: SqlDatabase, items: { question: string; gold:
     }
     if (e.executionMatch) exec++;
     if (e.exactMatch) exact++;
+    if (e.skeletonMatch) skeleton++;
     examples.push(e);
   }
   const n = items.length;
-  return { n, executionAccuracy: n ? exec / n : 0, exactMatch: n ? exact / n : 0, invalid, examples };
+  return { n, executionAccuracy: n ? exec / n : 0, exactMatch: n ? exact / n : 0, skeletonMatch: n ? skeleton / n : 0, invalid, examples };
 }

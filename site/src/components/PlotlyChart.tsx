@@ -1,0 +1,67 @@
+import { useEffect, useRef, useState, type ReactElement } from 'react';
+import BrowserOnly from '@docusaurus/BrowserOnly';
+import useBaseUrl from '@docusaurus/useBaseUrl';
+
+interface Figure { data: object[]; layout: Record<string, unknown> }
+interface PlotlyApi { newPlot(el: HTMLElement, data: object[], layout: object, config: object): Promise<unknown> }
+
+let plotly: Promise<PlotlyApi> | null = null;
+/** Plotly from static/vendor (one <script> per page, shared by every chart). */
+function loadPlotly(src: string): Promise<PlotlyApi> {
+  const w = window as unknown as { Plotly?: PlotlyApi };
+  if (w.Plotly) return Promise.resolve(w.Plotly);
+  plotly ??= new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => (w.Plotly ? resolve(w.Plotly) : reject(new Error('Plotly did not load')));
+    s.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(s);
+  });
+  return plotly;
+}
+
+/**
+ * A notebook's Plotly output, rendered interactively in the browser (client only: Plotly needs `window`). The figure
+ * spec is the one the notebook displayed (static/figures/ID.json); until Plotly has drawn it, and for readers without
+ * JavaScript, the notebook's static SVG rendering shows instead.
+ */
+function Chart({ id, title }: { id: string; title: string }): ReactElement {
+  const ref = useRef<HTMLDivElement>(null);
+  const [state, setState] = useState<'loading' | 'ready' | 'error'>('loading');
+  const json = useBaseUrl(`/figures/${id}.json`);
+  const lib = useBaseUrl('/vendor/plotly.min.js');
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      try {
+        const [fig, Plotly] = await Promise.all([fetch(json).then((r) => r.json() as Promise<Figure>), loadPlotly(lib)]);
+        if (cancelled || !ref.current) return;
+        await Plotly.newPlot(ref.current, fig.data, { ...fig.layout, autosize: true, width: undefined }, { responsive: true, displaylogo: false });
+        setState('ready');
+      } catch (e) {
+        console.warn(`chart ${id}: ${(e as Error).message}`);
+        setState('error');
+      }
+    })();
+    return () => { cancelled = true; };
+  }, [json, lib, id]);
+  return (
+    <div className="plotly-chart-live" data-state={state}>
+      <div ref={ref} aria-label={title} />
+      {state !== 'ready' && <StaticChart id={id} title={title} />}
+    </div>
+  );
+}
+
+function StaticChart({ id, title }: { id: string; title: string }): ReactElement {
+  return <img className="plotly-fallback" src={useBaseUrl(`/figures/${id}.svg`)} alt={title} />;
+}
+
+/** The wrapper is in the server-rendered HTML too, so every chart of a page is there before hydration. */
+export default function PlotlyChart(props: { id: string; title: string }): ReactElement {
+  return (
+    <div className="plotly-chart" data-chart={props.id}>
+      <BrowserOnly fallback={<StaticChart {...props} />}>{() => <Chart {...props} />}</BrowserOnly>
+    </div>
+  );
+}
