@@ -38,6 +38,12 @@ show(lineChart({ title: 'Rank sweep: test-set structure match vs trainable param
   ] }));
 
 // %% [markdown]
+// Read the structure curve: it climbs from r = 1 to r = 8, then falls, and r = 64 learns almost nothing (its
+// validation loss is the worst of the sweep). The cause is the one notebook 4 measured: with $\alpha = 2r$ the scale
+// $\gamma = 2$ is fixed, but the update $BAx$ grows like $\sqrt{r}$, so the same learning rate (5e-3) is too large for
+// the big ranks and training goes unstable. A rank sweep is only meaningful with the learning rate tuned per rank, or
+// with rsLoRA's $\alpha/\sqrt{r}$ — the interview answer to "why not always use the biggest rank?".
+//
 // ## LoRA vs QLoRA vs full fine-tuning
 //
 // The QLoRA paper's claim is that a 4-bit NF4 base with double quantization loses nothing against a 16-bit base —
@@ -89,7 +95,7 @@ const answers: [string, string][] = [
   ['Memory to fully fine-tune LLaMA-65B in 16-bit with AdamW vs QLoRA?', `${f65.toFixed(0)} GB vs ${q65.toFixed(1)} GB (paper: >780 GB vs <48 GB)`],
   ['Bits per parameter of NF4 with and without double quantization (blocksize 64)?', `${(4 + 32 / 64).toFixed(3)} vs ${(4 + 8 / 64 + 32 / (64 * 256)).toFixed(3)}`],
   ['Why does NF4 have 8 positive and 7 negative levels?', `so that 0 is exactly representable: the levels are ${Array.from(NF4_CODE.slice(6, 9), (v) => v.toFixed(3)).join(', ')} around zero`],
-  ['Best rank for this task?', sweep.length ? `r=${[...sweep].sort((a, b) => b.executionAccuracy - a.executionAccuracy)[0].r} had the highest execution accuracy here, but see how flat the sweep is above r=4` : 'see the sweep'],
+  ['Best rank for this task, at lr 5e-3 and α = 2r?', sweep.length ? (() => { const b = [...sweep].sort((x, y) => y.skeletonMatch - x.skeletonMatch)[0]; return `r=${b.r}: ${(100 * b.skeletonMatch).toFixed(1)} % of queries with the right structure; larger ranks did worse at the same learning rate`; })() : 'see the sweep'],
 ];
 showTable(['question', 'answer'], answers);
 

@@ -22,6 +22,9 @@ mkdirSync(join(site, 'src/data'), { recursive: true });
 
 const src = (s) => (Array.isArray(s) ? s.join('') : s ?? '');
 
+/** Titles go into the sidebar and <title> as plain text: inline TeX becomes Unicode ("$\\Delta W = BA$" → "ΔW = BA"). */
+const plainTitle = (t) => t.replace(/\$([^$]+)\$/g, (_, tex) => tex.replace(/\\Delta\s*/g, 'Δ').replace(/\\alpha/g, 'α').replace(/_0/g, '₀').replace(/_\{?r\}?/g, 'ᵣ').replace(/[{}\\]/g, ''));
+
 /** Site route of a repository-relative link target, or null to drop the link. */
 function route(target) {
   const t = target.replace(/^(\.\.\/)+/, '').replace(/^\.\//, '');
@@ -106,7 +109,7 @@ for (const f of notebooks) {
   const slug = f.replace(/\.ipynb$/, '');
   const n = Number(slug.slice(0, 2));
   const nb = JSON.parse(readFileSync(join(nbDir, f), 'utf8'));
-  const title = (/^#\s+(.*)$/m.exec(src(nb.cells[0].source))?.[1] ?? slug).replace(/^\d+\s*·\s*/, '');
+  const title = plainTitle((/^#\s+(.*)$/m.exec(src(nb.cells[0].source))?.[1] ?? slug).replace(/^\d+\s*·\s*/, ''));
   const parts = [
     '---',
     `title: ${JSON.stringify(`${n} · ${title}`)}`,

@@ -93,6 +93,10 @@ describe('site', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-demo="nf4"]')?.getAttribute('data-draws')) >= 3, null, { timeout: 30_000 });
     const before = await page.getByTestId('nf4-readout').textContent();
     expect(before).toMatch(/bits per parameter: 4\.500 \(4\.12\d with double quantization\)/);
+    await page.waitForFunction(() => document.querySelector('[data-demo="nf4"] [data-testid="tf-backend"]')?.textContent !== '…', null, { timeout: 30_000 });
+    const [, mine, viaTf] = /RMS error \/ RMS weight: ([\d.]+) \(TF\.js on (?:webgl|webgpu|wasm|cpu): ([\d.]+)\)/.exec((await page.getByTestId('nf4-readout').textContent()) ?? '') ?? [];
+    expect(Number(mine)).toBeGreaterThan(0);
+    expect(Math.abs(Number(mine) - Number(viaTf))).toBeLessThan(1e-3);
     const draws = Number(await demo.getAttribute('data-draws'));
     await page.selectOption('select[aria-label="blocksize"]', '256');
     await page.waitForFunction((d) => Number(document.querySelector('[data-demo="nf4"]')?.getAttribute('data-draws')) > d, draws, { timeout: 30_000 });
@@ -105,8 +109,8 @@ describe('site', () => {
   it('the LoRA rank explorer names its TF.js backend and updates with the rank', async () => {
     const { page, errors } = await open('/demos/lora-rank-explorer');
     await page.waitForFunction(() => Number(document.querySelector('[data-demo="lora"]')?.getAttribute('data-draws')) >= 2, null, { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="tf-backend"]')?.textContent !== '…', null, { timeout: 30_000 });
-    expect(await page.getByTestId('tf-backend').textContent()).toMatch(/^(webgl|webgpu|wasm|cpu)$/);
+    await page.waitForFunction(() => document.querySelector('[data-demo="lora"] [data-testid="tf-backend"]')?.textContent !== '…', null, { timeout: 30_000 });
+    expect(await page.locator('[data-demo="lora"] [data-testid="tf-backend"]').textContent()).toMatch(/^(webgl|webgpu|wasm|cpu)$/);
     const before = await page.getByTestId('lora-readout').textContent();
     expect(before).toMatch(/r\(d\+k\) = 1,280 vs dk = 6,144/);
     await page.locator('input[aria-label="rank"]').fill('32');

@@ -1,4 +1,5 @@
-import { useMemo, useState, type ReactElement } from 'react';
+import { useEffect, useMemo, useState, type ReactElement } from 'react';
+import * as tf from '@tensorflow/tfjs';
 import BrowserOnly from '@docusaurus/BrowserOnly';
 import { quantize4bit, bitsPerParameter } from '@loralab/quant/quantize4bit.js';
 import { NF4_CODE } from '@loralab/quant/codebooks.js';
@@ -25,6 +26,8 @@ function sample(dist: Dist, n: number, seed: number): Float32Array {
 function Playground(): ReactElement {
   const [dist, setDist] = useState<Dist>('normal');
   const [blocksize, setBlocksize] = useState(64);
+  const [backend, setBackend] = useState('…');
+  useEffect(() => { tf.ready().then(() => setBackend(tf.getBackend())); }, []);
   const n = 16384;
   const result = useMemo(() => {
     const x = sample(dist, n, 1);
@@ -36,7 +39,9 @@ function Playground(): ReactElement {
     const rms = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
     const counts = new Array(16).fill(0);
     for (const c of t.codes) counts[c]++;
-    return { x, t, ms, relErr: rms(t.error) / rms(x), bits: bitsPerParameter(q.state).total, bitsDq: bitsPerParameter(dq.state).total, counts };
+    // the same relative error computed by TF.js on the browser's backend, from the dequantized weights
+    const tfRelErr = tf.tidy(() => { const a = tf.tensor1d(x), b = tf.tensor1d(t.dequantized); return tf.norm(tf.sub(b, a)).dataSync()[0] / tf.norm(a).dataSync()[0]; });
+    return { x, t, ms, tfRelErr, relErr: rms(t.error) / rms(x), bits: bitsPerParameter(q.state).total, bitsDq: bitsPerParameter(dq.state).total, counts };
   }, [dist, blocksize]);
   const values = useMemo(() => histogram({ title: `${n.toLocaleString('en-US')} weights (${dist})`, x: 'value', series: [{ name: 'weights', values: result.x }], bins: 80 }), [result, dist]);
   const codes = useMemo(() => barChart({ title: `NF4 codes used (blocksize ${blocksize})`, x: 'code', y: 'count', categories: Array.from(NF4_CODE, (_, i) => String(i)), series: [{ name: 'count', values: result.counts }] }), [result, blocksize]);
@@ -53,7 +58,7 @@ function Playground(): ReactElement {
         </select></label>
       </div>
       <p className="demo-readout" data-testid="nf4-readout">
-        RMS error / RMS weight: <strong>{result.relErr.toFixed(4)}</strong> · bits per parameter: <strong>{result.bits.toFixed(3)}</strong>{' '}
+        RMS error / RMS weight: <strong>{result.relErr.toFixed(4)}</strong> (TF.js on <strong data-testid="tf-backend">{backend}</strong>: {result.tfRelErr.toFixed(4)}) · bits per parameter: <strong>{result.bits.toFixed(3)}</strong>{' '}
         ({result.bitsDq.toFixed(3)} with double quantization) · {result.t.absmax.length} blocks · quantized in {result.ms.toFixed(1)} ms by LoRA Lab's own code
       </p>
       <div ref={a.ref} /><div ref={b.ref} /><div ref={c.ref} />
