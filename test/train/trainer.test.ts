@@ -257,6 +257,21 @@ describe('loralab train / eval / generate (CLI)', () => {
     const bad = run(['eval', '--model', MODEL, '--trainable', tmp(), '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--limit', '1']);
     expect(bad.stderr).toMatch(/no method\.json \(expected the 'trainable' folder/);
   });
+  it('GEMMA_2B_DIR is all the real model needs: train, eval and generate default --model to it', () => {
+    // the fixture is a Hugging Face Gemma folder (config.json, model.safetensors, tokenizer.json) like google/gemma-2b
+    const withDir = (args: string[], dir?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, GEMMA_2B_DIR: dir ?? '' } });
+    const out = tmp();
+    const t = withDir(['train', '--data', join(SQL, 'train.jsonl'), '--out', out, '--method', 'qlora', '--steps', '2', '--batch-size', '2', '--eval-every', '0', '--save-every', '0'], MODEL);
+    expect(t.status, t.stderr).toBe(0);
+    expect(existsSync(join(out, 'adapter', 'adapter_config.json'))).toBe(true);
+    const g = withDir(['generate', '--adapter', join(out, 'adapter'), '--load-in-4bit', '--prompt', 'Question: How many stores?\\nSQL:', '--max-new-tokens', '3'], MODEL);
+    expect(g.status, g.stderr).toBe(0);
+    const e = withDir(['eval', '--adapter', join(out, 'adapter'), '--load-in-4bit', '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--limit', '2', '--max-new-tokens', '4', '--report', join(out, 'r.json')], MODEL);
+    expect(e.status, e.stderr).toBe(0);
+    const none = spawnSync(process.execPath, [CLI, 'generate', '--prompt', 'x'], { encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GEMMA_2B_DIR')) });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/--model is required \(or set GEMMA_2B_DIR to a downloaded google\/gemma-2b folder\)/);
+  });
   it('generate prints a continuation; bad flags fail clearly', () => {
     const r = run(['generate', '--model', MODEL, '--prompt', 'Question: How many stores?\\nSQL:', '--max-new-tokens', '4']);
     expect(r.status).toBe(0);
