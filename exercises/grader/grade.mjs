@@ -135,7 +135,13 @@ function main(argv) {
     console.error(`usage: npm run grade -- NN-slug [--file path/to/my.ts] | --all\nexercises:\n${listExercises().map((e) => `  ${e}`).join('\n')}`);
     return 2;
   }
-  const slug = listExercises().find((e) => e === slugArg || e.startsWith(`${slugArg}-`) || e.startsWith(slugArg));
+  const all = listExercises();
+  const matches = all.includes(slugArg) ? [slugArg] : all.filter((e) => e.startsWith(slugArg));
+  if (matches.length > 1) {
+    console.error(`'${slugArg}' matches several exercises; name one:\n${matches.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const slug = matches[0];
   if (!slug) {
     console.error(`no exercise matches '${slugArg}'; exercises:\n${listExercises().map((e) => `  ${e}`).join('\n')}`);
     return 2;

@@ -43,11 +43,11 @@ describe('npm run grade', () => {
   });
 
   it('an error thrown while loading, a type error and a missing export are reported in words', () => {
-    const threw = grade(['04', '--file', learnerFile(`throw new Error('boom at load');\n${SIG} { return r; }\n`)]);
+    const threw = grade(['04-lora-param-count', '--file', learnerFile(`throw new Error('boom at load');\n${SIG} { return r; }\n`)]);
     expect(threw.stdout).toMatch(/your file threw an error while loading[\s\S]*boom at load/);
-    const typeErr = grade(['04', '--file', learnerFile(`${SIG} { return 'many'; }\n`)]);
+    const typeErr = grade(['04-lora-param-count', '--file', learnerFile(`${SIG} { return 'many'; }\n`)]);
     expect(typeErr.stdout).toMatch(/does not type-check[\s\S]*line 1, column \d+: Type 'string' is not assignable to type 'number'/);
-    const missing = grade(['04', '--file', learnerFile('export const other = 1;\n')]);
+    const missing = grade(['04-lora-param-count', '--file', learnerFile('export const other = 1;\n')]);
     expect(missing.stdout).toMatch(/does not export 'loraParamCount'/);
     for (const r of [threw, typeErr, missing]) expect(r.stdout).toMatch(/score: 0\/10 \(0 %\)/);
   });
@@ -57,6 +57,7 @@ describe('npm run grade', () => {
     expect(ok.stdout).toMatch(/score: 7\/7 \(100 %\)/);
     expect(ok.status).toBe(0);
     expect(grade(['99-nothing']).stderr).toMatch(/no exercise matches '99-nothing'/);
-    expect(grade(['05', '--file', '/nope/mine.ts']).stderr).toMatch(/\/nope\/mine\.ts: no such file/);
+    expect(grade(['04']).stderr).toMatch(/'04' matches several exercises; name one:\n  04-lora-forward-merge\n  04-lora-param-count/);
+    expect(grade(['05-adapter', '--file', '/nope/mine.ts']).stderr).toMatch(/\/nope\/mine\.ts: no such file/);
   });
 });

@@ -130,7 +130,8 @@ export function histogram(o: { title: string; x: AxisOptions | string; y?: strin
     const v = s.values[i];
     if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
   }
-  if (!(hi > lo)) hi = lo + 1;
+  // a range too narrow to split (one value, or subnormal differences whose bin width underflows to 0) gets width 1
+  if (!(hi > lo) || !((hi - lo) / bins > 0)) hi = lo + 1;
   const w = (hi - lo) / bins;
   const centers = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * w);
   const data: BarTrace[] = o.series.map((s) => {
@@ -138,7 +139,7 @@ export function histogram(o: { title: string; x: AxisOptions | string; y?: strin
     for (let i = 0; i < s.values.length; i++) {
       const v = s.values[i];
       if (!Number.isFinite(v) || v < lo || v > hi) continue;
-      counts[Math.min(bins - 1, Math.floor((v - lo) / w))]++;
+      counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / w)))]++;
     }
     return { type: 'bar', name: s.name, x: centers.map((c) => Number(c.toPrecision(6))), y: counts, width: w };
   });
