@@ -1,3 +1,4 @@
+# Print a notebook's outputs compactly (stream text, MIME types and text/plain): python3 scripts/nbshow.py notebooks/NN-slug.ipynb
 import json,sys
 nb=json.load(open(sys.argv[1]))
 for i,c in enumerate(nb['cells']):
