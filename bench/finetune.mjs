@@ -6,7 +6,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlSkeleton } from '../lib/dist/sql/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const CLI = join(root, 'lib/dist/cli/main.js');
@@ -33,12 +32,6 @@ function cli(args) {
   return { stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Share of predictions with the gold query's structure, literals aside (recomputed from the per-example report). */
-function skeletonRate(reportPath) {
-  const ex = JSON.parse(readFileSync(reportPath, 'utf8')).examples;
-  return ex.filter((e) => sqlSkeleton(e.gold) === sqlSkeleton(e.predicted)).length / ex.length;
-}
-
 export async function run() {
   const only = process.env.FINETUNE_ONLY?.split(',');
   mkdirSync(runsDir, { recursive: true });
@@ -48,12 +41,7 @@ export async function run() {
     const dir = join(runsDir, cfg.name);
     const resultPath = join(dir, 'result.json');
     if (existsSync(resultPath)) {
-      const cached = JSON.parse(readFileSync(resultPath, 'utf8'));
-      if (cached.skeletonMatch === undefined) {
-        cached.skeletonMatch = skeletonRate(join(dir, 'eval-report.json'));
-        writeFileSync(resultPath, `${JSON.stringify(cached, null, 2)}\n`);
-      }
-      results.push(cached);
+      results.push(JSON.parse(readFileSync(resultPath, 'utf8')));
       continue;
     }
     mkdirSync(dir, { recursive: true });
@@ -81,7 +69,7 @@ export async function run() {
     const report = JSON.parse(readFileSync(join(dir, 'eval-report.json'), 'utf8'));
     const result = {
       name: cfg.name, method: cfg.method ?? 'none (pre-trained)', r: cfg.r ?? null, sweep: Boolean(cfg.sweep), steps: cfg.method ? STEPS : 0,
-      executionAccuracy: report.executionAccuracy, exactMatch: report.exactMatch, skeletonMatch: skeletonRate(join(dir, 'eval-report.json')), invalidSql: report.invalid, testExamples: report.n,
+      executionAccuracy: report.executionAccuracy, exactMatch: report.exactMatch, skeletonMatch: report.skeletonMatch, invalidSql: report.invalid, testExamples: report.n,
       trainableParameters: train?.trainableParameters ?? 0, peakRssBytes: train?.peakRss ?? null, trainSeconds: train?.wallSeconds ?? 0,
       finalTrainLoss: train?.finalLoss ?? null, finalEvalLoss: train?.finalEvalLoss ?? null, evalSeconds: ev.seconds, lr: cfg.lr ?? null, curve,
     };

@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import { notebookNames, parsePercent } from '../../scripts/notebook-sources.mjs';
 
@@ -19,6 +19,11 @@ const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join('') : c.source
 const load = (n: string) => JSON.parse(readFileSync(join(root, 'notebooks', `${n}.ipynb`), 'utf8')) as { cells: Cell[]; metadata: { kernelspec: { name: string } } };
 
 describe('notebooks', () => {
+  let jupyterPath = '';
+  beforeAll(() => {
+    jupyterPath = execFileSync(process.execPath, [join(root, 'scripts/jupyter.mjs'), 'setup'], { encoding: 'utf8' }).trim();
+  });
+
   it('there are eight, one per section of the brief', () => {
     expect(names.map((n) => n.slice(0, 2))).toEqual(['01', '02', '03', '04', '05', '06', '07', '08']);
   });
@@ -52,7 +57,6 @@ describe('notebooks', () => {
     });
 
     it('runs through the tslab kernel without errors and reproduces its committed outputs', () => {
-      const jupyterPath = execFileSync(process.execPath, [join(root, 'scripts/jupyter.mjs'), 'setup'], { encoding: 'utf8' }).trim();
       const r = spawnSync(PYTHON, [join(root, 'scripts/notebooks.py'), 'check', join(root, 'notebooks', `${name}.ipynb`)], {
         encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: jupyterPath }, timeout: 280_000,
       });

@@ -1,24 +1,9 @@
 import { useEffect, useRef, useState, type ReactElement } from 'react';
 import BrowserOnly from '@docusaurus/BrowserOnly';
 import useBaseUrl from '@docusaurus/useBaseUrl';
+import { loadPlotly } from './usePlot';
 
 interface Figure { data: object[]; layout: Record<string, unknown> }
-interface PlotlyApi { newPlot(el: HTMLElement, data: object[], layout: object, config: object): Promise<unknown> }
-
-let plotly: Promise<PlotlyApi> | null = null;
-/** Plotly from static/vendor (one <script> per page, shared by every chart). */
-function loadPlotly(src: string): Promise<PlotlyApi> {
-  const w = window as unknown as { Plotly?: PlotlyApi };
-  if (w.Plotly) return Promise.resolve(w.Plotly);
-  plotly ??= new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = () => (w.Plotly ? resolve(w.Plotly) : reject(new Error('Plotly did not load')));
-    s.onerror = () => reject(new Error(`cannot load ${src}`));
-    document.head.appendChild(s);
-  });
-  return plotly;
-}
 
 /**
  * A notebook's Plotly output, rendered interactively in the browser (client only: Plotly needs `window`). The figure

@@ -1,22 +1,13 @@
 import { useMemo, useState, type ReactElement } from 'react';
 import drills from '@site/src/data/drills.json';
 import TeX from './Math';
+// the terminal quiz's grading rules, shared (a plain module without Node APIs)
+import { gradeAnswer } from '../../../exercises/drills/grade.mjs';
 
 interface Option { text: string; correct: boolean; explanation: string }
-interface Question {
-  id: string; type: 'mcq' | 'numeric' | 'short'; prompt: string; options?: Option[];
-  answer?: number; tolerance?: { kind: 'absolute' | 'relative'; value: number }; unit?: string; worked?: string;
-  modelAnswer?: string; rubric?: { point: string; keywords: string[] }[];
-}
+/** The fields the page shows; the rest of each question is read by gradeAnswer. */
+interface Question { id: string; type: 'mcq' | 'numeric' | 'short'; prompt: string; options?: Option[]; unit?: string }
 interface Section { section: number; title: string; questions: Question[] }
-
-/** Same rules as exercises/drills/drills.mjs (the terminal quiz). */
-function parseNumber(text: string): number | null {
-  const m = /[-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:e[-+]?\d+)?/i.exec(text.replace(/\s/g, ''));
-  if (!m) return null;
-  const v = Number(m[0].replace(/[,_]/g, ''));
-  return Number.isFinite(v) ? v : null;
-}
 
 /** Inline $…$ in drill text rendered with KaTeX. */
 function Rich({ text }: { text: string }): ReactElement {
@@ -25,12 +16,13 @@ function Rich({ text }: { text: string }): ReactElement {
 }
 
 function QuestionCard({ q, onAnswered }: { q: Question; onAnswered: (correct: boolean) => void }): ReactElement {
-  const [result, setResult] = useState<{ correct: boolean; feedback: ReactElement } | null>(null);
+  const [result, setResult] = useState<{ correct: boolean; feedback: string } | null>(null);
   const [text, setText] = useState('');
-  const answer = (correct: boolean, feedback: ReactElement) => {
+  const answer = (given: string) => {
     if (result) return;
-    setResult({ correct, feedback });
-    onAnswered(correct);
+    const r = gradeAnswer(q, given) as { correct: boolean; feedback: string };
+    setResult(r);
+    onAnswered(r.correct);
   };
   return (
     <div className={`quiz-question ${result ? (result.correct ? 'quiz-correct' : 'quiz-wrong') : ''}`} data-question={q.id}>
@@ -39,7 +31,7 @@ function QuestionCard({ q, onAnswered }: { q: Question; onAnswered: (correct: bo
         <ul className="quiz-options">
           {q.options!.map((o, i) => (
             <li key={i}>
-              <button type="button" disabled={!!result} onClick={() => answer(o.correct, <>{o.correct ? 'Correct. ' : 'Not quite. '}{o.explanation}</>)}>{String.fromCharCode(65 + i)}. {o.text}</button>
+              <button type="button" disabled={!!result} onClick={() => answer(String.fromCharCode(65 + i))}>{String.fromCharCode(65 + i)}. {o.text}</button>
               {result && <div className={`quiz-explanation ${o.correct ? 'is-correct' : ''}`}>{o.correct ? '✓ ' : '✗ '}{o.explanation}</div>}
             </li>
           ))}
@@ -48,17 +40,7 @@ function QuestionCard({ q, onAnswered }: { q: Question; onAnswered: (correct: bo
       {q.type !== 'mcq' && (
         <form onSubmit={(e) => {
           e.preventDefault();
-          if (q.type === 'numeric') {
-            const v = parseNumber(text);
-            const tol = q.tolerance!.kind === 'relative' ? q.tolerance!.value * Math.abs(q.answer!) : q.tolerance!.value;
-            const ok = v !== null && Math.abs(v - q.answer!) <= tol + 1e-12 * Math.abs(q.answer!);
-            const tolText = q.tolerance!.value === 0 ? 'exactly' : q.tolerance!.kind === 'relative' ? `within ${100 * q.tolerance!.value} %` : `within ±${q.tolerance!.value}`;
-            answer(ok, <>{ok ? 'Correct. ' : `Not quite${v === null ? ' (not a number)' : ''}. `}Answer: {q.answer!.toLocaleString('en-US')} {q.unit} ({tolText}). {q.worked}</>);
-          } else {
-            const t = text.toLowerCase();
-            const hit = q.rubric!.filter((p) => p.keywords.some((k) => t.includes(k.toLowerCase())));
-            answer(hit.length * 2 >= q.rubric!.length, <>You covered {hit.length}/{q.rubric!.length} key points ({q.rubric!.map((p) => p.point).join('; ')}). Model answer: {q.modelAnswer}</>);
-          }
+          answer(text);
         }}>
           {q.type === 'numeric' ? <input type="text" inputMode="decimal" aria-label={`answer to ${q.id}`} value={text} disabled={!!result} onChange={(e) => setText(e.target.value)} placeholder={q.unit ? `in ${q.unit}` : 'a number'} />
             : <textarea aria-label={`answer to ${q.id}`} value={text} disabled={!!result} onChange={(e) => setText(e.target.value)} rows={3} />}

@@ -2,8 +2,12 @@ import { useEffect, useRef, useState } from 'react';
 import useBaseUrl from '@docusaurus/useBaseUrl';
 import type { Figure } from '@loralab/viz/figure.js';
 
-interface PlotlyApi { react(el: HTMLElement, data: object[], layout: object, config: object): Promise<unknown> }
+interface PlotlyApi {
+  newPlot(el: HTMLElement, data: object[], layout: object, config: object): Promise<unknown>;
+  react(el: HTMLElement, data: object[], layout: object, config: object): Promise<unknown>;
+}
 let plotly: Promise<PlotlyApi> | null = null;
+/** Plotly from static/vendor: one <script> per page, shared by the notebook charts and the demos. */
 export function loadPlotly(src: string): Promise<PlotlyApi> {
   const w = window as unknown as { Plotly?: PlotlyApi };
   if (w.Plotly) return Promise.resolve(w.Plotly);
