@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
+import { dequantizeToTensor } from '../quant/kernels/index.js';
 import { dequantize4bit, numel, quantize4bit, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
@@ -192,7 +193,8 @@ export class Linear4bit extends Module implements LinearLike {
 
   forward(x: tf.Tensor): tf.Tensor {
     const [out, inF] = [this.outFeatures, this.inFeatures];
-    const dense = () => tf.tensor2d(this.denseWeight(), [out, inF]);
+    // the weight is dequantized straight into a tensor (on the wasm backend: inside its heap, by the SIMD kernel)
+    const dense = () => dequantizeToTensor(this.state, this.computeDtype);
     const bf16 = this.computeDtype === 'bfloat16';
     // y = x Wᵀ with W recomputed in backward: dL/dx = dL/dy · W. No gradient flows to the 4-bit weight.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -13,6 +13,7 @@ import { bucketize, codebook, quantBounds, type QuantType } from './codebooks.js
 import { QuantizationError } from './errors.js';
 import { roundToBf16 } from './bf16.js';
 import { toF16, fromF16 } from './float16.js';
+import { dequantizePackedSimd } from './kernels/wasmSimd.js';
 
 const fr = Math.fround;
 
@@ -187,8 +188,10 @@ export function zeroCode(quantType: QuantType): number {
 }
 
 /**
- * Dequantize packed 4-bit codes with per-block absmax into float32: `out[e] = code[nibble(e)] * absmax[e / bs]`.
- * A 256-entry table maps each byte to its two code values, so the inner loop is two loads and two multiplies.
+ * Dequantize packed 4-bit codes with per-block absmax into float32: `out[e] = code[nibble(e)] * absmax[e / bs]`,
+ * optionally rounded to bf16 values (bitsandbytes' cast to a bf16 quant state's dtype). Runs the WebAssembly SIMD
+ * kernel (kernels/dequant4bit.wat) where the engine has SIMD and the plain loop below otherwise; both give the same
+ * bits.
  */
 export function dequantizePacked(
   packed: Uint8Array,
@@ -197,13 +200,39 @@ export function dequantizePacked(
   blocksize: number,
   n: number,
   out: Float32Array = new Float32Array(n),
+  opts: { roundBf16?: boolean } = {},
 ): Float32Array {
+  checkDequantizeArgs(packed, absmax, blocksize, n);
+  if (n >= SIMD_MIN_ELEMENTS && dequantizePackedSimd(packed, absmax, code, blocksize, n, out, opts)) return out;
+  dequantizePackedScalar(packed, absmax, code, blocksize, n, out);
+  return opts.roundBf16 ? roundToBf16(out, { inPlace: true }) : out;
+}
+
+/** Below this many elements the plain loop is as fast as copying into the kernel's memory and back. */
+const SIMD_MIN_ELEMENTS = 4096;
+
+function checkDequantizeArgs(packed: Uint8Array, absmax: Float32Array, blocksize: number, n: number): void {
   if (packed.length < Math.ceil(n / 2)) {
     throw new QuantizationError(`packed weight has ${packed.length} bytes, ${Math.ceil(n / 2)} are needed for ${n} elements`);
   }
   if (absmax.length < Math.ceil(n / blocksize)) {
     throw new QuantizationError(`absmax has ${absmax.length} blocks, ${Math.ceil(n / blocksize)} are needed for ${n} elements at blocksize ${blocksize}`);
   }
+}
+
+/**
+ * The plain-JavaScript dequantize loop (the reference the SIMD kernel is tested against). A 256-entry table maps each
+ * byte to its two code values, so the inner loop is two loads and two multiplies.
+ */
+export function dequantizePackedScalar(
+  packed: Uint8Array,
+  absmax: Float32Array,
+  code: Float32Array,
+  blocksize: number,
+  n: number,
+  out: Float32Array = new Float32Array(n),
+): Float32Array {
+  checkDequantizeArgs(packed, absmax, blocksize, n);
   const pair = new Float32Array(512);
   for (let b = 0; b < 256; b++) {
     pair[2 * b] = code[b >> 4];

@@ -15,6 +15,7 @@ export {
   unpackNibbles,
   zeroCode,
   dequantizePacked,
+  dequantizePackedScalar,
   castValues,
   checkBlocksize,
 } from './blockwise4.js';
@@ -24,3 +25,4 @@ export * from './quantize4bit.js';
 export * from './convert.js';
 export * from './bnbFormat.js';
 export * from './files.js';
+export { wasmSimdAvailable, dequantizePackedSimd, Dequant4bitKernel, writeCodeTable, TABLE_BYTES } from './kernels/wasmSimd.js';

@@ -144,8 +144,9 @@ export function stateAbsmax(state: QuantState4bit): Float32Array {
  */
 export function dequantize4bit(state: QuantState4bit, opts: { dtype?: FloatDType; out?: Float32Array } = {}): Float32Array {
   const n = numel(state.shape);
-  const out = dequantizePacked(state.packed, stateAbsmax(state), state.code, state.blocksize, n, opts.out);
-  return castValues(out, opts.dtype ?? state.dtype);
+  const dtype = opts.dtype ?? state.dtype;
+  const out = dequantizePacked(state.packed, stateAbsmax(state), state.code, state.blocksize, n, opts.out, { roundBf16: dtype === 'bfloat16' });
+  return dtype === 'bfloat16' ? out : castValues(out, dtype);
 }
 
 export interface BitsPerParameter {
