@@ -1,8 +1,9 @@
 /**
  * The built site in a real browser (playwright-core driving Debian's Chromium, headless): every notebook page loads
  * without console errors and its charts render as Plotly plots; the quiz can be answered and scored; both live demos
- * run and redraw when a control changes; the offline search index has the notebooks' headings. Screenshots of the
- * landing page, a notebook page and a demo are saved in test-artifacts/.
+ * run and redraw when a control changes; the NF4 playground's WebGPU dequantize kernel matches the CPU kernel bit for
+ * bit (skipped when Chromium finds no WebGPU adapter); the offline search index has the notebooks' headings.
+ * Screenshots of the landing page, a notebook page and a demo are saved in test-artifacts/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +16,12 @@ const root = join(import.meta.dirname, '../..');
 const build = join(root, 'site/build');
 const artifacts = join(root, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Chromium exposes navigator.gpu, but headless on a machine without a GPU it finds no adapter ("No available adapters")
+ * unless WebGPU is unlocked: with --enable-unsafe-webgpu it falls back to SwiftShader's Vulkan, a software adapter
+ * (vendor 'google', architecture 'swiftshader', isFallbackAdapter) that runs WGSL compute shaders on the CPU.
+ */
+const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
 const notebooks = readdirSync(join(root, 'notebooks')).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).map((f) => f.replace(/\.ipynb$/, ''));
 
 let server: ChildProcess;
@@ -44,7 +51,7 @@ beforeAll(async () => {
     try { if ((await fetch(base)).ok) break; } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', ...WEBGPU_ARGS] });
 }, 60_000);
 
 afterAll(async () => {
@@ -104,6 +111,33 @@ describe('site', () => {
     await page.waitForFunction((d) => Number(document.querySelector('[data-demo="nf4"]')?.getAttribute('data-draws')) > d, draws, { timeout: 30_000 });
     expect(await page.getByTestId('nf4-readout').textContent()).toMatch(/bits per parameter: 4\.125/);
     await page.screenshot({ path: join(artifacts, 'demo-nf4-playground.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("the NF4 playground's WebGPU (WGSL) dequantize kernel gives the CPU kernel's values bit for bit", async (ctx) => {
+    const { page, errors } = await open('/demos/nf4-playground');
+    const line = page.getByTestId('nf4-gpu-kernel');
+    const settled = (bs: string) => page.waitForFunction((b) => {
+      const el = document.querySelector('[data-testid="nf4-gpu-kernel"]');
+      const s = el?.getAttribute('data-status');
+      return !!s && s !== 'pending' && (s !== 'match' && s !== 'mismatch' || el?.getAttribute('data-blocksize') === b);
+    }, bs, { timeout: 30_000 });
+    await settled('64');
+    const status = await line.getAttribute('data-status');
+    const text = (await line.textContent()) ?? '';
+    if (status === 'unavailable') {
+      await page.close();
+      ctx.skip(`no WebGPU adapter in this Chromium: ${text}`);
+    }
+    expect(status, text).toBe('match');
+    expect(text).toMatch(/^WebGPU \(WGSL\) kernel on .+: 16,384 values, identical to the CPU kernel \(as float32 and rounded to bf16\)$/);
+    // the kernel runs again on the new weights when the blocksize changes
+    await page.selectOption('select[aria-label="blocksize"]', '32');
+    await settled('32');
+    expect(await line.getAttribute('data-status'), (await line.textContent()) ?? '').toBe('match');
+    // the GPU check borrowed the webgpu backend without taking it from the page's other TF.js code
+    expect(await page.locator('[data-demo="nf4"] [data-testid="tf-backend"]').textContent()).not.toBe('webgpu');
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
