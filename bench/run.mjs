@@ -5,6 +5,8 @@ import { machine } from './machine.mjs';
 
 const BENCHES = {
   quant: () => import('./quant.mjs'),
+  linear4bit: () => import('./linear4bit.mjs'),
+  'train-step': () => import('./trainStep.mjs'),
   methods: () => import('./methods.mjs'),
   'gemma2b-load': () => import('./gemma2bLoad.mjs'),
   'gemma2b-step': () => import('./gemma2bStep.mjs'),

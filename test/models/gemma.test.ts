@@ -5,7 +5,7 @@ import { SafetensorsReader, writeSafetensors } from 'loralab/io';
 import { quantizeFile } from 'loralab/quant';
 import { join } from 'node:path';
 import { loadGemma, parseGemmaConfig, gemmaWeightShapes, GEMMA_2B_CONFIG_JSON, invFreq } from 'loralab/models/gemma';
-import { countParameters } from 'loralab/layers';
+import { countParameters, Linear, Linear4bit } from 'loralab/layers';
 import { initBackend } from 'loralab/backend';
 import { readWeights, referenceLogits, type RefConfig } from '../helpers/gemmaReference.js';
 import { maxRelErr, relRms } from '../helpers/metrics.js';
@@ -70,6 +70,36 @@ describe('GemmaForCausalLM on the committed tiny fixture', () => {
     const err = relRms(dense.logits(ids), q.logits(ids));
     expect(err).toBeGreaterThan(0);
     expect(err).toBeLessThan(0.25);
+  });
+  it('loadIn4bit streams each weight from the file: the same 4-bit state as quantizing the loaded dense weight', async () => {
+    await initBackend({ log: false });
+    const dense = loadGemma(DIR, { tokenizer: false }).model;
+    const q = loadGemma(DIR, { loadIn4bit: true, bnb4bitQuantType: 'nf4', bnb4bitUseDoubleQuant: true, bnb4bitComputeDtype: 'bfloat16', tokenizer: false }).model;
+    const denseMods = new Map(dense.namedModules());
+    let compared = 0;
+    for (const [name, m] of q.namedModules()) {
+      if (!(m instanceof Linear4bit)) continue;
+      const d = denseMods.get(name) as Linear;
+      const want = Linear4bit.fromWeight(d.denseWeight(), d.outFeatures, d.inFeatures, { quantType: 'nf4', doubleQuant: true, computeDtype: 'bfloat16' }).state;
+      expect(Buffer.from(m.state.packed).equals(Buffer.from(want.packed)), name).toBe(true);
+      expect(Buffer.from(m.state.doubleQuant!.qabsmax).equals(Buffer.from(want.doubleQuant!.qabsmax)), name).toBe(true);
+      compared++;
+    }
+    expect(compared).toBe(14);
+  });
+  it('reads a range of elements of a tensor without the rest (and refuses one outside it)', () => {
+    const r = SafetensorsReader.open(join(DIR, 'model.safetensors'));
+    try {
+      const name = 'model.layers.0.mlp.up_proj.weight';
+      const all = r.read(name);
+      const bytes = all.data.byteLength / all.shape.reduce((a, b) => a * b, 1);
+      const part = r.readElements(name, 37, 101);
+      expect(part.shape).toEqual([64]);
+      expect(Buffer.from(part.data).equals(Buffer.from(all.data.subarray(37 * bytes, 101 * bytes)))).toBe(true);
+      expect(() => r.readElements(name, 0, 10 ** 9)).toThrow(/outside tensor 'model.layers.0.mlp.up_proj.weight'/);
+    } finally {
+      r.close();
+    }
   });
 });
 

@@ -74,6 +74,10 @@ export class CheckpointWeights {
   read(name: string): RawTensor {
     return this.reader(name).read(name);
   }
+  /** Elements [start, end) of a tensor, read alone (see SafetensorsReader.readElements). */
+  readElements(name: string, start: number, end: number): RawTensor {
+    return this.reader(name).readElements(name, start, end);
+  }
   get(name: string): RawTensor | undefined {
     return this.has(name) ? this.read(name) : undefined;
   }

@@ -10,6 +10,7 @@ export type SafetensorsErrorCode =
   | 'InvalidHeaderStart'
   | 'InvalidHeaderDeserialization'
   | 'InvalidOffset'
+  | 'MisalignedSlice'
   | 'ValidationOverflow'
   | 'MisalignedSlice'
   | 'TensorInvalidInfo'

@@ -216,6 +216,21 @@ export class SafetensorsReader {
     const t = this.info(name);
     return { dtype: t.dtype, shape: [...t.shape], data: this.readBytes(name) };
   }
+  /**
+   * Elements [start, end) of the flattened tensor, read from the file alone: lets a loader stream a large tensor
+   * in pieces instead of holding all its bytes (for dtypes of 8 bits or more).
+   */
+  readElements(name: string, start: number, end: number): RawTensor {
+    const t = this.info(name);
+    const bits = DTYPE_BITS[t.dtype];
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (bits % 8 !== 0) throw new SafetensorsError('MisalignedSlice', this.src.name, `tensor '${name}' has ${bits}-bit elements: it can only be read whole`, name);
+    if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n)) {
+      throw new RangeError(`${this.src.name}: elements [${start}, ${end}) are outside tensor '${name}' (${n} elements)`);
+    }
+    const b = bits / 8;
+    return { dtype: t.dtype, shape: [end - start], data: this.src.read(this.header.dataStart + t.dataOffsets[0] + start * b, (end - start) * b) };
+  }
   close(): void {
     this.src.close();
   }

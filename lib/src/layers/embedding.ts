@@ -8,14 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 import { bf16ToF32, toBf16 } from '../quant/bf16.js';
 import { Module, type ParamInfo } from './module.js';
 import { matmulXWt } from './linear.js';
+import { filledTensor } from '../backend/heap.js';
 
 export class Embedding extends Module {
   private bf16: Uint16Array | null = null;
   private f32: Float32Array | null = null;
   variable: tf.Variable | null = null;
   private metaTrainable = false;
-  /** Rows of the output head per matmul. */
-  chunkRows = 8192;
+  /**
+   * Rows of the output head per matmul: 4M values (16 MB as float32) per chunk, so that the chunk, its tensor and the
+   * matmul's packed copy stay small — 2,048 rows at Gemma-2B's width (a 256,000-row table), all 4,096 of gemma-micro.
+   */
+  chunkRows: number;
   /** A shape-only table (for counting parameters). */
   readonly meta: boolean = false;
 
@@ -25,6 +29,7 @@ export class Embedding extends Module {
     weight: { bf16?: Uint16Array; f32?: Float32Array; meta?: true },
   ) {
     super();
+    this.chunkRows = Math.max(256, Math.floor(2 ** 22 / embeddingDim));
     const n = numEmbeddings * embeddingDim;
     if (weight.meta) {
       this.meta = true;
@@ -54,6 +59,20 @@ export class Embedding extends Module {
     const src = this.bf16!;
     for (let i = 0, j = start * d; i < out.length; i++, j++) o[i] = src[j] << 16;
     return out;
+  }
+
+  /**
+   * Rows [start, end) as a float32 tensor, written straight into TF.js's wasm heap from bf16 storage: the output head
+   * makes one per vocabulary chunk, forward and backward, and a JavaScript copy of each was garbage.
+   */
+  rowsTensor(start: number, end: number): tf.Tensor2D {
+    const d = this.embeddingDim;
+    if (!this.bf16) return tf.tensor2d(this.rows(start, end), [end - start, d]);
+    const src = this.bf16;
+    return filledTensor<tf.Rank.R2>([end - start, d], (out) => {
+      const o = new Uint32Array(out.buffer, out.byteOffset, out.length);
+      for (let i = 0, j = start * d; i < o.length; i++, j++) o[i] = src[j] << 16;
+    });
   }
 
   /** All values as float32 (allocates the full table). */
@@ -120,7 +139,7 @@ export class Embedding extends Module {
       const parts: tf.Tensor2D[] = [];
       for (let s = 0; s < V; s += chunk) {
         const e = Math.min(V, s + chunk);
-        const w = tf.tensor2d(this.rows(s, e), [e - s, d]);
+        const w = this.rowsTensor(s, e);
         parts.push(tf.tidy(() => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D)); // (E·hᵀ)ᵀ: fast path
         w.dispose();
       }
@@ -134,9 +153,12 @@ export class Embedding extends Module {
             let dh: tf.Tensor | null = null;
             for (let s = 0; s < V; s += chunk) {
               const e = Math.min(V, s + chunk);
-              const w = tf.tensor2d(this.rows(s, e), [e - s, d]);
+              const w = this.rowsTensor(s, e);
               const part = tf.matMul(dy2.slice([0, s], [-1, e - s]) as tf.Tensor2D, w);
-              dh = dh ? dh.add(part) : part;
+              w.dispose(); // one chunk of the table at a time, not the whole table until the tidy ends
+              const sum: tf.Tensor = dh ? dh.add(part) : part;
+              if (dh) tf.dispose([dh, part]);
+              dh = sum;
             }
             return dh!.reshape([...lead, d]);
           }),

@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
-import { dequantizeToTensor } from '../quant/kernels/index.js';
-import { dequantize4bit, numel, quantize4bit, type QuantState4bit } from '../quant/quantize4bit.js';
+import { dequantizeToTensor, rowChunks } from '../quant/kernels/index.js';
+import { dequantize4bit, numel, quantize4bit, stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
 import { Module, type ParamInfo } from './module.js';
@@ -191,29 +191,51 @@ export class Linear4bit extends Module implements LinearLike {
     return dequantize4bit(this.state, { dtype: this.computeDtype });
   }
 
+  /**
+   * The largest piece of the dense weight that exists at once, in float32 values (4M = 16 MB). A bigger weight is
+   * dequantized and multiplied in row chunks, so at Gemma-2B scale no layer ever holds its whole 134 MB dense copy.
+   */
+  static maxDenseElements = 1 << 22;
+
   forward(x: tf.Tensor): tf.Tensor {
     const [out, inF] = [this.outFeatures, this.inFeatures];
-    // the weight is dequantized straight into a tensor (on the wasm backend: inside its heap, by the SIMD kernel)
-    const dense = () => dequantizeToTensor(this.state, this.computeDtype);
-    const bf16 = this.computeDtype === 'bfloat16';
-    // y = x Wᵀ with W recomputed in backward: dL/dx = dL/dy · W. No gradient flows to the 4-bit weight.
+    const state = this.state;
+    const dtype = this.computeDtype;
+    const bf16 = dtype === 'bfloat16';
+    const chunks = rowChunks(out, inF, state.blocksize, Linear4bit.maxDenseElements);
+    // W's rows [a, b), dequantized straight into a tensor (on the wasm backend: in its heap, by the SIMD kernel)
+    const absmax = stateAbsmax(state);
+    const rows = (a: number, b: number) => dequantizeToTensor(state, dtype, [a, b], absmax);
+    // y = x Wᵀ, as (W · xᵀ)ᵀ piece by piece: the big matrix on the left is the wasm backend's fast path (matmulXWt).
+    // Backward recomputes W: dL/dx = Σ_k dL/dy[:, rows_k] · W[rows_k]. No gradient flows to the 4-bit weight.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xIn = args[0] as tf.Tensor;
       const lead = xIn.shape.slice(0, -1);
-      const w = dense();
-      const xc = bf16 ? roundTensorToBf16(xIn) : xIn;
-      // (W · xᵀ)ᵀ: the big matrix on the left, the fast path of the wasm backend (see matmulXWt)
-      const y = tf.matMul(w, xc.reshape([-1, inF]).transpose()).transpose().reshape([...lead, out]);
-      w.dispose();
-      if (bf16) xc.dispose();
+      const y = tf.tidy(() => {
+        const xt = (bf16 ? roundTensorToBf16(xIn) : xIn).reshape([-1, inF]).transpose();
+        const parts = chunks.map(([a, b]) => {
+          const w = rows(a, b);
+          const p = tf.matMul(w, xt);
+          w.dispose();
+          return p;
+        });
+        return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)).transpose().reshape([...lead, out]);
+      });
       return {
         value: y,
-        gradFunc: (dy: tf.Tensor) => {
-          const w2 = dense();
-          const dx = tf.matMul(dy.reshape([-1, out]) as tf.Tensor2D, w2).reshape([...lead, inF]);
-          w2.dispose();
-          return dx;
-        },
+        gradFunc: (dy: tf.Tensor) => tf.tidy(() => {
+          const dy2 = dy.reshape([-1, out]) as tf.Tensor2D;
+          let dx: tf.Tensor | null = null;
+          for (const [a, b] of chunks) {
+            const w = rows(a, b);
+            const part = tf.matMul(chunks.length === 1 ? dy2 : dy2.slice([0, a], [-1, b - a]), w);
+            w.dispose();
+            const sum: tf.Tensor = dx ? tf.add(dx, part) : part;
+            if (dx) tf.dispose([dx, part]);
+            dx = sum;
+          }
+          return dx!.reshape([...lead, inF]);
+        }),
       };
     });
     return tf.tidy(() => {

@@ -193,7 +193,11 @@ export class LoraLinear extends Module implements LinearLike {
 
   /** ΔW = scaling · B A, [out, in] (float32). */
   getDeltaWeight(): Float32Array {
-    return tf.tidy(() => tf.matMul(this.loraB, this.loraA).mul(this.scaling).dataSync() as Float32Array);
+    // read outside tidy: tidy walks whatever its function returns, element by element for a typed array
+    const delta = tf.tidy(() => tf.matMul(this.loraB, this.loraA).mul(this.scaling));
+    const values = delta.dataSync() as Float32Array;
+    delta.dispose();
+    return values;
   }
 
   /** The weight this layer computes with: base (dequantized) + ΔW, or the merged base. */

@@ -13,8 +13,8 @@
  *
  * runtime 'loralab' — this library on TF.js (float32 tensors): dense weights 4 B, 4-bit weights as above, a bf16
  *   checkpoint's frozen embedding 2 B, adapters/gradients/Adam in float32, and the float32 tensors TF.js keeps for the
- *   backward pass (counted per operation of our Gemma layer), plus the dequantized weight of the largest layer and the
- *   process itself. It predicts what `loralab train` uses, to within 10% (bench/results/gemma2b-step.json).
+ *   backward pass (counted per operation of our Gemma layer), plus the pieces of dequantized weight and of the output
+ *   head that exist at once, and the process itself. It predicts what `loralab train` uses, to within 10% (bench/results/gemma2b-step.json).
  */
 import type { GemmaConfig } from '../models/gemma/config.js';
 import { gemmaWeightShapes } from '../models/gemma/config.js';
@@ -53,6 +53,8 @@ export interface MemoryBreakdown {
 
 /** The process with TF.js and its wasm backend loaded (measured, bench/results/gemma2b-load.json). */
 export const LORALAB_PROCESS_BYTES = 100 * 2 ** 20;
+/** Values in the largest dense piece a 4-bit layer or the output head materialises (Linear4bit.maxDenseElements). */
+const PIECE = 2 ** 22;
 
 function linearAndOther(cfg: GemmaConfig): { linear: number; other: number; largestLinear: number } {
   let linear = 0;
@@ -132,16 +134,20 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
     // tanh) and the product (6·I), and the residual sums.
     const perToken = 6 * h + 2 * h + 3 * qDim + 4 * kvDim + 2 * qDim + 6 * I + 2 * h;
     const perLayer = N * perToken + 2 * b * a * s * s;
-    // the output head: with a frozen head the loss is fused and holds a few [N, 8192] vocabulary chunks; a trainable
+    // the output head: with a frozen head the loss is fused and holds a few [N, headRows] vocabulary chunks; a trainable
     // head materialises logits, log-softmax, one-hot and their product
-    const head = o.method === 'full' ? 4 * N * V : 3 * N * Math.min(V, 8192);
+    const headRows = Math.min(V, Math.max(256, Math.floor(PIECE / h))); // Embedding.chunkRows
+    const head = o.method === 'full' ? 4 * N * V : 3 * N * headRows;
     const layers = ckpt ? L * N * h + perLayer : L * perLayer;
     activations = 4 * (layers + head);
-    // A 4-bit layer's dequantized float32 weight exists several times at once while it computes: the JavaScript
-    // array, its tensor, XNNPACK's packed copy when it is the right-hand operand of the backward product, and copies of
-    // earlier layers the garbage collector has not freed yet — six in all on the measured Gemma-2B step
-    // (bench/results/gemma2b-step.json). Plus the process with TF.js loaded.
-    overhead = LORALAB_PROCESS_BYTES + (o.method === 'qlora' ? 6 * 4 * largestLinear : 0);
+    // What exists besides weights and activations, at the peak: a 4-bit layer's dequantized piece of at most
+    // PIECE values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it as the
+    // right-hand operand of the backward product, and the previous piece until it is freed — and the frozen output
+    // head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy. Plus the
+    // process with TF.js loaded. Checked against the Gemma-2B step (bench/results/gemma2b-step.json).
+    const piece = Math.min(largestLinear, PIECE);
+    const headChunk = o.method === 'full' ? 0 : headRows * h;
+    overhead = LORALAB_PROCESS_BYTES + 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
   }
   const total = weights + constants + adapters + gradients + optimizer + activations + overhead;
   return {

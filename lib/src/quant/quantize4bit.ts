@@ -119,6 +119,45 @@ export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): Quant
   return { state, trace };
 }
 
+/** Elements per piece of `quantize4bitStreaming`: a multiple of every blocksize. */
+export const QUANTIZE_PIECE = 1 << 20;
+
+/**
+ * Quantize a tensor of n elements that is read piece by piece — `read(start, end)` returns elements [start, end) as
+ * float32 — into the same state as `quantize4bit` on the whole array, bit for bit: pieces are whole blocks, and only
+ * the last piece holds the last (possibly partial) block. A loader streams a checkpoint tensor through this instead of
+ * holding all of it in float32. `piece` must be a positive multiple of the blocksize (default QUANTIZE_PIECE).
+ */
+export function quantize4bitStreaming(
+  n: number,
+  read: (start: number, end: number) => Float32Array,
+  opts: Omit<QuantizeOptions, 'trace'> & { piece?: number } = {},
+): QuantState4bit {
+  const quantType = opts.quantType ?? 'nf4';
+  const blocksize = opts.blocksize ?? 64;
+  const shape = opts.shape ?? [n];
+  checkBlocksize(blocksize);
+  const piece = opts.piece ?? QUANTIZE_PIECE;
+  if (!(Number.isInteger(piece) && piece > 0 && piece % blocksize === 0)) throw new QuantizationError(`piece must be a positive multiple of the blocksize ${blocksize} (got ${piece})`);
+  if (numel(shape) !== n) throw new QuantizationError(`shape [${shape.join(', ')}] has ${numel(shape)} elements, not ${n}`);
+  if (n === 0) throw new QuantizationError('cannot quantize an empty tensor');
+  const packed = new Uint8Array(Math.ceil(n / 2));
+  const absmax = new Float32Array(Math.ceil(n / blocksize));
+  for (let s = 0; s < n; s += piece) {
+    const e = Math.min(n, s + piece);
+    const x = read(s, e);
+    if (x.length !== e - s) throw new QuantizationError(`read(${s}, ${e}) returned ${x.length} values, expected ${e - s}`);
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) throw new QuantizationError(`element ${s + i} is ${x[i]}; 4-bit quantization needs finite weights`);
+    }
+    const q = quantizePackedFused(x, blocksize, quantType);
+    packed.set(q.packed, s / 2);
+    absmax.set(q.absmax, s / blocksize);
+  }
+  const dq = opts.doubleQuant ? doubleQuantize(absmax).state : null;
+  return { quantType, blocksize, shape: [...shape], dtype: opts.dtype ?? 'float32', packed, absmax: dq ? null : absmax, code: codebook(quantType), doubleQuant: dq };
+}
+
 export function quantizeNF4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> & { trace: true }): QuantizeResult & { trace: QuantizeTrace };
 export function quantizeNF4(x: Float32Array, opts?: Omit<QuantizeOptions, 'quantType'>): QuantizeResult;
 export function quantizeNF4(x: Float32Array, opts: Omit<QuantizeOptions, 'quantType'> = {}): QuantizeResult {

@@ -39,7 +39,7 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar
  * recomputes each chunk to form dL/dh = Σ_chunks (softmax − onehot)·E_chunk / |M|. For Gemma-2B (V = 256000) this keeps
  * a 128-token step's loss at a few megabytes instead of several [128, 256000] float32 tensors.
  */
-export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: number; embeddingDim: number; rows(s: number, e: number): Float32Array; chunkRows: number }, labels: number[][]): tf.Scalar {
+export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: number; embeddingDim: number; rowsTensor(s: number, e: number): tf.Tensor2D; chunkRows: number }, labels: number[][]): tf.Scalar {
   const [B, T, d] = h.shape;
   const V = head.numEmbeddings;
   const N = B * (T - 1);
@@ -58,7 +58,7 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
   }
   if (count === 0) throw new Error('the batch has no tokens to learn from (every label is masked)');
   const chunk = head.chunkRows;
-  const chunkTensor = (s: number, e: number) => tf.tensor2d(head.rows(s, e), [e - s, d]);
+  const chunkTensor = (s: number, e: number) => head.rowsTensor(s, e);
   /** logits of a chunk for the N positions: (E_c · hᵀ)ᵀ */
   const chunkLogits = (h2: tf.Tensor2D, w: tf.Tensor2D) => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D;
   const targetsFor = (s: number, e: number) => tf.tensor1d(Array.from(target, (y) => (y >= s && y < e ? y - s : -1)), 'int32');

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { CheckpointWeights, TextTokenizer, type RawTensor } from '../../io/index.js';
 import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
 import { toFloat32 } from '../../quant/convert.js';
-import { dequantize4bit } from '../../quant/quantize4bit.js';
+import { dequantize4bit, quantize4bitStreaming } from '../../quant/quantize4bit.js';
 import type { QuantType } from '../../quant/codebooks.js';
-import { toBf16 } from '../../quant/bf16.js';
+import { roundToBf16, toBf16 } from '../../quant/bf16.js';
 import { Embedding } from '../../layers/embedding.js';
 import { Linear, Linear4bit, MetaLinear, type ComputeDtype } from '../../layers/linear.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
@@ -75,15 +75,20 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
     const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
     const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? 'bfloat16';
 
-    const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
+    /** A dense tensor's header, checked against the shape config.json implies. */
+    const checkDense = (name: string): void => {
       if (!ckpt.has(name)) {
         throw new ConfigError(`${dir}: missing tensor '${name}' (expected shape [${expected.get(name)?.join(', ')}] for a Gemma with ${config.numHiddenLayers} layers)`);
       }
-      const raw = ckpt.read(name);
+      const shape = ckpt.info(name).shape;
       const want = expected.get(name);
-      if (want && raw.shape.join() !== want.join()) {
-        throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${raw.shape.join(', ')}], config.json implies [${want.join(', ')}]`);
+      if (want && shape.join() !== want.join()) {
+        throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
       }
+    };
+    const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
+      checkDense(name);
+      const raw = ckpt.read(name);
       used.add(name);
       tick(name);
       return { raw, values: () => toFloat32(raw, ckpt.fileOf(name), name) };
@@ -102,16 +107,26 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
         }
         return new Linear4bit(state, { computeDtype: opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
       }
-      const w = readDense(param).values();
       if (opts.loadIn4bit) {
-        return Linear4bit.fromWeight(w, out, inF, {
+        // Streamed: a million elements at a time from the file, rounded to the compute dtype and quantized, so the
+        // whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per tensor, plus garbage).
+        checkDense(param);
+        const file = ckpt.fileOf(param);
+        const state = quantize4bitStreaming(out * inF, (s, e) => {
+          const x = toFloat32(ckpt.readElements(param, s, e), file, param);
+          return computeDtype === 'bfloat16' ? roundToBf16(x, { inPlace: true }) : x;
+        }, {
           quantType: opts.bnb4bitQuantType ?? 'nf4',
           blocksize: opts.bnb4bitBlocksize ?? 64,
           doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
-          computeDtype,
-          bias,
+          shape: [out, inF],
+          dtype: computeDtype,
         });
+        used.add(param);
+        tick(param);
+        return new Linear4bit(state, { computeDtype, bias });
       }
+      const w = readDense(param).values();
       return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
     };
 
@@ -125,7 +140,13 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
         return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
       }
       const { raw, values } = readDense(name);
-      if (raw.dtype === 'BF16') return new Embedding(V, H, { bf16: new Uint16Array(raw.data.buffer.slice(raw.data.byteOffset, raw.data.byteOffset + raw.data.byteLength)) });
+      if (raw.dtype === 'BF16') {
+        // The bytes were read for this tensor alone: view them as bf16 instead of copying (at Gemma-2B's 1 GB table a
+        // copy doubled the loader's peak memory). Only an odd offset into a shared buffer needs the copy.
+        const d = raw.data;
+        const bits = d.byteOffset % 2 === 0 ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) : new Uint16Array(d.slice().buffer);
+        return new Embedding(V, H, { bf16: bits });
+      }
       return new Embedding(V, H, { f32: values() });
     };
 

@@ -13,30 +13,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { dequantizePacked } from '../blockwise4.js';
 import { roundToBf16 } from '../bf16.js';
-import { numel, stateAbsmax, type QuantState4bit } from '../quantize4bit.js';
+import { stateAbsmax, type QuantState4bit } from '../quantize4bit.js';
 import { Dequant4bitKernel, TABLE_BYTES, writeCodeTable } from './wasmSimd.js';
 import { dequantize4bitWebGpu } from './webgpu.js';
+import { heapOffset, wasmHeap, type WasmBackendLike } from '../../backend/heap.js';
 
 export type DequantizeKernelName = 'wasm-fused' | 'webgpu' | 'cpu-copy';
-
-/** The parts of TF.js's wasm backend the fused path uses (all public members of BackendWasm). */
-interface WasmBackendLike {
-  wasm: { asm?: { memory?: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-}
 
 const kernels = new WeakMap<WebAssembly.Memory, Dequant4bitKernel | null>();
 
 /** The SIMD kernel bound to the active wasm backend's heap, or null (another backend, or no SIMD). */
 function fusedKernel(): { backend: WasmBackendLike; memory: WebAssembly.Memory; kernel: Dequant4bitKernel } | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const backend = tf.backend() as unknown as WasmBackendLike;
-  const memory = backend.wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory) || typeof backend.makeOutput !== 'function') return null;
-  if (!kernels.has(memory)) kernels.set(memory, Dequant4bitKernel.on(memory));
-  const kernel = kernels.get(memory);
-  return kernel ? { backend, memory, kernel } : null;
+  const heap = wasmHeap();
+  if (!heap) return null;
+  if (!kernels.has(heap.memory)) kernels.set(heap.memory, Dequant4bitKernel.on(heap.memory));
+  const kernel = kernels.get(heap.memory);
+  return kernel ? { ...heap, kernel } : null;
 }
 
 /** Which implementation `dequantizeToTensor` uses on the active backend. */
@@ -45,23 +37,33 @@ export function dequantizeKernelName(): DequantizeKernelName {
   return fusedKernel() ? 'wasm-fused' : 'cpu-copy';
 }
 
-function offsetOf(backend: WasmBackendLike, t: tf.TensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error('dequantizeToTensor: the wasm backend does not know the output tensor');
-  return d.memoryOffset;
-}
-
-/** The dense [out, in] weight of a 2-D quant state as a float32 tensor, values in `dtype`. */
-export function dequantizeToTensor(state: QuantState4bit, dtype: 'float32' | 'bfloat16' = 'bfloat16'): tf.Tensor2D {
+/**
+ * Rows [r0, r1) of the dense [out, in] weight of a 2-D quant state (all rows by default) as a float32 tensor, values
+ * in `dtype`. A row range must start on a block boundary (r0 · in a multiple of the blocksize): see `rowChunks`.
+ * `absmax` may be passed in when the caller has already recovered it from double quantization.
+ */
+export function dequantizeToTensor(
+  state: QuantState4bit,
+  dtype: 'float32' | 'bfloat16' = 'bfloat16',
+  rows?: readonly [number, number],
+  absmaxAll: Float32Array = stateAbsmax(state),
+): tf.Tensor2D {
   if (state.shape.length !== 2) throw new Error(`dequantizeToTensor: quant state shape [${state.shape.join(', ')}] is not 2-D`);
-  const shape: [number, number] = [state.shape[0], state.shape[1]];
-  const n = numel(state.shape);
-  const absmax = stateAbsmax(state);
+  const [outF, inF] = state.shape;
+  const [r0, r1] = rows ?? [0, outF];
+  const e0 = r0 * inF;
+  if (!(r0 >= 0 && r1 <= outF && r0 < r1) || e0 % state.blocksize !== 0 || e0 % 2 !== 0) {
+    throw new Error(`dequantizeToTensor: rows [${r0}, ${r1}) of [${outF}, ${inF}] do not start on a block boundary (blocksize ${state.blocksize})`);
+  }
+  const shape: [number, number] = [r1 - r0, inF];
+  const n = shape[0] * inF;
+  const packedAll = e0 === 0 ? state.packed : state.packed.subarray(e0 / 2);
+  const absmax = e0 === 0 ? absmaxAll : absmaxAll.subarray(e0 / state.blocksize);
   const roundBf16 = dtype === 'bfloat16';
-  if (tf.getBackend() === 'webgpu') return dequantize4bitWebGpu(state.packed, absmax, state.code, state.blocksize, shape, { roundBf16 });
+  if (tf.getBackend() === 'webgpu') return dequantize4bitWebGpu(packedAll, absmax, state.code, state.blocksize, shape, { roundBf16 });
   const fused = fusedKernel();
   if (!fused || state.blocksize % 2 !== 0) {
-    return tf.tensor2d(dequantizePacked(state.packed, absmax, state.code, state.blocksize, n, undefined, { roundBf16 }), shape);
+    return tf.tensor2d(dequantizePacked(packedAll, absmax, state.code, state.blocksize, n, undefined, { roundBf16 }), shape);
   }
   const { backend, memory, kernel } = fused;
   const nbytes = n >> 1;
@@ -75,17 +77,35 @@ export function dequantizeToTensor(state: QuantState4bit, dtype: 'float32' | 'bf
     const heap = memory.buffer; // after both allocations: the heap may have grown
     writeCodeTable(heap, scratch, state.code);
     new Float32Array(heap, scratch + absmaxAt, blocks).set(absmax.subarray(0, blocks));
-    new Uint8Array(heap, scratch + packedAt, nbytes).set(state.packed.subarray(0, nbytes));
-    const out = offsetOf(backend, info);
+    new Uint8Array(heap, scratch + packedAt, nbytes).set(packedAll.subarray(0, nbytes));
+    const out = heapOffset(backend, info);
     kernel.dequantize({ packed: scratch + packedAt, absmax: scratch + absmaxAt, table: scratch, out, nbytes, blocksize: state.blocksize, roundBf16 });
     if (n & 1) {
-      const last = new Float32Array([state.code[state.packed[nbytes] >> 4] * absmax[blocks - 1]]);
+      const last = new Float32Array([state.code[packedAll[nbytes] >> 4] * absmax[blocks - 1]]);
       new Float32Array(heap, out + 4 * (n - 1), 1).set(roundBf16 ? roundToBf16(last) : last);
     }
   } finally {
     backend.wasm._free(scratch);
   }
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+}
+
+/**
+ * Row ranges that cut an [out, in] weight into pieces of at most `maxElements` values, each starting on a block
+ * boundary, so that a layer can dequantize and multiply piece by piece and never hold its whole dense weight.
+ */
+export function rowChunks(outF: number, inF: number, blocksize: number, maxElements: number): [number, number][] {
+  // the smallest row count whose element count is a multiple of the blocksize (and even)
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  const unit = Math.max(1, lcm(blocksize, 2) / gcd(inF, lcm(blocksize, 2)));
+  const step = Math.max(unit, Math.floor(maxElements / inF / unit) * unit);
+  const out: [number, number][] = [];
+  for (let r = 0; r < outF; r += step) out.push([r, Math.min(outF, r + step)]);
+  return out;
+
+  function lcm(a: number, b: number): number {
+    return (a / gcd(a, b)) * b;
+  }
 }
 
 /**
@@ -98,6 +118,6 @@ export function roundTensorToBf16<R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor
   if (!fused) return tf.tensor(roundToBf16(t.dataSync() as Float32Array), t.shape, 'float32') as tf.Tensor<R>;
   const { backend, kernel } = fused;
   const info = backend.makeOutput([...t.shape], 'float32');
-  kernel.roundBf16(offsetOf(backend, t), offsetOf(backend, info), t.size);
+  kernel.roundBf16(heapOffset(backend, t), heapOffset(backend, info), t.size);
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }

@@ -1,0 +1,84 @@
+// A training step, LoRA (dense frozen base) vs QLoRA (NF4 base dequantized on the fly), in LoRA Lab and in PyTorch
+// (bench/torch/gemma_step.py: the same Gemma written in torch, same shapes, ranks and targets, CPU) — on gemma-micro and
+// on a Gemma-shaped model of about 250 million parameters. Each run is its own process, so peak memory is its own.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { initBackend } from '../lib/dist/backend/index.js';
+import { createGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
+import { runTorch } from './torchRef.mjs';
+
+const ALL_LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+/** vocabulary 32000, hidden 1024, 8 layers of MQA attention (8 heads of 128) and a GeGLU MLP of 8192: 253M parameters. */
+const GEMMA_250M = {
+  architectures: ['GemmaForCausalLM'], model_type: 'gemma', vocab_size: 32000, hidden_size: 1024, intermediate_size: 8192,
+  num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 1, head_dim: 128, hidden_act: 'gelu_pytorch_tanh',
+  max_position_embeddings: 2048, rms_norm_eps: 1e-6, rope_theta: 10000, torch_dtype: 'bfloat16', bos_token_id: 2,
+  eos_token_id: 1, pad_token_id: 0, attention_bias: false,
+};
+
+async function gemma250mDir() {
+  const dir = process.env.GEMMA_250M_DIR ?? join(tmpdir(), 'loralab-gemma-250m');
+  if (!existsSync(join(dir, 'model.safetensors'))) {
+    process.stderr.write(`writing a random ${dir} ...\n`);
+    await initBackend({ log: false });
+    const model = createGemma(parseGemmaConfig(GEMMA_250M), { seed: 0 });
+    saveGemma(model, dir, { dtype: 'bfloat16' });
+    model.dispose();
+  }
+  return dir;
+}
+
+function loralabStep(opts) {
+  const child = spawnSync(process.execPath, [new URL('./trainStepChild.mjs', import.meta.url).pathname, JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  if (child.status !== 0) throw new Error(`train step (${opts.method}) failed: ${child.stderr.slice(-2000)}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1));
+}
+
+function torchStep(opts) {
+  const args = ['--config', join(opts.modelDir, 'config.json'), '--method', opts.method, '--r', String(opts.r), '--alpha', String(2 * opts.r),
+    '--targets', opts.targets.join(','), '--batch', String(opts.batch), '--seq', String(opts.seq), '--steps', String(opts.steps), '--warmup', String(opts.warmup)];
+  if (opts.checkpointing) args.push('--grad-checkpointing');
+  return runTorch('gemma_step.py', args);
+}
+
+function compare(label, base) {
+  const runs = {};
+  for (const method of ['lora', 'qlora']) {
+    process.stderr.write(`  ${label} ${method}: LoRA Lab...\n`);
+    const loralab = loralabStep({ ...base, method });
+    process.stderr.write(`  ${label} ${method}: PyTorch...\n`);
+    runs[method] = { loralab, pytorch: torchStep({ ...base, method }) };
+  }
+  const t = (m, who) => runs[m][who].tokensPerSecond;
+  const torchOk = !runs.lora.pytorch.unavailable;
+  return {
+    model: label,
+    settings: { ...base, modelDir: undefined },
+    runs,
+    ratios: {
+      qloraStepToLoraStep: runs.qlora.loralab.medianStepSeconds / runs.lora.loralab.medianStepSeconds,
+      qloraPeakRssToLora: runs.qlora.loralab.peakRssBytes / runs.lora.loralab.peakRssBytes,
+      ...(torchOk ? {
+        loraTokensPerSecondToPyTorch: t('lora', 'loralab') / t('lora', 'pytorch'),
+        qloraTokensPerSecondToPyTorch: t('qlora', 'loralab') / t('qlora', 'pytorch'),
+        pytorchQloraStepToLoraStep: runs.qlora.pytorch.medianStepSeconds / runs.lora.pytorch.medianStepSeconds,
+      } : {}),
+    },
+  };
+}
+
+export async function run() {
+  const micro = new URL('../datasets/models/gemma-micro', import.meta.url).pathname;
+  const only = process.env.TRAIN_STEP_ONLY;
+  const cases = [];
+  if (!only || only === 'micro') cases.push(compare('gemma-micro (4M)', { modelDir: micro, r: 8, targets: ALL_LINEAR, batch: 8, seq: 64, warmup: 2, steps: 8, checkpointing: false }));
+  if (!only || only === '250m') cases.push(compare('gemma-250m (253M, random weights)', { modelDir: await gemma250mDir(), r: 8, targets: ALL_LINEAR, batch: 1, seq: 128, warmup: 1, steps: 3, checkpointing: true }));
+  return {
+    name: 'train-step',
+    what: 'one training step (forward, backward, AdamW) for LoRA and QLoRA (NF4, double quantization, bf16 compute), r = 8 on all linear layers, LoRA Lab vs the same step in PyTorch (CPU)',
+    cases,
+  };
+}
