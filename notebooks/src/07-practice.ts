@@ -146,7 +146,7 @@ showTable(['', 'gemma-micro (this notebook)', 'Gemma-2B'], [
 ]);
 
 // %% [markdown]
-// Gemma-2B's QLoRA step fits in about 3 GB and would fit a free-tier GPU; on this CPU it takes minutes per step,
+// Gemma-2B's QLoRA step fits in about 2.7 GB and would fit a free-tier GPU; on this CPU it takes minutes per step,
 // which is why this notebook runs the micro model. Nothing else changes: the same `loadGemma`, `getPeftModel`,
 // `Trainer`, `saveAdapter` and `mergeAndUnload`.
 //

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { predictMemory } from 'loralab/memory';
 import { namedConfig } from 'loralab/peft';
@@ -40,6 +41,17 @@ describe('memory prediction (the papers arithmetic)', () => {
     const g = namedConfig('gemma-2b')!;
     expect(predictMemory(g, { method: 'full', runtime: 'loralab', seqLen: 128 }).bytes.total).toBeGreaterThan(24 * 2 ** 30);
     expect(predictMemory(g, { method: 'qlora', runtime: 'loralab', seqLen: 128 }).bytes.total).toBeLessThan(8 * 2 ** 30);
+  });
+  it('predicts the peak of the last measured Gemma-2B QLoRA step (bench/results/gemma2b-step.json) within 10%', () => {
+    // the committed measurement: re-run `npm run bench -- gemma2b-step` after changing how LoRA Lab uses memory
+    const bench = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'bench', 'results', 'gemma2b-step.json'), 'utf8')) as {
+      measured: { seqLen: number; batchSize: number; r: number; targets: string; gradientCheckpointing: boolean; peakRssBytes: number };
+    };
+    const m = bench.measured;
+    const p = predictMemory(namedConfig('gemma-2b')!, {
+      method: 'qlora', runtime: 'loralab', r: m.r, targetModules: m.targets.split(','), seqLen: m.seqLen, batchSize: m.batchSize, gradientCheckpointing: m.gradientCheckpointing,
+    });
+    expect(Math.abs(p.bytes.total / m.peakRssBytes - 1)).toBeLessThan(0.1);
   });
 });
 

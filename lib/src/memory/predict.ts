@@ -55,6 +55,8 @@ export interface MemoryBreakdown {
 export const LORALAB_PROCESS_BYTES = 100 * 2 ** 20;
 /** Values in the largest dense piece a 4-bit layer or the output head materialises (Linear4bit.maxDenseElements). */
 const PIECE = 2 ** 22;
+/** Heap the wasm allocator holds beyond the live tensors, as a fraction of them (measured on the Gemma-2B step). */
+const HEAP_SLACK = 1;
 
 function linearAndOther(cfg: GemmaConfig): { linear: number; other: number; largestLinear: number } {
   let linear = 0;
@@ -143,11 +145,14 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
     // What exists besides weights and activations, at the peak: a 4-bit layer's dequantized piece of at most
     // PIECE values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it as the
     // right-hand operand of the backward product, and the previous piece until it is freed — and the frozen output
-    // head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy. Plus the
-    // process with TF.js loaded. Checked against the Gemma-2B step (bench/results/gemma2b-step.json).
+    // head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy. TF.js's
+    // wasm heap only grows, and its allocator's high-water mark across tensors of many sizes is about twice what is
+    // live at once (448 MB of heap for 207 MB counted on the Gemma-2B step): HEAP_SLACK more of the same. Plus the
+    // process with TF.js loaded. Checked against bench/results/gemma2b-step.json by the tests.
     const piece = Math.min(largestLinear, PIECE);
     const headChunk = o.method === 'full' ? 0 : headRows * h;
-    overhead = LORALAB_PROCESS_BYTES + 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
+    const transient = 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
+    overhead = LORALAB_PROCESS_BYTES + transient + HEAP_SLACK * (transient + activations);
   }
   const total = weights + constants + adapters + gradients + optimizer + activations + overhead;
   return {
