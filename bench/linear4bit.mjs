@@ -7,25 +7,7 @@ import { initBackend } from '../lib/dist/backend/index.js';
 import { Linear, Linear4bit } from '../lib/dist/layers/index.js';
 import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/quant/kernels/index.js';
 import { Rng } from '../lib/dist/util/rng.js';
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median seconds per call, the variants interleaved round by round so that machine drift hits them alike. */
-function timeRoundRobin(fns, rounds) {
-  const ts = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (const f of Object.values(fns)) f();
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, f] of Object.entries(fns)) {
-      const t0 = performance.now();
-      f();
-      ts[k].push((performance.now() - t0) / 1000);
-    }
-  }
-  return Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, median(v)]));
-}
+import { timeRoundRobin } from './timing.mjs';
 
 function layerCase(outF, inF, tokens, rounds) {
   const w = new Rng(outF + inF).normalArray(outF * inF, 0.02);

@@ -5,29 +5,16 @@ import { createGemma, parseGemmaConfig } from '../lib/dist/models/gemma/index.js
 import { getPeftModel, addBottleneckAdapters, addPrefixTuning } from '../lib/dist/peft/index.js';
 import { BottleneckAdapter, PrefixKV } from '../lib/dist/layers/index.js';
 import { initBackend } from '../lib/dist/backend/index.js';
+import { timeRoundRobin } from './timing.mjs';
 
 const CONFIG = {
   model_type: 'gemma', vocab_size: 4096, hidden_size: 512, intermediate_size: 2048, num_hidden_layers: 4,
   num_attention_heads: 8, num_key_value_heads: 1, head_dim: 64, torch_dtype: 'float32',
 };
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median latency per model, measured round-robin so that drift in machine speed hits every model alike. */
+/** Median forward latency per model, measured round-robin. */
 function latencies(models, ids, rounds = 9) {
-  const times = Object.fromEntries(Object.keys(models).map((k) => [k, []]));
-  for (const m of Object.values(models)) m.logits(ids);
-  for (let i = 0; i < rounds; i++) {
-    for (const [k, m] of Object.entries(models)) {
-      const t0 = performance.now();
-      m.logits(ids);
-      times[k].push((performance.now() - t0) / 1000);
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, ts]) => [k, median(ts)]));
+  return timeRoundRobin(Object.fromEntries(Object.entries(models).map(([k, m]) => [k, () => m.logits(ids)])), rounds);
 }
 
 export async function run({ seqLen = 128, r = 64 } = {}) {

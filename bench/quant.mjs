@@ -11,27 +11,8 @@ import {
 } from '../lib/dist/quant/index.js';
 import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/quant/kernels/index.js';
 import { Rng } from '../lib/dist/util/rng.js';
+import { timeRoundRobin } from './timing.mjs';
 import { runTorch } from './torchRef.mjs';
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median seconds per call of each variant, interleaved round by round so that machine drift hits all alike. */
-function timeRoundRobin(fns, rounds) {
-  const ts = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (const f of Object.values(fns)) f();
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, f] of Object.entries(fns)) {
-      globalThis.gc?.();
-      const t0 = performance.now();
-      f();
-      ts[k].push((performance.now() - t0) / 1000);
-    }
-  }
-  return Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, median(v)]));
-}
 
 /** The kernel alone on a memory that already holds the codes (as the fused path has them), output in that memory. */
 function residentKernel(state, n) {
