@@ -32,7 +32,7 @@ export async function run({ n = 2048 * 8192, rounds = 9 } = {}) {
   const x = new Rng(0).normalArray(n, 0.02);
   const copyDst = new Float32Array(n);
   const out = new Float32Array(n);
-  const { state } = quantize4bit(x, { quantType: 'nf4', blocksize: 64, shape: [2048, 8192], dtype: 'bfloat16' });
+  const { state } = quantize4bit(x, { quantType: 'nf4', blocksize: 64, shape: [2048, n / 2048], dtype: 'bfloat16' });
   const kernel = residentKernel(state, n);
   const s = timeRoundRobin({
     float32Copy: () => copyDst.set(x),
