@@ -104,8 +104,9 @@ showTable(['quantity', 'value'], [
 ]);
 
 // %% [markdown]
-// The peak resident memory of that step matches the prediction within a fraction of a percent, and full fine-tuning
-// of the same model is predicted at about 40 GB — it would not fit this machine at all.
+// The prediction comes within a few percent of the measured peak, and full fine-tuning of the same model is predicted
+// at about 40 GB — it would not fit this machine at all. Of the peak, 2.07 GB are the 4-bit weights and the bf16
+// embedding; the rest is activations, one 16 MB piece of dequantized weight at a time, and TF.js's heap.
 //
 // ## Exercises
 //
