@@ -8,8 +8,7 @@ import {
   BLOCKSIZES, FP4_CODE, NF4_CODE, dequantize4bit, dequantizePackedScalar, dequantizePackedSimd, quantize4bit, roundToBf16,
   wasmSimdAvailable,
 } from 'loralab/quant';
-import { initBackend } from 'loralab/backend';
-import { dequantizeKernelName, dequantizeToTensor, roundTensorToBf16 } from '../../lib/src/quant/kernels/index.js';
+import { dequantizeKernelName, dequantizeToTensor, initBackend, roundTensorToBf16 } from 'loralab/backend';
 import { Rng } from '../../lib/src/util/rng.js';
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));

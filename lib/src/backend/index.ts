@@ -1,4 +1,9 @@
-/** TF.js backend choice (LORALAB_BACKEND, tfjs-node, webgpu, wasm, cpu). */
+/**
+ * TF.js backend choice (LORALAB_BACKEND, tfjs-node, webgpu, wasm, cpu), bf16 rounding of tensors, tensors written in
+ * place on the wasm backend, and 4-bit weights dequantized straight into tensors by the backend's fastest kernel.
+ */
 export * from './select.js';
 export * from './init.js';
 export * from './bf16.js';
+export { filledTensor } from './heap.js';
+export { dequantizeToTensor, dequantizeKernelName, rowChunks, type DequantizeKernelName } from '../quant/kernels/index.js';
