@@ -14,9 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import { dequantizePacked } from '../blockwise4.js';
 import { roundToBf16 } from '../bf16.js';
 import { stateAbsmax, type QuantState4bit } from '../quantize4bit.js';
-import { Dequant4bitKernel, TABLE_BYTES, writeCodeTable } from './wasmSimd.js';
+import { Dequant4bitKernel, lastOddValue, stagingBytes } from './wasmSimd.js';
 import { dequantize4bitWebGpu } from './webgpu.js';
-import { heapOffset, wasmHeap, type WasmBackendLike } from '../../backend/heap.js';
+import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from '../../backend/heap.js';
 
 export type DequantizeKernelName = 'wasm-fused' | 'webgpu' | 'cpu-copy';
 
@@ -65,29 +65,19 @@ export function dequantizeToTensor(
   if (!fused || state.blocksize % 2 !== 0) {
     return tf.tensor2d(dequantizePacked(packedAll, absmax, state.code, state.blocksize, n, undefined, { roundBf16 }), shape);
   }
-  const { backend, memory, kernel } = fused;
+  const { backend, kernel } = fused;
   const nbytes = n >> 1;
-  const blocks = Math.ceil(n / state.blocksize);
-  // inputs: codebook table, absmax and packed codes in one temporary allocation on the backend's heap
-  const absmaxAt = TABLE_BYTES;
-  const packedAt = absmaxAt + 4 * blocks;
-  const scratch = backend.wasm._malloc(packedAt + nbytes + 1);
-  const info = backend.makeOutput(shape, 'float32');
+  // the codes and absmax are staged in a temporary allocation on the heap; the tensor is allocated after it, so the
+  // view `filledTensor` hands over stays valid while the kernel writes it
+  const scratch = backend.wasm._malloc(stagingBytes(nbytes, state.blocksize));
   try {
-    const heap = memory.buffer; // after both allocations: the heap may have grown
-    writeCodeTable(heap, scratch, state.code);
-    new Float32Array(heap, scratch + absmaxAt, blocks).set(absmax.subarray(0, blocks));
-    new Uint8Array(heap, scratch + packedAt, nbytes).set(packedAll.subarray(0, nbytes));
-    const out = heapOffset(backend, info);
-    kernel.dequantize({ packed: scratch + packedAt, absmax: scratch + absmaxAt, table: scratch, out, nbytes, blocksize: state.blocksize, roundBf16 });
-    if (n & 1) {
-      const last = new Float32Array([state.code[packedAll[nbytes] >> 4] * absmax[blocks - 1]]);
-      new Float32Array(heap, out + 4 * (n - 1), 1).set(roundBf16 ? roundToBf16(last) : last);
-    }
+    return filledTensor<tf.Rank.R2>(shape, (out) => {
+      kernel.run({ at: scratch, out: out.byteOffset, packed: packedAll, absmax, code: state.code, nbytes, blocksize: state.blocksize, roundBf16 });
+      if (n & 1) out[n - 1] = lastOddValue(packedAll, absmax, state.code, state.blocksize, n, roundBf16);
+    });
   } finally {
     backend.wasm._free(scratch);
   }
-  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
 }
 
 /**
@@ -116,8 +106,5 @@ export function roundTensorToBf16<R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor
   if (t.dtype !== 'float32') throw new Error(`roundTensorToBf16: expected a float32 tensor, got ${t.dtype}`);
   const fused = fusedKernel();
   if (!fused) return tf.tensor(roundToBf16(t.dataSync() as Float32Array), t.shape, 'float32') as tf.Tensor<R>;
-  const { backend, kernel } = fused;
-  const info = backend.makeOutput([...t.shape], 'float32');
-  kernel.roundBf16(heapOffset(backend, t), heapOffset(backend, info), t.size);
-  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
+  return filledTensor<R>([...t.shape], (out) => fused.kernel.roundBf16(heapOffset(fused.backend, t), out.byteOffset, t.size));
 }

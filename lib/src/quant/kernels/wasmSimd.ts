@@ -53,15 +53,41 @@ export function writeCodeTable(heap: ArrayBuffer, ptr: number, code: Float32Arra
   out.set(bytes, 64);
 }
 
+/** Bytes `Dequant4bitKernel.run` stages before dequantizing: the codebook table, the absmax and the packed codes. */
+export function stagingBytes(nbytes: number, blocksize: number): number {
+  return TABLE_BYTES + 4 * Math.ceil((2 * nbytes) / blocksize) + nbytes;
+}
+
+/** The last value of an odd-length tensor (the high nibble of the last byte), which the kernel leaves to its caller. */
+export function lastOddValue(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number, roundBf16: boolean): number {
+  const v = code[packed[n >> 1] >> 4] * absmax[Math.floor((n - 1) / blocksize)];
+  return roundBf16 ? roundScalarToBf16(v) : v;
+}
+
 export class Dequant4bitKernel {
-  private constructor(private readonly exports: KernelExports) {}
+  private constructor(private readonly memory: WebAssembly.Memory, private readonly exports: KernelExports) {}
 
   /** The kernel bound to `memory`, or null without WebAssembly SIMD. */
   static on(memory: WebAssembly.Memory): Dequant4bitKernel | null {
     const mod = kernelModule();
     if (!mod) return null;
     const inst = new WebAssembly.Instance(mod, { env: { memory } });
-    return new Dequant4bitKernel(inst.exports as unknown as KernelExports);
+    return new Dequant4bitKernel(memory, inst.exports as unknown as KernelExports);
+  }
+
+  /**
+   * Copy the codebook table, the absmax and the first `nbytes` packed bytes to byte offset `at` of the bound memory
+   * (`stagingBytes` of room, 4-byte aligned), then dequantize them into the 2·nbytes float32 values at byte offset `out`.
+   */
+  run(p: { at: number; out: number; packed: Uint8Array; absmax: Float32Array; code: Float32Array; nbytes: number; blocksize: number; roundBf16: boolean }): void {
+    const blocks = Math.ceil((2 * p.nbytes) / p.blocksize);
+    const absmaxAt = p.at + TABLE_BYTES;
+    const packedAt = absmaxAt + 4 * blocks;
+    const heap = this.memory.buffer;
+    writeCodeTable(heap, p.at, p.code);
+    new Float32Array(heap, absmaxAt, blocks).set(p.absmax.subarray(0, blocks));
+    new Uint8Array(heap, packedAt, p.nbytes).set(p.packed.subarray(0, p.nbytes));
+    this.dequantize({ packed: packedAt, absmax: absmaxAt, table: p.at, out: p.out, nbytes: p.nbytes, blocksize: p.blocksize, roundBf16: p.roundBf16 });
   }
 
   /**
@@ -114,28 +140,16 @@ export function dequantizePackedSimd(
 ): Float32Array | null {
   if (blocksize % 2 !== 0 || CHUNK % blocksize !== 0) return null;
   const chunk = Math.min(CHUNK, n);
-  const tableAt = 0;
-  const absmaxAt = TABLE_BYTES;
-  const packedAt = align16(absmaxAt + 4 * Math.ceil(chunk / blocksize));
-  const outAt = align16(packedAt + (chunk >> 1) + 1);
+  const outAt = align16(stagingBytes(chunk >> 1, blocksize));
   const m = ownMemory(outAt + 4 * chunk);
   if (!m) return null;
-  const heap = m.memory.buffer;
-  writeCodeTable(heap, tableAt, code);
+  const roundBf16 = !!opts.roundBf16;
   const nbytesAll = n >> 1;
   for (let e0 = 0; e0 < 2 * nbytesAll; e0 += chunk) {
-    const b0 = e0 >> 1;
-    const nbytes = Math.min(chunk >> 1, nbytesAll - b0);
-    const blk0 = e0 / blocksize;
-    const blocks = Math.ceil((2 * nbytes) / blocksize);
-    new Float32Array(heap, absmaxAt, blocks).set(absmax.subarray(blk0, blk0 + blocks));
-    new Uint8Array(heap, packedAt, nbytes).set(packed.subarray(b0, b0 + nbytes));
-    m.kernel.dequantize({ packed: packedAt, absmax: absmaxAt, table: tableAt, out: outAt, nbytes, blocksize, roundBf16: !!opts.roundBf16 });
-    out.set(new Float32Array(heap, outAt, 2 * nbytes), e0);
+    const nbytes = Math.min(chunk >> 1, nbytesAll - (e0 >> 1));
+    m.kernel.run({ at: 0, out: outAt, packed: packed.subarray(e0 >> 1), absmax: absmax.subarray(e0 / blocksize), code, nbytes, blocksize, roundBf16 });
+    out.set(new Float32Array(m.memory.buffer, outAt, 2 * nbytes), e0);
   }
-  if (n & 1) {
-    const v = code[packed[nbytesAll] >> 4] * absmax[Math.floor((n - 1) / blocksize)];
-    out[n - 1] = opts.roundBf16 ? roundScalarToBf16(v) : v;
-  }
+  if (n & 1) out[n - 1] = lastOddValue(packed, absmax, code, blocksize, n, roundBf16);
   return out;
 }
