@@ -9,6 +9,7 @@ import { bf16ToF32, toBf16 } from '../quant/bf16.js';
 import { Module, type ParamInfo } from './module.js';
 import { matmulXWt } from './linear.js';
 import { filledTensor } from '../backend/heap.js';
+import { headChunkRows } from './pieces.js';
 
 export class Embedding extends Module {
   private bf16: Uint16Array | null = null;
@@ -29,7 +30,7 @@ export class Embedding extends Module {
     weight: { bf16?: Uint16Array; f32?: Float32Array; meta?: true },
   ) {
     super();
-    this.chunkRows = Math.max(256, Math.floor(2 ** 22 / embeddingDim));
+    this.chunkRows = headChunkRows(embeddingDim);
     const n = numEmbeddings * embeddingDim;
     if (weight.meta) {
       this.meta = true;
@@ -52,13 +53,23 @@ export class Embedding extends Module {
   rows(start: number, end: number): Float32Array {
     const d = this.embeddingDim;
     if (this.meta) throw new Error('a meta Embedding has no weights');
-    if (this.variable) return this.variable.slice([start, 0], [end - start, d]).dataSync() as Float32Array;
+    if (this.variable) {
+      const slice = this.variable.slice([start, 0], [end - start, d]);
+      const values = slice.dataSync() as Float32Array;
+      slice.dispose();
+      return values;
+    }
     if (this.f32) return this.f32.subarray(start * d, end * d);
     const out = new Float32Array((end - start) * d);
-    const o = new Uint32Array(out.buffer);
-    const src = this.bf16!;
-    for (let i = 0, j = start * d; i < out.length; i++, j++) o[i] = src[j] << 16;
+    this.bf16RowsInto(start, out);
     return out;
+  }
+
+  /** bf16 storage rows from `start` on, expanded exactly to float32 into `out` (as many rows as it holds). */
+  private bf16RowsInto(start: number, out: Float32Array): void {
+    const o = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    const src = this.bf16!;
+    for (let i = 0, j = start * this.embeddingDim; i < o.length; i++, j++) o[i] = src[j] << 16;
   }
 
   /**
@@ -68,11 +79,7 @@ export class Embedding extends Module {
   rowsTensor(start: number, end: number): tf.Tensor2D {
     const d = this.embeddingDim;
     if (!this.bf16) return tf.tensor2d(this.rows(start, end), [end - start, d]);
-    const src = this.bf16;
-    return filledTensor<tf.Rank.R2>([end - start, d], (out) => {
-      const o = new Uint32Array(out.buffer, out.byteOffset, out.length);
-      for (let i = 0, j = start * d; i < o.length; i++, j++) o[i] = src[j] << 16;
-    });
+    return filledTensor<tf.Rank.R2>([end - start, d], (out) => this.bf16RowsInto(start, out));
   }
 
   /** All values as float32 (allocates the full table). */

@@ -15,6 +15,7 @@ import { dequantize4bit, numel, quantize4bit, stateAbsmax, type QuantState4bit }
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
 import { Module, type ParamInfo } from './module.js';
+import { DENSE_PIECE_ELEMENTS } from './pieces.js';
 
 export type ComputeDtype = 'float32' | 'bfloat16';
 
@@ -195,7 +196,7 @@ export class Linear4bit extends Module implements LinearLike {
    * The largest piece of the dense weight that exists at once, in float32 values (4M = 16 MB). A bigger weight is
    * dequantized and multiplied in row chunks, so at Gemma-2B scale no layer ever holds its whole 134 MB dense copy.
    */
-  static maxDenseElements = 1 << 22;
+  static maxDenseElements = DENSE_PIECE_ELEMENTS;
 
   forward(x: tf.Tensor): tf.Tensor {
     const [out, inF] = [this.outFeatures, this.inFeatures];

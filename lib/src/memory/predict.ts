@@ -18,6 +18,7 @@
  */
 import type { GemmaConfig } from '../models/gemma/config.js';
 import { gemmaWeightShapes } from '../models/gemma/config.js';
+import { DENSE_PIECE_ELEMENTS, headChunkRows } from '../layers/pieces.js';
 import { loraParameterCount, totalParameters } from '../peft/params.js';
 
 export type MemoryMethod = 'full' | 'lora' | 'qlora';
@@ -53,8 +54,6 @@ export interface MemoryBreakdown {
 
 /** The process with TF.js and its wasm backend loaded (measured, bench/results/gemma2b-load.json). */
 export const LORALAB_PROCESS_BYTES = 100 * 2 ** 20;
-/** Values in the largest dense piece a 4-bit layer or the output head materialises (Linear4bit.maxDenseElements). */
-const PIECE = 2 ** 22;
 /** Heap the wasm allocator holds beyond the live tensors, as a fraction of them (measured on the Gemma-2B step). */
 const HEAP_SLACK = 1;
 
@@ -138,18 +137,18 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
     const perLayer = N * perToken + 2 * b * a * s * s;
     // the output head: with a frozen head the loss is fused and holds a few [N, headRows] vocabulary chunks; a trainable
     // head materialises logits, log-softmax, one-hot and their product
-    const headRows = Math.min(V, Math.max(256, Math.floor(PIECE / h))); // Embedding.chunkRows
+    const headRows = Math.min(V, headChunkRows(h)); // Embedding.chunkRows
     const head = o.method === 'full' ? 4 * N * V : 3 * N * headRows;
     const layers = ckpt ? L * N * h + perLayer : L * perLayer;
     activations = 4 * (layers + head);
     // What exists besides weights and activations, at the peak: a 4-bit layer's dequantized piece of at most
-    // PIECE values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it as the
-    // right-hand operand of the backward product, and the previous piece until it is freed — and the frozen output
-    // head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy. TF.js's
-    // wasm heap only grows, and its allocator's high-water mark across tensors of many sizes is about twice what is
-    // live at once (448 MB of heap for 207 MB counted on the Gemma-2B step): HEAP_SLACK more of the same. Plus the
-    // process with TF.js loaded. Checked against bench/results/gemma2b-step.json by the tests.
-    const piece = Math.min(largestLinear, PIECE);
+    // DENSE_PIECE_ELEMENTS values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it
+    // as the right-hand operand of the backward product, and the previous piece until it is freed — and the frozen
+    // output head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy.
+    // TF.js's wasm heap only grows, and its allocator's high-water mark across tensors of many sizes is about twice
+    // what is live at once (448 MB of heap for 207 MB counted on the Gemma-2B step): HEAP_SLACK more of the same.
+    // Plus the process with TF.js loaded. Checked against bench/results/gemma2b-step.json by the tests.
+    const piece = Math.min(largestLinear, DENSE_PIECE_ELEMENTS);
     const headChunk = o.method === 'full' ? 0 : headRows * h;
     const transient = 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
     overhead = LORALAB_PROCESS_BYTES + transient + HEAP_SLACK * (transient + activations);
