@@ -31,7 +31,7 @@ describe('quantize4bitStreaming', () => {
   it('names the element that is not finite, and refuses a piece that is not whole blocks', () => {
     const x = new Float32Array(300).fill(0.5);
     x[257] = NaN;
-    expect(() => quantize4bitStreaming(300, (s, e) => x.slice(s, e), { piece: 64 })).toThrow(/element 257 is NaN/);
+    expect(() => quantize4bitStreaming(300, (s, e) => x.slice(s, e), { piece: 64 })).toThrow(/non-finite value \(NaN\) at element 257/);
     expect(() => quantize4bitStreaming(300, (s, e) => x.slice(s, e), { piece: 100 })).toThrow(QuantizationError);
     expect(() => quantize4bitStreaming(300, () => new Float32Array(3))).toThrow(/returned 3 values, expected 300/);
   });

@@ -30,11 +30,12 @@ export function checkBlocksize(blocksize: number, allowed: readonly number[] = B
   }
 }
 
-export function checkFinite(x: ArrayLike<number>, what = 'input'): void {
+/** Throw at the first non-finite value; `offset` is the index of x[0] in the whole tensor (for a piece of it). */
+export function checkFinite(x: ArrayLike<number>, what = 'input', offset = 0): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (!Number.isFinite(v)) {
-      throw new QuantizationError(`${what} has a non-finite value (${v}) at element ${i}; 4-bit quantization needs finite weights`);
+      throw new QuantizationError(`${what} has a non-finite value (${v}) at element ${offset + i}; 4-bit quantization needs finite weights`);
     }
   }
 }

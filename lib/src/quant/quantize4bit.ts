@@ -84,15 +84,11 @@ export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): Quant
     throw new QuantizationError(`shape [${shape.join(', ')}] has ${numel(shape)} elements but the data has ${x.length}`);
   }
   if (x.length === 0) throw new QuantizationError('cannot quantize an empty tensor');
-  checkFinite(x);
-
-  if (!opts.trace) {
-    const { packed, absmax } = quantizePackedFused(x, blocksize, quantType);
-    const dq = opts.doubleQuant ? doubleQuantize(absmax).state : null;
-    return { state: { quantType, blocksize, shape: [...shape], dtype, packed, absmax: dq ? null : absmax, code, doubleQuant: dq } };
-  }
+  // Untraced: the fused single pass, a piece at a time (the same bits as the whole array in one go).
+  if (!opts.trace) return { state: quantize4bitStreaming(x.length, (s, e) => x.subarray(s, e), { ...opts, shape }) };
 
   // Traced path: the same computation step by step, keeping every intermediate.
+  checkFinite(x);
   const absmax = blockAbsmax(x, blocksize);
   const scaled = scaleBlocks(x, absmax, blocksize);
   const codes = assignCodes(scaled, quantType);
@@ -147,9 +143,7 @@ export function quantize4bitStreaming(
     const e = Math.min(n, s + piece);
     const x = read(s, e);
     if (x.length !== e - s) throw new QuantizationError(`read(${s}, ${e}) returned ${x.length} values, expected ${e - s}`);
-    for (let i = 0; i < x.length; i++) {
-      if (!Number.isFinite(x[i])) throw new QuantizationError(`element ${s + i} is ${x[i]}; 4-bit quantization needs finite weights`);
-    }
+    checkFinite(x, 'input', s);
     const q = quantizePackedFused(x, blocksize, quantType);
     packed.set(q.packed, s / 2);
     absmax.set(q.absmax, s / blocksize);
