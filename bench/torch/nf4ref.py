@@ -51,14 +51,9 @@ def create_dynamic_map() -> torch.Tensor:
 DYNAMIC_CODE = create_dynamic_map()
 
 
-def quantize_4bit(A: torch.Tensor, blocksize: int = 64, code: torch.Tensor = NF4_CODE):
-    """default backend `quantize_4bit` for quant_type="nf4", quant_storage=uint8.
-
-    Returns (packed uint8 [ceil(n/2), 1], absmax float32 [ceil(n/blocksize)]). Element 2j is the high nibble.
-    NF4 is sorted, so the backend's `order` remap (needed for FP4) is the identity and is left out; the
-    midpoints are therefore `(code[:-1] + code[1:]) / 2`, and bucketize(right=False) sends ties to the lower code.
-    """
-    bounds = (code[:-1] + code[1:]) / 2
+def _blockwise_absmax_scale(A: torch.Tensor, blocksize: int):
+    """The blocking both default-backend quantizers share: per-block absmax and x scaled into [-1, 1] (full blocks
+    multiply by the reciprocal of the clamped absmax; the partial last block divides by its clamped absmax)."""
     A_flat = A.reshape(-1).float()
     n = A_flat.numel()
     rem = n % blocksize
@@ -71,6 +66,18 @@ def quantize_4bit(A: torch.Tensor, blocksize: int = 64, code: torch.Tensor = NF4
         am = A_flat[full:].abs().max().clamp(min=1e-38)
         absmax = torch.cat([absmax, am.unsqueeze(0)])
         scaled = torch.cat([scaled, torch.clamp(A_flat[full:] / am, -1, 1)])
+    return absmax, scaled
+
+
+def quantize_4bit(A: torch.Tensor, blocksize: int = 64, code: torch.Tensor = NF4_CODE):
+    """default backend `quantize_4bit` for quant_type="nf4", quant_storage=uint8.
+
+    Returns (packed uint8 [ceil(n/2), 1], absmax float32 [ceil(n/blocksize)]). Element 2j is the high nibble.
+    NF4 is sorted, so the backend's `order` remap (needed for FP4) is the identity and is left out; the
+    midpoints are therefore `(code[:-1] + code[1:]) / 2`, and bucketize(right=False) sends ties to the lower code.
+    """
+    bounds = (code[:-1] + code[1:]) / 2
+    absmax, scaled = _blockwise_absmax_scale(A, blocksize)
     if scaled.numel() % 2:
         scaled = torch.nn.functional.pad(scaled, (0, 1))
     q = torch.bucketize(scaled, bounds, out_int32=True)
@@ -109,18 +116,7 @@ def dequantize_4bit(
 
 def quantize_blockwise(A: torch.Tensor, code: torch.Tensor, blocksize: int):
     """default backend `quantize_blockwise` (8-bit, nearest code by bucketize on the midpoints)."""
-    A_flat = A.reshape(-1).float()
-    n = A_flat.numel()
-    rem = n % blocksize
-    full = n - rem
-    blocks = full // blocksize
-    A_com = A_flat[:full].reshape(blocks, blocksize)
-    absmax = A_com.abs().max(dim=-1)[0]
-    scaled = torch.clamp(A_com * (1.0 / absmax.clamp(min=1e-38).view(-1, 1)), -1, 1).reshape(-1)
-    if rem:
-        am = A_flat[full:].abs().max().clamp(min=1e-38)
-        absmax = torch.cat([absmax, am.unsqueeze(0)])
-        scaled = torch.cat([scaled, torch.clamp(A_flat[full:] / am, -1, 1)])
+    absmax, scaled = _blockwise_absmax_scale(A, blocksize)
     bounds = (code[:-1] + code[1:]) / 2  # code is always sorted (same assumption as CUDA kernel)
     q = torch.bucketize(scaled, bounds, out_int32=True).to(torch.uint8)
     return q.reshape(A.shape), absmax
