@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
 import { dequantizeToTensor, rowChunks } from '../quant/kernels/index.js';
-import { dequantize4bit, numel, quantize4bit, stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
+import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
 import { Module, type ParamInfo } from './module.js';
@@ -157,6 +157,17 @@ export interface Linear4bitOptions {
   bias?: Float32Array | null;
 }
 
+/** quantize4bit's options for a Linear4bit: bitsandbytes' defaults (NF4, blocksize 64), stored in the compute dtype. */
+function quantizeOptions(outFeatures: number, inFeatures: number, opts: Linear4bitOptions): QuantizeOptions {
+  return {
+    quantType: opts.quantType ?? 'nf4',
+    blocksize: opts.blocksize ?? 64,
+    doubleQuant: opts.doubleQuant ?? false,
+    shape: [outFeatures, inFeatures],
+    dtype: (opts.computeDtype ?? 'bfloat16') as FloatDType,
+  };
+}
+
 export class Linear4bit extends Module implements LinearLike {
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -177,13 +188,21 @@ export class Linear4bit extends Module implements LinearLike {
   static fromWeight(weight: Float32Array, outFeatures: number, inFeatures: number, opts: Linear4bitOptions = {}): Linear4bit {
     const computeDtype = opts.computeDtype ?? 'bfloat16';
     const values = computeDtype === 'bfloat16' ? roundToBf16(weight) : weight;
-    const { state } = quantize4bit(values, {
-      quantType: opts.quantType ?? 'nf4',
-      blocksize: opts.blocksize ?? 64,
-      doubleQuant: opts.doubleQuant ?? false,
-      shape: [outFeatures, inFeatures],
-      dtype: computeDtype as FloatDType,
-    });
+    const { state } = quantize4bit(values, quantizeOptions(outFeatures, inFeatures, opts));
+    return new Linear4bit(state, { computeDtype, bias: opts.bias });
+  }
+
+  /**
+   * The same layer from a weight read piece by piece — `read(start, end)` returns elements [start, end) of the
+   * flattened [out, in] weight in a fresh array, which is rounded to the compute dtype in place — so that a loader
+   * never holds the whole weight in float32.
+   */
+  static fromPieces(outFeatures: number, inFeatures: number, read: (start: number, end: number) => Float32Array, opts: Linear4bitOptions = {}): Linear4bit {
+    const computeDtype = opts.computeDtype ?? 'bfloat16';
+    const state = quantize4bitStreaming(outFeatures * inFeatures, (s, e) => {
+      const x = read(s, e);
+      return computeDtype === 'bfloat16' ? roundToBf16(x, { inPlace: true }) : x;
+    }, quantizeOptions(outFeatures, inFeatures, opts));
     return new Linear4bit(state, { computeDtype, bias: opts.bias });
   }
 

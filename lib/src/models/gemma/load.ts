@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { CheckpointWeights, TextTokenizer, type RawTensor } from '../../io/index.js';
 import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
 import { toFloat32 } from '../../quant/convert.js';
-import { dequantize4bit, quantize4bitStreaming } from '../../quant/quantize4bit.js';
+import { dequantize4bit } from '../../quant/quantize4bit.js';
 import type { QuantType } from '../../quant/codebooks.js';
-import { roundToBf16, toBf16 } from '../../quant/bf16.js';
+import { toBf16 } from '../../quant/bf16.js';
 import { Embedding } from '../../layers/embedding.js';
 import { Linear, Linear4bit, MetaLinear, type ComputeDtype } from '../../layers/linear.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
@@ -112,19 +112,16 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
         // whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per tensor, plus garbage).
         checkDense(param);
         const file = ckpt.fileOf(param);
-        const state = quantize4bitStreaming(out * inF, (s, e) => {
-          const x = toFloat32(ckpt.readElements(param, s, e), file, param);
-          return computeDtype === 'bfloat16' ? roundToBf16(x, { inPlace: true }) : x;
-        }, {
+        const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(ckpt.readElements(param, s, e), file, param), {
           quantType: opts.bnb4bitQuantType ?? 'nf4',
           blocksize: opts.bnb4bitBlocksize ?? 64,
           doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
-          shape: [out, inF],
-          dtype: computeDtype,
+          computeDtype,
+          bias,
         });
         used.add(param);
         tick(param);
-        return new Linear4bit(state, { computeDtype, bias });
+        return layer;
       }
       const w = readDense(param).values();
       return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
