@@ -73,6 +73,7 @@ function compare(label, base) {
 export async function run() {
   const micro = new URL('../datasets/models/gemma-micro', import.meta.url).pathname;
   const only = process.env.TRAIN_STEP_ONLY;
+  if (only && only !== 'micro' && only !== '250m') throw new Error(`TRAIN_STEP_ONLY must be 'micro' or '250m' (got '${only}')`);
   const cases = [];
   if (!only || only === 'micro') cases.push(compare('gemma-micro (4M)', { modelDir: micro, r: 8, targets: ALL_LINEAR, batch: 8, seq: 64, warmup: 2, steps: 8, checkpointing: false }));
   if (!only || only === '250m') cases.push(compare('gemma-250m (253M, random weights)', { modelDir: await gemma250mDir(), r: 8, targets: ALL_LINEAR, batch: 1, seq: 128, warmup: 1, steps: 3, checkpointing: true }));
