@@ -1,7 +1,7 @@
 // The PyTorch side of the benchmarks computes what LoRA Lab computes: bench/torch/nf4ref.py (bitsandbytes' reference
 // backend in torch) quantizes LoRA Lab's input to the same packed bytes and absmax and dequantizes them exactly, and
 // gemma_step.py's 4-bit autograd function gives the gradient of the explicit dequantized weight. Needs Debian's
-// python3-torch (.ci/run installs it); without it these tests are reported as skipped, with the reason.
+// python3-torch, which the test command's set-up installs (scripts/setup.mjs): without it these tests fail, naming it.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { Rng } from '../../lib/src/util/rng.js';
 const PYTHON = '/usr/bin/python3';
 const root = join(import.meta.dirname, '..', '..');
 const torch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-const noTorch = torch.status === 0 ? null : `${PYTHON} cannot import torch (apt-get install python3-torch)`;
+const noTorch = torch.status === 0 ? null : `${PYTHON} cannot import torch (apt-get install python3-torch, or run npm test, whose set-up installs it)`;
 
 function lastJson(r: ReturnType<typeof spawnSync>): Record<string, unknown> {
   expect(r.status, String(r.stderr)).toBe(0);
@@ -21,8 +21,8 @@ function lastJson(r: ReturnType<typeof spawnSync>): Record<string, unknown> {
 }
 
 describe('PyTorch reference used by the benchmarks', () => {
-  it("nf4ref.py gives LoRA Lab's packed bytes and absmax, and dequantizes them exactly (odd n, partial block)", (ctx) => {
-    if (noTorch) ctx.skip(noTorch);
+  it("nf4ref.py gives LoRA Lab's packed bytes and absmax, and dequantizes them exactly (odd n, partial block)", () => {
+    expect(noTorch).toBeNull();
     const n = 64 * 37 + 19;
     const x = new Rng(11).normalArray(n, 0.05);
     const { state } = quantize4bit(x, { quantType: 'nf4', blocksize: 64 });
@@ -39,8 +39,8 @@ describe('PyTorch reference used by the benchmarks', () => {
     }
   });
 
-  it("gemma_step.py --check: the 4-bit layer's input gradient equals autograd through the dequantized weight", (ctx) => {
-    if (noTorch) ctx.skip(noTorch);
+  it("gemma_step.py --check: the 4-bit layer's input gradient equals autograd through the dequantized weight", () => {
+    expect(noTorch).toBeNull();
     const out = lastJson(spawnSync(PYTHON, [join(root, 'bench/torch/gemma_step.py'), '--check'], { encoding: 'utf8', timeout: 120_000 }));
     expect(out.ok).toBe(true);
   });
