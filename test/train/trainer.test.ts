@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { initBackend } from 'loralab/backend';
 import { loadGemma } from 'loralab/models/gemma';
 import {
-  AdamW, BatchSampler, DataError, IGNORE_INDEX, SQL_TEMPLATE, Trainer, TrainingDivergedError, buildExample, causalLmLoss, clipGradNorm,
+  AdamW, BatchSampler, CheckpointStateError, DataError, IGNORE_INDEX, SQL_TEMPLATE, Trainer, TrainingDivergedError, buildExample, causalLmLoss, clipGradNorm,
   fusedHeadCausalLoss, generate, generateBatch, learningRate, padBatch, prepareMethod, readJsonl, sampleToken, latestCheckpoint, type Example,
 } from 'loralab/train';
 import { Rng } from '../../lib/src/util/rng.js';
@@ -148,6 +148,47 @@ describe('Trainer', () => {
     expect(recs).toEqual(full);
     const lines = readFileSync(join(dirB, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
     expect(lines).toEqual(full);
+  });
+  it('a run killed before its first checkpoint and resumed starts its metrics over (no duplicated records)', () => {
+    const data = examples(24);
+    const dir = tmp();
+    const a = make();
+    expect(() =>
+      new Trainer(a.model, a.prepared.trainable, data, null, opts(dir), 0).run({
+        onStep: (m) => {
+          if (m.step === 2) throw new Error('killed before the first checkpoint');
+        },
+      }),
+    ).toThrow(/killed/);
+    expect(existsSync(join(dir, 'latest'))).toBe(false);
+    const b = make();
+    const recs = new Trainer(b.model, b.prepared.trainable, data, null, { ...opts(dir), resume: true }, 0).run();
+    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(steps).toEqual(recs.map((r) => r.step));
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  it('a damaged trainer_state.json is refused before anything is restored, naming the file and the field', () => {
+    const data = examples(24);
+    const dir = tmp();
+    const a = make();
+    new Trainer(a.model, a.prepared.trainable, data, null, { ...opts(dir), steps: 3 }, 0).run();
+    const statePath = join(dir, 'checkpoint-000003', 'trainer_state.json');
+    const good = JSON.parse(readFileSync(statePath, 'utf8')) as Record<string, unknown>;
+    const cases: [string, RegExp][] = [
+      ['{"step": 3, "optim', /trainer_state\.json: not valid JSON/],
+      [JSON.stringify({ ...good, sampler: undefined }), /trainer_state\.json: 'sampler' must be an object/],
+      [JSON.stringify({ ...good, step: 'x' }), /trainer_state\.json: 'step' must be a non-negative integer \(got "x"\)/],
+      [JSON.stringify({ ...good, step: 999 }), /trainer_state\.json: 'step' is 999, beyond this run's 8 steps/],
+      [JSON.stringify({ ...good, sampler: { epoch: 0, pos: 1e6 } }), /'sampler\.pos' is 1000000, beyond the 24 training examples/],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(statePath, text);
+      const b = make();
+      const t = new Trainer(b.model, b.prepared.trainable, data, null, { ...opts(dir), resume: true }, 0);
+      expect(() => t.run()).toThrow(CheckpointStateError);
+      expect(() => t.resume()).toThrow(message);
+      expect(t.step).toBe(0);
+    }
   });
   it('a NaN loss stops before the update and leaves the last good checkpoint intact', () => {
     const data = examples(8);

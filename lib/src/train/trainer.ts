@@ -65,6 +65,49 @@ export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
 }
 
+/** A checkpoint's trainer_state.json that cannot be resumed from; the message names the file and the field. */
+export class CheckpointStateError extends Error {
+  override name = 'CheckpointStateError';
+}
+
+/** What a checkpoint records about the loop besides the weights and the optimizer moments. */
+export interface TrainerState {
+  step: number;
+  optimizerStep: number;
+  sampler: { epoch: number; pos: number };
+  records: number;
+}
+
+/**
+ * Reads and checks a trainer_state.json before anything is restored from its checkpoint: every field a non-negative
+ * integer, and a step no later than the run's last (a later one would "resume" into a run that trains nothing).
+ */
+export function readTrainerState(path: string, totalSteps: number): TrainerState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CheckpointStateError(`${path}: not valid JSON (${(e as Error).message}); delete the checkpoint or start without --resume`);
+  }
+  const count = (v: unknown, field: string): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CheckpointStateError(`${path}: '${field}' must be a non-negative integer (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointStateError(`${path}: expected a JSON object with step, optimizerStep, sampler and records`);
+  const o = raw as Record<string, unknown>;
+  const sampler = o.sampler;
+  if (typeof sampler !== 'object' || sampler === null || Array.isArray(sampler)) throw new CheckpointStateError(`${path}: 'sampler' must be an object { epoch, pos } (got ${JSON.stringify(sampler)})`);
+  const sp = sampler as Record<string, unknown>;
+  const state: TrainerState = {
+    step: count(o.step, 'step'),
+    optimizerStep: count(o.optimizerStep, 'optimizerStep'),
+    sampler: { epoch: count(sp.epoch, 'sampler.epoch'), pos: count(sp.pos, 'sampler.pos') },
+    records: count(o.records, 'records'),
+  };
+  if (state.step > totalSteps) throw new CheckpointStateError(`${path}: 'step' is ${state.step}, beyond this run's ${totalSteps} steps; resume with --steps ${state.step} or more`);
+  return state;
+}
+
 /** Save/restore named variables as one safetensors file (for full fine-tuning, adapters and prefixes). */
 export function variablesTrainableSet(params: Map<string, tf.Variable>, file = 'trainable.safetensors'): TrainableSet {
   return {
@@ -177,22 +220,33 @@ export class Trainer {
     return dir;
   }
 
-  /** Restore the latest checkpoint of outDir; returns the step it resumes from (0 if none). */
+  /**
+   * Restore the latest checkpoint of outDir; returns the step it resumes from (0 if none). With no checkpoint the run
+   * starts over, and so does its metrics file (a run killed before its first checkpoint left records no state covers).
+   */
   resume(): number {
+    const mf = join(this.o.outDir, 'metrics.jsonl');
     const dir = latestCheckpoint(this.o.outDir);
-    if (!dir) return 0;
-    const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { step: number; optimizerStep: number; sampler: { epoch: number; pos: number }; records: number };
+    if (!dir) {
+      if (existsSync(mf)) writeFileSync(mf, '');
+      return 0;
+    }
+    const statePath = join(dir, 'trainer_state.json');
+    const state = readTrainerState(statePath, this.o.steps);
+    if (state.sampler.pos > this.train.length) throw new CheckpointStateError(`${statePath}: 'sampler.pos' is ${state.sampler.pos}, beyond the ${this.train.length} training examples of this run (was the checkpoint made with other data?)`);
     this.trainable.load(dir);
     const r = SafetensorsReader.open(join(dir, 'optimizer.safetensors'));
     const m = new Map<string, Float32Array>();
     const v = new Map<string, Float32Array>();
-    for (const n of r.names()) (n.startsWith('m.') ? m : v).set(n.slice(2), toFloat32(r.read(n)));
-    r.close();
+    try {
+      for (const n of r.names()) (n.startsWith('m.') ? m : v).set(n.slice(2), toFloat32(r.read(n)));
+    } finally {
+      r.close();
+    }
     this.optimizer.loadState({ step: state.optimizerStep, m, v });
     this.sampler.restore(state.sampler);
     this.step = state.step;
     // the metrics file continues where the checkpoint was taken
-    const mf = join(this.o.outDir, 'metrics.jsonl');
     if (existsSync(mf)) {
       const kept = readFileSync(mf, 'utf8').split('\n').filter(Boolean).slice(0, state.records);
       this.records.push(...kept.map((l) => JSON.parse(l) as MetricRecord));
