@@ -37,6 +37,12 @@ describe('data', () => {
     writeFileSync(f, '{"question": "a"}\n');
     expect(() => readJsonl(f, ['question', 'sql'])).toThrow(/bad\.jsonl:1: field 'sql' must be a string, got undefined/);
     expect(() => readJsonl(join(d, 'none.jsonl'), ['x'])).toThrow(DataError);
+    expect(() => readJsonl(d, ['x'])).toThrow(new RegExp(`${d}: not a file \\(expected a JSONL file`));
+  });
+  it('a JSONL file that starts with a byte order mark reads as without it', () => {
+    const f = join(tmp(), 'bom.jsonl');
+    writeFileSync(f, '\uFEFF{"question": "a", "sql": "b"}\n');
+    expect(readJsonl(f, ['question', 'sql'])).toEqual([{ question: 'a', sql: 'b' }]);
   });
   it('the prompt is masked: only the SQL and <eos> carry a loss', () => {
     const { tokenizer } = loadGemma(MODEL);

@@ -2,7 +2,7 @@
  * Training data: JSONL records, a prompt template, tokenization with the prompt masked (the model learns the answer
  * only), batching with padding or packing, and a seeded shuffle whose state can be saved and restored.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { IGNORE_INDEX } from './loss.js';
@@ -14,8 +14,10 @@ export class DataError extends Error {
 /** Read JSONL, checking that every line is a JSON object with the required string fields. */
 export function readJsonl<K extends string>(path: string, fields: readonly K[]): Record<K, string>[] {
   if (!existsSync(path)) throw new DataError(`${path}: no such file`);
+  if (!statSync(path).isFile()) throw new DataError(`${path}: not a file (expected a JSONL file, one JSON object per line)`);
   const out: Record<K, string>[] = [];
-  const lines = readFileSync(path, 'utf8').split('\n');
+  // A UTF-8 byte order mark (editors on Windows write one) is not part of the first record.
+  const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split('\n');
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     let v: unknown;
