@@ -1,31 +1,89 @@
 /**
- * The text-to-SQL grader's database: SQLite (sql.js, SQLite compiled to WebAssembly) loaded from schema.sql and
- * data.sql, made read-only (`PRAGMA query_only`), and run in a worker thread so that a runaway predicted query (a
- * cross join of three tables, say) is stopped after a time limit instead of hanging the evaluation.
+ * The text-to-SQL grader's database: SQLite (sql.js, SQLite compiled to WebAssembly) loaded once from schema.sql and
+ * data.sql, then every query runs on a fresh copy made from the original bytes, so nothing a query did (even one
+ * that got past the read-only rules) can change what a later query sees. A query must be exactly one read-only
+ * statement (`SELECT`, or `WITH … SELECT`: see statement.ts). It runs in a worker thread with a time limit, a cap
+ * on the worker's JavaScript heap, SQLite's own hard heap limit (which bounds the WebAssembly memory, an
+ * ArrayBuffer that the heap cap does not see) and caps on the rows and bytes returned: a runaway query is stopped
+ * and reported as an error, and the worker is restarted for the next one.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { leadingKeyword, onlyTrivia, refusal, skipTrivia } from './statement.js';
 
 export type SqlValue = number | string | Uint8Array | null;
 
 export type SqlResult = { ok: true; columns: string[]; rows: SqlValue[][] } | { ok: false; error: string };
 
+export interface SqlLimits {
+  /** SQLite's hard heap limit, MB (PRAGMA hard_heap_limit): allocations past it fail with "out of memory". */
+  sqliteHeapMb: number;
+  /** The worker's V8 old-generation heap, MB (resourceLimits): results are copied there. */
+  workerHeapMb: number;
+  /** Rows a query may return. */
+  maxRows: number;
+  /** Bytes a query may return (strings count 2 per character, numbers 8, blobs their length). */
+  maxResultBytes: number;
+}
+
+export const DEFAULT_SQL_LIMITS: SqlLimits = { sqliteHeapMb: 128, workerHeapMb: 256, maxRows: 100_000, maxResultBytes: 32 << 20 };
+
+// The worker: builds the database once (or takes its bytes from the previous worker), then for each query opens a
+// fresh copy, prepares the query with SQLite's parser, refuses anything but one read-only query, and steps it under
+// the row and byte caps. Written as CommonJS source because a Worker cannot load this package's TypeScript.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const initSqlJs = require(workerData.sqlJsPath);
+${skipTrivia.toString()}
+${onlyTrivia.toString()}
+${leadingKeyword.toString()}
+${refusal.toString()}
+const L = workerData.limits;
+const size = (v) => (v === null ? 1 : typeof v === 'number' ? 8 : typeof v === 'string' ? 2 * v.length : v.length);
+function query(SQL, bytes, sql) {
+  const db = new SQL.Database(bytes);
+  try {
+    db.exec('PRAGMA query_only = ON;');
+    const it = db.iterateStatements(sql);
+    const first = it.next();
+    if (first.done) return { error: 'invalid SQL: no statement' };
+    const stmt = first.value;
+    const why = refusal(leadingKeyword(stmt.getSQL()), stmt.getColumnNames().length, it.getRemainingSQL());
+    if (why) return { error: why };
+    const columns = stmt.getColumnNames();
+    const rows = [];
+    let total = 0;
+    while (stmt.step()) {
+      const row = stmt.get();
+      for (const v of row) total += size(v);
+      rows.push(row);
+      if (rows.length > L.maxRows) return { error: 'the query returns more than ' + L.maxRows + ' rows' };
+      if (total > L.maxResultBytes) return { error: 'the query returns more than ' + (L.maxResultBytes >> 20) + ' MB' };
+    }
+    return { columns, rows };
+  } finally {
+    db.close();
+  }
+}
 initSqlJs().then((SQL) => {
-  const db = new SQL.Database();
-  db.exec(workerData.schema);
-  db.exec(workerData.data);
-  db.exec('PRAGMA query_only = ON;');
-  parentPort.postMessage({ ready: true });
+  let bytes = workerData.bytes;
+  if (!bytes) {
+    const db = new SQL.Database();
+    db.exec(workerData.schema);
+    db.exec(workerData.data);
+    bytes = db.export();
+    db.close();
+  }
+  // Process-wide in SQLite: every connection's allocations together stay under it.
+  const setup = new SQL.Database();
+  setup.exec('PRAGMA hard_heap_limit = ' + L.sqliteHeapMb * 1048576 + ';');
+  setup.close();
+  parentPort.postMessage({ ready: true, bytes });
   parentPort.on('message', ({ id, sql }) => {
     try {
-      const res = db.exec(sql);
-      const last = res[res.length - 1] || { columns: [], values: [] };
-      parentPort.postMessage({ id, columns: last.columns, rows: last.values });
+      parentPort.postMessage({ id, ...query(SQL, bytes, sql) });
     } catch (e) {
       parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) });
     }
@@ -33,62 +91,89 @@ initSqlJs().then((SQL) => {
 }, (e) => parentPort.postMessage({ fatal: String(e && e.message ? e.message : e) }));
 `;
 
+type Reply = { id?: number; columns?: string[]; rows?: SqlValue[][]; error?: string; ready?: boolean; bytes?: Uint8Array; fatal?: string };
+
 export class SqlDatabase {
   private worker: Worker | null = null;
+  private bytes: Uint8Array | null = null;
   private nextId = 0;
   private readonly sqlJsPath: string;
 
-  private constructor(readonly dir: string, private readonly schema: string, private readonly data: string) {
+  private constructor(readonly dir: string, private readonly schema: string, private readonly data: string, readonly limits: SqlLimits) {
     this.sqlJsPath = createRequire(import.meta.url).resolve('sql.js');
   }
 
   /** A folder with schema.sql and data.sql (datasets/sql). */
-  static async open(dir: string): Promise<SqlDatabase> {
+  static async open(dir: string, limits: Partial<SqlLimits> = {}): Promise<SqlDatabase> {
     const read = (f: string) => {
       const p = join(dir, f);
       if (!existsSync(p)) throw new Error(`${dir}: no ${f} (expected the task's schema.sql and data.sql)`);
       return readFileSync(p, 'utf8');
     };
-    const db = new SqlDatabase(dir, read('schema.sql'), read('data.sql'));
+    const db = new SqlDatabase(dir, read('schema.sql'), read('data.sql'), { ...DEFAULT_SQL_LIMITS, ...limits });
     await db.start();
     return db;
   }
 
-  private start(): Promise<void> {
+  private start(): Promise<Worker> {
     return new Promise((resolve, reject) => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sqlJsPath: this.sqlJsPath, schema: this.schema, data: this.data } });
-      const onMsg = (m: { ready?: boolean; fatal?: string }) => {
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { sqlJsPath: this.sqlJsPath, schema: this.bytes ? '' : this.schema, data: this.bytes ? '' : this.data, bytes: this.bytes, limits: this.limits },
+        resourceLimits: { maxOldGenerationSizeMb: this.limits.workerHeapMb, maxYoungGenerationSizeMb: 16 },
+      });
+      const fail = (e: Error) => reject(new Error(`${this.dir}: cannot load the database (${e.message})`));
+      const onMsg = (m: Reply) => {
         if (m.ready) {
           w.off('message', onMsg);
+          w.off('error', fail);
+          this.bytes = m.bytes ?? null;
           this.worker = w;
-          resolve();
-        } else if (m.fatal) reject(new Error(`${this.dir}: cannot load the database (${m.fatal})`));
+          resolve(w);
+        } else if (m.fatal) fail(new Error(m.fatal));
       };
       w.on('message', onMsg);
-      w.once('error', reject);
+      w.once('error', fail);
     });
   }
 
-  /** Run one query; errors and time-outs come back as { ok: false, error }. */
+  /** Stops the worker (a time-out, a heap overflow) so that the next query starts a new one. */
+  private drop(w: Worker): void {
+    if (this.worker === w) this.worker = null;
+    void w.terminate();
+  }
+
+  /**
+   * Run one query on a fresh copy of the database; refusals ("invalid SQL: …"), SQLite errors, time-outs and memory
+   * overflows come back as { ok: false, error }.
+   */
   async run(sql: string, opts: { timeoutMs?: number } = {}): Promise<SqlResult> {
-    if (!this.worker) await this.start();
-    const w = this.worker!;
+    const w = this.worker ?? (await this.start());
     const id = this.nextId++;
     const timeoutMs = opts.timeoutMs ?? 2000;
     return new Promise<SqlResult>((resolve) => {
-      const timer = setTimeout(() => {
-        w.off('message', onMsg);
-        void w.terminate();
-        this.worker = null; // restarted on the next query
-        resolve({ ok: false, error: `timed out after ${timeoutMs} ms` });
-      }, timeoutMs);
-      const onMsg = (m: { id: number; columns?: string[]; rows?: SqlValue[][]; error?: string }) => {
-        if (m.id !== id) return;
+      const finish = (r: SqlResult, stop: boolean) => {
         clearTimeout(timer);
         w.off('message', onMsg);
-        resolve(m.error !== undefined ? { ok: false, error: m.error } : { ok: true, columns: m.columns ?? [], rows: m.rows ?? [] });
+        w.off('error', onError);
+        w.off('exit', onExit);
+        if (stop) this.drop(w);
+        resolve(r);
       };
+      const timer = setTimeout(() => finish({ ok: false, error: `timed out after ${timeoutMs} ms` }, true), timeoutMs);
+      const onMsg = (m: Reply) => {
+        if (m.id !== id) return;
+        // SQLite's "out of memory" leaves the WebAssembly memory grown; a new worker gives it back.
+        if (m.error === undefined) finish({ ok: true, columns: m.columns ?? [], rows: m.rows ?? [] }, false);
+        else if (/^out of memory$/i.test(m.error)) finish({ ok: false, error: `out of memory: the query passed SQLite's ${this.limits.sqliteHeapMb} MB heap limit` }, true);
+        else finish({ ok: false, error: m.error }, false);
+      };
+      const onError = (e: Error & { code?: string }) =>
+        finish({ ok: false, error: e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory: the query's results passed the ${this.limits.workerHeapMb} MB limit` : `the query stopped the database worker (${e.message})` }, true);
+      const onExit = (code: number) => finish({ ok: false, error: `the query stopped the database worker (exit ${code})` }, true);
       w.on('message', onMsg);
+      w.on('error', onError);
+      w.on('exit', onExit);
       w.postMessage({ id, sql });
     });
   }
