@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DTYPES, DTYPE_BITS, SafetensorsError, SafetensorsReader, SafetensorsWriter, serialize, typedView, writeSafetensors, type Dtype, type RawTensor } from 'loralab/io';
+import { execFileSync } from 'node:child_process';
+import { DTYPES, DTYPE_BITS, HEADER_LIMITS, MemorySource, SafetensorsError, SafetensorsReader, SafetensorsWriter, readHeader, serialize, typedView, writeSafetensors, type Dtype, type RawTensor } from 'loralab/io';
+import { table } from '../../lib/src/cli/format.js';
 import { RecordingSource } from '../helpers/recordingSource.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -199,5 +201,163 @@ describe('property: write/read round trip', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+/**
+ * Case by case against the reference reader. Each expectation was checked with serde_json 1.0.87 deserializing the
+ * reference's own types (`HashMetadata` with a flattened `HashMap<String, TensorInfo>`, `TensorInfo { dtype, shape:
+ * Vec<usize>, data_offsets: (usize, usize) }`): OK where it parses, an error where it does not.
+ */
+describe('reader: parity with the reference reader (serde_json)', () => {
+  const T = '"dtype":"F32","shape":[1],"data_offsets":[0,4]';
+  const f32 = new Uint8Array(4);
+  const refused = (header: string, data: Uint8Array, message: RegExp) => expectCode(() => SafetensorsReader.fromBytes(fileWith(header, data)), 'InvalidHeaderDeserialization', message);
+  it('integers written as floats in shape or data_offsets ([4.0], [4e0], -0) are refused', () => {
+    refused('{"t":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}}', new Uint8Array(16), /tensor 't': shape must be .*got 4\.0 \(written as a float/);
+    refused('{"t":{"dtype":"F32","shape":[4e0],"data_offsets":[0,16]}}', new Uint8Array(16), /got 4e0/);
+    refused('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}', f32, /data_offsets must be .*got 4\.0/);
+    refused('{"t":{"dtype":"F32","shape":[-0],"data_offsets":[0,0]}}', new Uint8Array(0), /got -0/);
+    refused('{"t":{"dtype":"F32","shape":[18446744073709551616,0],"data_offsets":[0,0]}}', new Uint8Array(0), /beyond 2\^64 - 1/);
+  });
+  it('a field given twice in a tensor entry, and __metadata__ given twice, are refused', () => {
+    refused(`{"t":{"dtype":"F32",${T}}}`, f32, /tensor 't': duplicate field `dtype`/);
+    refused(`{"t":{${T},"data_offsets":[0,4]}}`, f32, /duplicate field `data_offsets`/);
+    refused(`{"__metadata__":{},"__metadata__":{},"t":{${T}}}`, f32, /duplicate field `__metadata__`/);
+  });
+  it('a tensor name or metadata key given twice keeps the last entry (serde HashMap semantics)', () => {
+    const r = SafetensorsReader.fromBytes(fileWith(`{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"t":{${T}},"__metadata__":{"a":"1","a":"2"}}`, f32));
+    expect(r.names()).toEqual(['t']);
+    expect(r.info('t').shape).toEqual([1]);
+    expect(r.metadata).toEqual({ a: '2' });
+  });
+  it('"__metadata__": null is accepted (an Option) and reads as no metadata', () => {
+    const r = SafetensorsReader.fromBytes(fileWith(`{"__metadata__":null,"t":{${T}}}`, f32));
+    expect(r.metadata).toBeNull();
+    expect(r.names()).toEqual(['t']);
+  });
+  it('lone surrogate escapes are refused in names, metadata and skipped fields; pairs decode', () => {
+    refused(`{"\\ud800":{${T}}}`, f32, /lone leading surrogate/);
+    refused(`{"\\udc00":{${T}}}`, f32, /lone trailing surrogate/);
+    refused(`{"\\ud800\\u0041":{${T}}}`, f32, /lone leading surrogate/);
+    refused('{"__metadata__":{"a":"\\ud800"}}', new Uint8Array(0), /lone leading surrogate/);
+    refused(`{"t":{${T},"x":"\\ud800"}}`, f32, /lone leading surrogate/);
+    expect(SafetensorsReader.fromBytes(fileWith(`{"\\ud83d\\ude00":{${T}}}`, f32)).names()).toEqual(['😀']);
+  });
+  it('a UTF-8 byte order mark before the header is refused', () => {
+    refused(`\ufeff{"t":{${T}}}`, f32, /byte order mark/);
+  });
+  it('shape [2^40, 2^40, 0] overflows before its zero (ValidationOverflow); [0, 2^40, 2^40] and [2^64 - 1, 0] do not', () => {
+    expectCode(() => SafetensorsReader.fromBytes(fileWith('{"t":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}}')), 'ValidationOverflow', /tensor 't'/);
+    expect(SafetensorsReader.fromBytes(fileWith('{"t":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}}')).info('t').shape).toEqual([0, 2 ** 40, 2 ** 40]);
+    expect(SafetensorsReader.fromBytes(fileWith('{"t":{"dtype":"U8","shape":[18446744073709551615,0],"data_offsets":[0,0]}}')).info('t').shape).toEqual([2 ** 64, 0]);
+  });
+  it('accepts what serde accepts: the list form of an entry, the map form of a dtype, unknown fields, 1e-400', () => {
+    expect(SafetensorsReader.fromBytes(fileWith('{"t":["F32",[1],[0,4]]}', f32)).info('t').dtype).toBe('F32');
+    expect(SafetensorsReader.fromBytes(fileWith('{"t":{"dtype":{"F32":null},"shape":[1],"data_offsets":[0,4]}}', f32)).info('t').dtype).toBe('F32');
+    expect(SafetensorsReader.fromBytes(fileWith(`{"t":{${T},"extra":[1,{"a":null}],"tiny":1e-400}}`, f32)).names()).toEqual(['t']);
+    refused('{"t":["F32",[1],[0,4],1]}', f32, /exactly 3 elements/);
+    refused('{"t":["F32",[1]]}', f32, /exactly 3 elements/);
+    refused('{"t":{"dtype":{"F32":{}},"shape":[1],"data_offsets":[0,4]}}', f32, /dtype must be/);
+    refused(`{"t":{${T},"extra":1e400}}`, f32, /number out of range/);
+  });
+  it('refuses what serde_json refuses: trailing commas and characters, leading zeros, control characters, bad escapes', () => {
+    refused(`{"t":{${T}},}`, f32, /trailing comma/);
+    refused(`{"t":{${T}}}\u0000`, f32, /trailing characters/);
+    refused('{"t":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}', f32, /leading zero/);
+    refused(`{"t\u0001":{${T}}}`, f32, /control character/);
+    refused(`{"a\\x":{${T}}}`, f32, /invalid escape/);
+    refused('\f{}', new Uint8Array(0), /not valid JSON/);
+  });
+  it('nesting: 127 levels parse (skipped as an unknown field), 128 are refused as serde_json refuses them', () => {
+    const nested = (levels: number) => `{"t":{${T},"x":${'['.repeat(levels - 2)}${']'.repeat(levels - 2)}}}`;
+    expect(SafetensorsReader.fromBytes(fileWith(nested(127), f32)).names()).toEqual(['t']);
+    refused(nested(128), f32, /nested deeper than 127 levels/);
+  });
+  it('names and metadata keys "__proto__" and "constructor" are kept (null-prototype maps)', () => {
+    const tensors = Object.create(null) as Record<string, RawTensor>;
+    tensors['__proto__'] = { dtype: 'U8', shape: [1], data: Uint8Array.of(7) };
+    tensors['constructor'] = { dtype: 'U8', shape: [1], data: Uint8Array.of(8) };
+    const r = SafetensorsReader.fromBytes(serialize(tensors));
+    expect(r.names().sort()).toEqual(['__proto__', 'constructor']);
+    expect(r.read('__proto__').data).toEqual(Uint8Array.of(7));
+    const m = SafetensorsReader.fromBytes(fileWith('{"__metadata__":{"__proto__":"x","toString":"y"}}')).metadata!;
+    expect(Object.keys(m).sort()).toEqual(['__proto__', 'toString']);
+    expect(m['__proto__']).toBe('x');
+  });
+});
+
+describe('reader: bounded memory and time on hostile headers', () => {
+  const T = '"dtype":"U8","shape":[0],"data_offsets":[0,0]';
+  it('98 MB of nested [ gives a clear error, at once', () => {
+    const h = Buffer.alloc(98_000_000, '[');
+    const t0 = performance.now();
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(h.toString('latin1'))), 'InvalidHeaderDeserialization', /must be a JSON object, got a JSON array/);
+    const h2 = Buffer.concat([Buffer.from('{"t":{"x":'), Buffer.alloc(98_000_000, '[')]).toString('latin1');
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(h2)), 'InvalidHeaderDeserialization', /nested deeper than 127 levels/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+  it('a 100,000-deep header gives the depth error, not a stack overflow', () => {
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(`{"a":${'{"a":'.repeat(100_000)}null${'}'.repeat(100_000)}}`)), 'InvalidHeaderDeserialization', /nested deeper/);
+  });
+  it('counts and dimensions are bounded before they are stored (LimitExceeded names the bound)', () => {
+    const limits = { ...HEADER_LIMITS, maxTensors: 3, maxMetadataKeys: 2, maxDims: 4 };
+    const h = (s: string) => new MemorySource(fileWith(s), 'h.safetensors');
+    expect(readHeader(h(`{"a":{${T}},"b":{${T}},"c":{${T}}}`), limits).tensors).toHaveLength(3);
+    expect(() => readHeader(h(`{"a":{${T}},"b":{${T}},"c":{${T}},"d":{${T}}}`), limits)).toThrow(/LimitExceeded: more than 3 tensors/);
+    expect(readHeader(h(`{"a":{${T}},"a":{${T}},"a":{${T}},"a":{${T}}}`), limits).tensors).toHaveLength(1);
+    expect(() => readHeader(h('{"__metadata__":{"a":"","b":"","c":""}}'), limits)).toThrow(/LimitExceeded: __metadata__ has more than 2 keys/);
+    expect(() => readHeader(h('{"t":{"dtype":"U8","shape":[1,1,1,1,1],"data_offsets":[0,1]}}'), limits)).toThrow(/LimitExceeded: tensor 't': shape has more than 4 dimensions/);
+    expect(HEADER_LIMITS).toEqual({ maxTensors: 1_000_000, maxMetadataKeys: 1_000_000, maxDims: 64, maxDepth: 128 });
+  });
+  it('a 33-million-dimension shape is refused at its 65th dimension, quickly', () => {
+    const h = `{"t":{"dtype":"U8","data_offsets":[0,1],"shape":[${'1,'.repeat(33_000_000)}1]}}`;
+    const t0 = performance.now();
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(h, new Uint8Array(1))), 'LimitExceeded', /more than 64 dimensions/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+  it('6.7 M metadata keys are refused after a million, in seconds and without gigabytes', () => {
+    const parts: string[] = [];
+    for (let i = 0; i < 6_700_000; i++) parts.push(`"${i.toString(36)}":""`);
+    const h = `{"__metadata__":{${parts.join(',')}}}`;
+    parts.length = 0;
+    const t0 = performance.now();
+    const rss0 = process.memoryUsage().rss;
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(h)), 'LimitExceeded', /more than 1,000,000 keys/);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(1.5e9);
+  });
+  it('a valid file with 125,000 tensors reads, and inspect lays out its table', () => {
+    const parts: string[] = [];
+    for (let i = 0; i < 125_000; i++) parts.push(`"t${i}":{${T}}`);
+    const r = SafetensorsReader.fromBytes(fileWith(`{${parts.join(',')}}`));
+    expect(r.tensors).toHaveLength(125_000);
+    const rows = r.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, '0']);
+    const lines = table(['tensor', 'dtype', 'shape', 'bytes'], rows).split('\n');
+    expect(lines).toHaveLength(125_002);
+    expect(lines[1]).toBe(`${'-'.repeat(7)}  -----  -----  -----`);
+  });
+});
+
+describe('opening files: only regular files, never a hang', () => {
+  it('a FIFO is refused at once with a message, not waited on', () => {
+    const dir = tmp();
+    const fifo = join(dir, 'pipe.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const t0 = performance.now();
+    expectCode(() => SafetensorsReader.open(fifo), 'IoError', /pipe\.safetensors: IoError: is a FIFO \(named pipe\), not a regular file/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expectCode(() => SafetensorsReader.open(dir), 'IoError', /is a directory/);
+  });
+  it('a file that is not safetensors says so, and why, keeping the code', () => {
+    const dir = tmp();
+    const p = join(dir, 'x.bin');
+    writeFileSync(p, Buffer.concat([Buffer.from('PK\u0003\u0004 this is a zip'), Buffer.alloc(1200)]));
+    expectCode(
+      () => SafetensorsReader.open(p),
+      'HeaderTooLarge',
+      /^.*x\.bin is not a safetensors file: its first 8 bytes, read as the header length, give 7\.6e18 bytes, more than the file's 1,218 bytes \(a safetensors file starts with an 8-byte little-endian header length, then a JSON header\)$/,
+    );
+    expectCode(() => SafetensorsReader.fromBytes(new Uint8Array(3), 'e'), 'HeaderTooSmall', /^e is not a safetensors file: it is 3 bytes/);
   });
 });

@@ -11,7 +11,8 @@ export function humanBytes(n: number): string {
 }
 
 export function table(header: string[], rows: string[][], align: ('l' | 'r')[] = []): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  // a loop, not Math.max(...rows): spreading 125,000 rows as arguments overflows the call stack
+  const widths = header.map((h, c) => rows.reduce((w, r) => Math.max(w, (r[c] ?? '').length), h.length));
   const line = (r: string[]) =>
     r.map((cell, c) => (align[c] === 'r' ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -2,7 +2,7 @@
  * Random access to bytes, so that a reader takes one tensor out of a 5 GB file without loading the rest.
  * Every byte the safetensors reader holds comes through `read`, which never asks for more than the source has.
  */
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync, constants } from 'node:fs';
 
 export interface ByteSource {
   /** Name used in error messages (the file path). */
@@ -16,9 +16,20 @@ export interface ByteSource {
 export class FileSource implements ByteSource {
   readonly size: number;
   private fd: number | null;
+  /**
+   * Opens without blocking (a FIFO would otherwise wait for a writer forever) and accepts only a regular file:
+   * anything else fails with `code` EISDIR or ENOTREG.
+   */
   constructor(readonly name: string) {
-    this.fd = openSync(name, 'r');
-    this.size = fstatSync(this.fd).size;
+    const fd = openSync(name, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : 'a device or other special file';
+      throw Object.assign(new Error(`${name}: is ${what}, not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTREG' });
+    }
+    this.fd = fd;
+    this.size = st.size;
   }
   read(offset: number, length: number): Uint8Array {
     if (this.fd === null) throw new Error(`${this.name}: file already closed`);

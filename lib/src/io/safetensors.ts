@@ -10,8 +10,9 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FileSource, MemorySource, type ByteSource } from './byteSource.js';
-import { DTYPE_BITS, DTYPES, dtypeRank, isDtype, type Dtype } from './dtypes.js';
+import { DTYPE_BITS, dtypeRank, type Dtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
+import { HEADER_LIMITS, HeaderSchemaError, parseHeaderJson, type HeaderLimits, type ParsedHeader, type ParsedTensor } from './safetensorsHeader.js';
 
 /** The reference reader refuses headers larger than this (`MAX_HEADER_SIZE`). */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -34,51 +35,50 @@ export interface SafetensorsHeader {
   tensors: TensorInfo[];
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep a leading U+FEFF so that it is refused, as the reference reader refuses it
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const enc = new TextEncoder();
+const U64_MAX = 2n ** 64n - 1n;
 
-function describe(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+/** A byte count for a message: grouped digits, or 7.4e18 when it is too long to read. */
+function bytesText(n: bigint | number): string {
+  return BigInt(n) < 10n ** 12n ? Number(n).toLocaleString('en-US') : Number(n).toExponential(1).replace('e+', 'e');
 }
 
 /** Parse and validate a header from any byte source. Reads only the 8-byte prefix and the header itself. */
-export function readHeader(src: ByteSource): SafetensorsHeader {
+export function readHeader(src: ByteSource, limits: HeaderLimits = HEADER_LIMITS): SafetensorsHeader {
   const file = src.name;
-  if (src.size < 8) throw new SafetensorsError('HeaderTooSmall', file, `file is ${src.size} bytes; a safetensors file starts with an 8-byte header length`);
+  if (src.size < 8) throw SafetensorsError.notSafetensors('HeaderTooSmall', file, `it is ${src.size} bytes, shorter than the 8-byte header length`);
   const prefix = src.read(0, 8);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_SIZE)) throw new SafetensorsError('HeaderTooLarge', file, `header length ${n} exceeds the limit of ${MAX_HEADER_SIZE} bytes`);
+  // The reference checks the limit first (HeaderTooLarge), then that the header fits (InvalidHeaderLength).
+  const code = n > BigInt(MAX_HEADER_SIZE) ? 'HeaderTooLarge' : 'InvalidHeaderLength';
+  if (n > BigInt(src.size - 8)) {
+    const why = n > BigInt(src.size)
+      ? `its first 8 bytes, read as the header length, give ${bytesText(n)} bytes, more than the file's ${bytesText(src.size)} bytes`
+      : `its first 8 bytes, read as the header length, give ${bytesText(n)} bytes, but only ${bytesText(src.size - 8)} bytes follow them`;
+    throw SafetensorsError.notSafetensors(code, file, code === 'InvalidHeaderLength' ? `${why} (or the file was truncated)` : why);
+  }
+  if (code === 'HeaderTooLarge') throw new SafetensorsError(code, file, `header length ${n} exceeds the limit of ${MAX_HEADER_SIZE} bytes`);
   const headerSize = Number(n);
   const dataStart = 8 + headerSize;
-  if (dataStart > src.size) {
-    throw new SafetensorsError('InvalidHeaderLength', file, `header length ${headerSize} runs past the end of the file (${src.size} bytes): truncated file?`);
-  }
   let text: string;
   try {
     text = utf8.decode(src.read(8, headerSize));
   } catch {
     throw new SafetensorsError('InvalidHeader', file, 'header is not valid UTF-8');
   }
-  let json: unknown;
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new SafetensorsError('InvalidHeaderDeserialization', file, 'header starts with a UTF-8 byte order mark (U+FEFF), which the reference reader refuses');
+  }
+  let parsed: ParsedHeader;
   try {
-    json = JSON.parse(text);
+    parsed = parseHeaderJson(text, limits);
   } catch (e) {
-    throw new SafetensorsError('InvalidHeaderDeserialization', file, `header is not valid JSON (${(e as Error).message})`);
+    if (!(e instanceof HeaderSchemaError)) throw e;
+    throw new SafetensorsError(e.limit ? 'LimitExceeded' : 'InvalidHeaderDeserialization', file, e.message, e.tensor);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new SafetensorsError('InvalidHeaderDeserialization', file, `header must be a JSON object, got ${describe(json)}`);
-  }
-
-  let metadata: Record<string, string> | null = null;
-  const tensors: TensorInfo[] = [];
-  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      metadata = parseMetadata(file, value);
-      continue;
-    }
-    tensors.push(parseTensorInfo(file, name, value));
-  }
+  const tensors: ParsedTensor[] = parsed.tensors;
 
   // Offsets: contiguous from 0, no gaps, no overlaps (sorted by data_offsets as the reference does).
   tensors.sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
@@ -89,18 +89,18 @@ export function readHeader(src: ByteSource): SafetensorsHeader {
       const why = e < s ? `end ${e} is before begin ${s}` : s > start ? `begins at ${s} but the previous tensor ends at ${start} (a gap)` : `begins at ${s}, inside the previous tensor which ends at ${start} (an overlap)`;
       throw new SafetensorsError('InvalidOffset', file, `tensor '${t.name}': data_offsets [${s}, ${e}]: ${why}`, t.name);
     }
-    const nelem = t.shape.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(nelem)) {
-      throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': shape [${t.shape.join(', ')}] has too many elements`, t.name);
+    const bits = DTYPE_BITS[t.dtype];
+    const nbytes = tensorBytes(t, bits);
+    if (nbytes === 'overflow') {
+      throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': shape [${(t.exactShape ?? t.shape).join(', ')}] of ${t.dtype} has more elements or bits than 2^64 - 1 (the product overflows, checked left to right as the reference does)`, t.name);
     }
-    const bits = nelem * DTYPE_BITS[t.dtype];
-    if (!Number.isSafeInteger(bits)) throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': size in bits overflows`, t.name);
-    if (bits % 8 !== 0) {
-      throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${nelem} elements of ${t.dtype} are ${bits} bits, not a whole number of bytes`, t.name);
+    if (nbytes === 'misaligned') {
+      throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${t.shape.reduce((a, b) => a * b, 1)} elements of ${t.dtype} are not a whole number of bytes`, t.name);
     }
-    if (e - s !== bits / 8) {
-      throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} [${t.shape.join(', ')}] needs ${bits / 8} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
+    if (nbytes !== e - s) {
+      throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} [${t.shape.join(', ')}] needs ${nbytes} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
     }
+    delete t.exactShape;
     start = e;
   }
   if (dataStart + start !== src.size) {
@@ -111,45 +111,40 @@ export function readHeader(src: ByteSource): SafetensorsHeader {
         (src.size < dataStart + start ? ' (truncated?)' : ' (trailing bytes are not allowed)'),
     );
   }
-  return { headerSize, dataStart, metadata, tensors };
+  return { headerSize, dataStart, metadata: parsed.metadata, tensors };
 }
 
-function parseMetadata(file: string, value: unknown): Record<string, string> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SafetensorsError('InvalidHeaderDeserialization', file, `__metadata__ must be an object of strings, got ${describe(value)}`);
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== 'string') {
-      throw new SafetensorsError('InvalidHeaderDeserialization', file, `__metadata__.${k} must be a string (safetensors allows only string values), got ${describe(v)}`);
-    }
-    out[k] = v;
-  }
-  return out;
-}
-
-function parseTensorInfo(file: string, name: string, value: unknown): TensorInfo {
-  const bad = (field: string, expected: string, got: unknown) =>
-    new SafetensorsError('InvalidHeaderDeserialization', file, `tensor '${name}': ${field} must be ${expected}, got ${describe(got)}`, name);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('its entry', 'an object {dtype, shape, data_offsets}', value);
-  const v = value as Record<string, unknown>;
-  if (!('dtype' in v)) throw bad('dtype', `one of ${DTYPES.join(', ')}`, undefined);
-  if (!isDtype(v.dtype)) throw bad('dtype', `one of ${DTYPES.join(', ')}`, v.dtype);
-  if (!Array.isArray(v.shape)) throw bad('shape', 'an array of non-negative integers', v.shape);
-  for (const d of v.shape) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw bad('shape', 'an array of non-negative integers', v.shape);
-    if (!Number.isSafeInteger(d)) {
-      throw new SafetensorsError('ValidationOverflow', file, `tensor '${name}': shape [${v.shape.join(', ')}] has a dimension too large to address`, name);
+/**
+ * Bytes of a tensor: elements = the shape's product and bits = elements · dtype bits, each refused if it passes
+ * 2^64 − 1 at any step (`try_fold(1, usize::checked_mul)`, so [2^40, 2^40, 0] overflows before reaching the 0).
+ * Exact in floats while below 2^53, in BigInt beyond.
+ */
+function tensorBytes(t: ParsedTensor, bits: number): number | 'overflow' | 'misaligned' {
+  let p = 1;
+  let exact = t.exactShape === undefined;
+  if (exact) {
+    for (const d of t.shape) {
+      p *= d;
+      if (p > Number.MAX_SAFE_INTEGER) {
+        exact = false;
+        break;
+      }
     }
   }
-  const off = v.data_offsets;
-  if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => typeof o === 'number' && Number.isInteger(o) && o >= 0)) {
-    throw bad('data_offsets', 'two non-negative integers [begin, end]', off);
+  if (exact && p * bits <= Number.MAX_SAFE_INTEGER) {
+    const nbits = p * bits;
+    return nbits % 8 === 0 ? nbits / 8 : 'misaligned';
   }
-  if (!off.every((o) => Number.isSafeInteger(o))) {
-    throw new SafetensorsError('InvalidOffset', file, `tensor '${name}': data_offsets ${describe(off)} are beyond any file size`, name);
+  let q = 1n;
+  for (const d of t.exactShape ?? t.shape.map(BigInt)) {
+    q *= BigInt(d);
+    if (q > U64_MAX) return 'overflow';
   }
-  return { name, dtype: v.dtype, shape: v.shape as number[], dataOffsets: [off[0] as number, off[1] as number] };
+  const nbits = q * BigInt(bits);
+  if (nbits > U64_MAX) return 'overflow';
+  if (nbits % 8n !== 0n) return 'misaligned';
+  // past 2^53 no offsets of a real file can match; the number is only compared, and fails
+  return Number(nbits / 8n);
 }
 
 /** A tensor's raw little-endian bytes with its dtype and shape. */
@@ -178,7 +173,7 @@ export class SafetensorsReader {
       src = new FileSource(path);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a .safetensors file' : err.message;
+      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a .safetensors file' : err.code === 'ENOTREG' ? err.message.slice(path.length + 2) : err.message;
       throw new SafetensorsError('IoError', path, why);
     }
     return new SafetensorsReader(src);
