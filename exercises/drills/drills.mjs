@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
+import { misconceptionsIn } from './grade.mjs';
 
 const dir = new URL('.', import.meta.url).pathname;
 
@@ -27,10 +28,23 @@ export function loadDrills(from = dir) {
     for (const q of data.questions) {
       if (!q.id.startsWith(`${data.section}.`)) throw new DrillFormatError(`exercises/drills/${f}: question ${q.id} is not numbered in section ${data.section}`);
       if (q.type === 'mcq' && q.options.filter((o) => o.correct).length !== 1) throw new DrillFormatError(`exercises/drills/${f}: question ${q.id} must have exactly one correct option`);
+      if (q.type === 'short') checkMisconceptions(`exercises/drills/${f}: question ${q.id}`, q);
     }
     sections.push(data);
   }
   return sections;
 }
 
-export { gradeAnswer, parseNumber } from './grade.mjs';
+/** Each misconception's patterns compile, match its own text, and none matches the model answer. */
+function checkMisconceptions(where, q) {
+  q.misconceptions.forEach((mc, i) => {
+    for (const p of mc.patterns) {
+      try { new RegExp(p, 'i'); } catch (e) { throw new DrillFormatError(`${where}: misconceptions[${i}].patterns: not a regular expression: ${e.message}`); }
+    }
+    if (!misconceptionsIn({ misconceptions: [mc] }, mc.text).length) throw new DrillFormatError(`${where}: misconceptions[${i}].patterns do not match its own text "${mc.text}"`);
+  });
+  const stated = misconceptionsIn(q, q.modelAnswer);
+  if (stated.length) throw new DrillFormatError(`${where}: the modelAnswer states the misconception "${stated[0].text}"`);
+}
+
+export * from './grade.mjs';
