@@ -7,3 +7,5 @@ export * from './init.js';
 export * from './bf16.js';
 export { filledTensor } from './heap.js';
 export { dequantizeToTensor, dequantizeKernelName, rowChunks, type DequantizeKernelName } from '../quant/kernels/index.js';
+export { loadNative, nativeStatus, describeNative, type NativeStatus } from './native.js';
+export { setNativeMatmul, nativeMatmulActive } from './nativeMatmul.js';

@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, chooseBackend, describeChoice, type BackendChoice, type BackendProbe } from './select.js';
+import { loadNative } from './native.js';
+import { setNativeMatmul } from './nativeMatmul.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -64,6 +66,13 @@ export async function probeBackends(env: Record<string, string | undefined> = is
   };
 }
 
+/** Native matmul on the wasm backend: load the addon, open a BLAS and register the kernel, or say why not. */
+async function startNative(env: Record<string, string | undefined>): Promise<NonNullable<BackendChoice['native']>> {
+  const { status, addon } = await loadNative(env);
+  if (status.state !== 'on') return status;
+  return setNativeMatmul(true, addon) ? status : { state: 'unsupported', why: "the wasm backend's heap is not reachable" };
+}
+
 let current: Promise<BackendChoice> | null = null;
 
 export interface InitOptions {
@@ -92,6 +101,7 @@ export function initBackend(opts: InitOptions = {}): Promise<BackendChoice> {
     const ok = await tf.setBackend(choice.name);
     if (!ok) throw new BackendError(`TF.js could not start the '${choice.name}' backend`);
     await tf.ready();
+    if (choice.name === 'wasm' && isNode) choice.native = await startNative(opts.env ?? process.env);
     if (opts.log ?? true) {
       const line = describeChoice(choice);
       if (isNode) process.stderr.write(`${line}\n`);

@@ -7,6 +7,8 @@
  * `webgpu` package); else `wasm` (ships inside its npm package: the default on CPU); else `cpu`.
  */
 
+import { describeNative, type NativeStatus } from './native.js';
+
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
@@ -27,6 +29,8 @@ export interface BackendChoice {
   /** For `tensorflow`: which package provides it. */
   package?: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
   reason: string;
+  /** On `wasm` in Node: whether matmul runs through the native BLAS addon, or why not. */
+  native?: NativeStatus;
 }
 
 export class BackendError extends Error {
@@ -69,5 +73,5 @@ export function chooseBackend(p: BackendProbe): BackendChoice {
 
 /** The one line LoRA Lab prints about its backend. */
 export function describeChoice(c: BackendChoice): string {
-  return `loralab: TF.js backend '${c.name}'${c.package ? ` via ${c.package}` : ''}: ${c.reason}`;
+  return `loralab: TF.js backend '${c.name}'${c.package ? ` via ${c.package}` : ''}${c.native ? ` ${describeNative(c.native)}` : ''}: ${c.reason}`;
 }

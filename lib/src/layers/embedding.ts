@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bf16ToF32, toBf16 } from '../quant/bf16.js';
 import { Module, type ParamInfo } from './module.js';
-import { matmulXWt } from './linear.js';
+import { matmulXWt, productXWt } from './linear.js';
 import { filledTensor } from '../backend/heap.js';
 import { headChunkRows } from './pieces.js';
 
@@ -147,7 +147,7 @@ export class Embedding extends Module {
       for (let s = 0; s < V; s += chunk) {
         const e = Math.min(V, s + chunk);
         const w = this.rowsTensor(s, e);
-        parts.push(tf.tidy(() => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D)); // (E·hᵀ)ᵀ: fast path
+        parts.push(productXWt(h2, w)); // h · E[s:e]ᵀ
         w.dispose();
       }
       const value = (parts.length === 1 ? parts[0] : tf.concat(parts, 1)).reshape([...lead, V]);

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
+import { nativeMatmulActive } from '../backend/nativeMatmul.js';
 import { dequantizeToTensor, rowChunks } from '../quant/kernels/index.js';
 import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
@@ -20,17 +21,29 @@ import { DENSE_PIECE_ELEMENTS } from './pieces.js';
 export type ComputeDtype = 'float32' | 'bfloat16';
 
 /**
- * y = x Wᵀ for x [N, in] and W [out, in], computed as (W · xᵀ)ᵀ: TF.js's wasm backend multiplies fastest when the
- * big matrix is the left operand and nothing is flagged transposed (its x·Bᵀ kernel is about ten times slower). The
- * gradient is written the same way: dx = dy · W and, only when asked, dW = dyᵀ · x — so a frozen weight costs no
- * weight-gradient product at all.
+ * x · Wᵀ for x [N, in] and W [out, in]. With the native BLAS matmul (backend/nativeMatmul.ts) every transpose flag is
+ * as fast as none, so it is one product; on TF.js's own kernels it is computed as (W · xᵀ)ᵀ, because the wasm backend
+ * multiplies fastest when nothing is flagged transposed (its x·Bᵀ path is about ten times slower).
+ */
+export function productXWt(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return nativeMatmulActive() ? tf.matMul(x, w, false, true) : tf.tidy(() => tf.matMul(w, x.transpose()).transpose());
+}
+
+/** dyᵀ · x, the weight gradient of y = x Wᵀ, with the transpose folded into the product where that is fast. */
+function productDyTx(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+  return nativeMatmulActive() ? tf.matMul(dy, x, true, false) : tf.tidy(() => tf.matMul(dy.transpose(), x));
+}
+
+/**
+ * y = x Wᵀ for x [N, in] and W [out, in] (see productXWt). The gradient: dx = dy · W and, only when asked,
+ * dW = dyᵀ · x — so a frozen weight costs no weight-gradient product at all.
  */
 export function matmulXWt(x2: tf.Tensor2D, w: tf.Tensor2D, opts: { weightGrad: boolean }): tf.Tensor2D {
   if (!opts.weightGrad) {
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xIn = args[0] as tf.Tensor2D;
       return {
-        value: tf.tidy(() => tf.matMul(w, xIn.transpose()).transpose()),
+        value: productXWt(xIn, w),
         gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, w),
       };
     });
@@ -40,10 +53,10 @@ export function matmulXWt(x2: tf.Tensor2D, w: tf.Tensor2D, opts: { weightGrad: b
     const [xIn, wIn, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([xIn, wIn]);
     return {
-      value: tf.tidy(() => tf.matMul(wIn, xIn.transpose()).transpose()),
+      value: productXWt(xIn, wIn),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy as tf.Tensor2D, ws), tf.tidy(() => tf.matMul((dy as tf.Tensor2D).transpose(), xs))];
+        return [tf.matMul(dy as tf.Tensor2D, ws), productDyTx(dy as tf.Tensor2D, xs)];
       },
     };
   });
@@ -226,20 +239,20 @@ export class Linear4bit extends Module implements LinearLike {
     // W's rows [a, b), dequantized straight into a tensor (on the wasm backend: in its heap, by the SIMD kernel)
     const absmax = stateAbsmax(state);
     const rows = (a: number, b: number) => dequantizeToTensor(state, dtype, [a, b], absmax);
-    // y = x Wᵀ, as (W · xᵀ)ᵀ piece by piece: the big matrix on the left is the wasm backend's fast path (matmulXWt).
+    // y = x Wᵀ piece by piece: y[:, rows_k] = x · W[rows_k]ᵀ (productXWt).
     // Backward recomputes W: dL/dx = Σ_k dL/dy[:, rows_k] · W[rows_k]. No gradient flows to the 4-bit weight.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xIn = args[0] as tf.Tensor;
       const lead = xIn.shape.slice(0, -1);
       const y = tf.tidy(() => {
-        const xt = (bf16 ? roundTensorToBf16(xIn) : xIn).reshape([-1, inF]).transpose();
+        const x2 = (bf16 ? roundTensorToBf16(xIn) : xIn).reshape([-1, inF]) as tf.Tensor2D;
         const parts = chunks.map(([a, b]) => {
           const w = rows(a, b);
-          const p = tf.matMul(w, xt);
+          const p = productXWt(x2, w);
           w.dispose();
           return p;
         });
-        return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)).transpose().reshape([...lead, out]);
+        return (parts.length === 1 ? parts[0] : tf.concat(parts, 1)).reshape([...lead, out]);
       });
       return {
         value: y,

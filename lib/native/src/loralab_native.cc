@@ -1,0 +1,171 @@
+// LoRA Lab's native kernels: single-precision GEMM through the system's CBLAS, on memory JavaScript already owns.
+//
+// The BLAS is not linked: `open` finds it at run time with dlopen (OpenBLAS or any libblas.so.3 on Linux, Accelerate
+// on macOS), so this addon builds without a -dev package and links only libc/libdl. `sgemm` multiplies matrices that
+// live inside one ArrayBuffer (TF.js's wasm heap) at byte offsets, writing the product into the same buffer — no copy
+// in or out.
+//
+//   C[i] = op(A[ia[i]]) · op(B[ib[i]])   for i in [0, batch),  op(X) = X or Xᵀ,  row-major, C[i] is M×N.
+#include <napi.h>
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+// CBLAS enum values (cblas.h); declared here so that no BLAS header is needed at build time.
+constexpr int kRowMajor = 101;
+constexpr int kNoTrans = 111;
+constexpr int kTrans = 112;
+
+using SgemmFn = void (*)(int order, int transA, int transB, int M, int N, int K, float alpha, const float* A, int lda,
+                         const float* B, int ldb, float beta, float* C, int ldc);
+using GetConfigFn = const char* (*)();
+using GetThreadsFn = int (*)();
+using SetThreadsFn = void (*)(int);
+
+struct Blas {
+  void* handle = nullptr;
+  SgemmFn sgemm = nullptr;
+  GetConfigFn getConfig = nullptr;
+  GetThreadsFn getThreads = nullptr;
+  SetThreadsFn setThreads = nullptr;
+  std::string path;
+};
+
+Blas blas;
+
+template <typename T>
+T symbol(void* handle, const char* name) {
+  return reinterpret_cast<T>(dlsym(handle, name));
+}
+
+Napi::Object describe(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("path", blas.path);
+  Dl_info where;  // the file the symbol came from: libblas.so.3 may be OpenBLAS, BLIS or netlib's reference BLAS
+  if (dladdr(reinterpret_cast<void*>(blas.sgemm), &where) && where.dli_fname) o.Set("file", where.dli_fname);
+  else o.Set("file", env.Null());
+  o.Set("config", blas.getConfig ? Napi::Value(Napi::String::New(env, blas.getConfig())) : env.Null());
+  o.Set("threads", blas.getThreads ? Napi::Value(Napi::Number::New(env, blas.getThreads())) : env.Null());
+  return o;
+}
+
+// open(candidates: string[]) -> { path, file, config, threads }: the first library that loads and exports cblas_sgemm.
+// Throws one error naming every candidate and why it failed.
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (blas.sgemm) return describe(env);
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "open(candidates: string[])");
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::string failures;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    std::string path = list.Get(i).ToString().Utf8Value();
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      failures += (failures.empty() ? "" : "; ") + path + ": " + (e ? e : "dlopen failed");
+      continue;
+    }
+    auto sgemm = symbol<SgemmFn>(h, "cblas_sgemm");
+    if (!sgemm) {
+      failures += (failures.empty() ? "" : "; ") + path + ": no cblas_sgemm";
+      dlclose(h);
+      continue;
+    }
+    blas.handle = h;
+    blas.sgemm = sgemm;
+    blas.path = path;
+    blas.getConfig = symbol<GetConfigFn>(h, "openblas_get_config");
+    blas.getThreads = symbol<GetThreadsFn>(h, "openblas_get_num_threads");
+    blas.setThreads = symbol<SetThreadsFn>(h, "openblas_set_num_threads");
+    return describe(env);
+  }
+  throw Napi::Error::New(env, failures.empty() ? "no BLAS candidates given" : failures);
+}
+
+// setThreads(n): OpenBLAS's thread count (no effect on a BLAS that cannot set it). Returns the count now in force.
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!blas.sgemm) throw Napi::Error::New(env, "setThreads: no BLAS is open");
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(env, "setThreads: expected a positive thread count");
+  if (blas.setThreads) blas.setThreads(n);
+  return blas.getThreads ? Napi::Value(Napi::Number::New(env, blas.getThreads())) : env.Null();
+}
+
+// Batch indices from an optional Int32Array argument; absent means matrix 0 for every product.
+std::vector<int32_t> indices(const Napi::Value& v, uint32_t batch) {
+  std::vector<int32_t> out(batch, 0);
+  if (v.IsUndefined() || v.IsNull()) return out;
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() != batch) throw Napi::RangeError::New(v.Env(), "sgemm: a batch index array's length is not the batch");
+  for (uint32_t i = 0; i < batch; i++) out[i] = a[i];
+  return out;
+}
+
+// sgemm(heap, transA, transB, M, N, K, aOffset, bOffset, cOffset, batch, aIndex?, bIndex?)
+// Offsets are in bytes; matrix i of A starts at aOffset + 4·M·K·aIndex[i] (likewise B, K·N), C[i] at cOffset + 4·M·N·i.
+// Every matrix is checked to lie inside the buffer before any is touched.
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!blas.sgemm) throw Napi::Error::New(env, "sgemm: no BLAS is open");
+  if (info.Length() < 10 || !info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "sgemm(heap: ArrayBuffer, transA, transB, M, N, K, aOffset, bOffset, cOffset, batch, aIndex?, bIndex?)");
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  const bool tA = info[1].ToBoolean();
+  const bool tB = info[2].ToBoolean();
+  const int64_t M = info[3].As<Napi::Number>().Int64Value();
+  const int64_t N = info[4].As<Napi::Number>().Int64Value();
+  const int64_t K = info[5].As<Napi::Number>().Int64Value();
+  const int64_t aOff = info[6].As<Napi::Number>().Int64Value();
+  const int64_t bOff = info[7].As<Napi::Number>().Int64Value();
+  const int64_t cOff = info[8].As<Napi::Number>().Int64Value();
+  const int64_t batch = info[9].As<Napi::Number>().Int64Value();
+  if (M < 0 || N < 0 || K < 0 || batch < 0 || aOff < 0 || bOff < 0 || cOff < 0 || (aOff | bOff | cOff) % 4 != 0) {
+    throw Napi::RangeError::New(env, "sgemm: negative size or misaligned offset");
+  }
+  if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || batch > INT32_MAX) throw Napi::RangeError::New(env, "sgemm: dimension too large");
+  const auto ia = indices(info.Length() > 10 ? info[10] : env.Undefined(), static_cast<uint32_t>(batch));
+  const auto ib = indices(info.Length() > 11 ? info[11] : env.Undefined(), static_cast<uint32_t>(batch));
+  const int64_t bytes = static_cast<int64_t>(heap.ByteLength());
+  const int64_t aSize = 4 * M * K, bSize = 4 * K * N, cSize = 4 * M * N;
+  int32_t aMax = 0, bMax = 0;
+  for (int64_t i = 0; i < batch; i++) {
+    if (ia[i] < 0 || ib[i] < 0) throw Napi::RangeError::New(env, "sgemm: negative batch index");
+    aMax = ia[i] > aMax ? ia[i] : aMax;
+    bMax = ib[i] > bMax ? ib[i] : bMax;
+  }
+  if (batch > 0 && (aOff + aSize * (aMax + 1) > bytes || bOff + bSize * (bMax + 1) > bytes || cOff + cSize * batch > bytes)) {
+    throw Napi::RangeError::New(env, "sgemm: a matrix lies outside the buffer");
+  }
+  if (batch == 0 || M == 0 || N == 0) return env.Undefined();
+  uint8_t* base = static_cast<uint8_t*>(heap.Data());
+  float* C = reinterpret_cast<float*>(base + cOff);
+  if (K == 0) {  // an empty sum: C = 0 (not every BLAS writes C when K is 0)
+    for (int64_t e = 0; e < M * N * batch; e++) C[e] = 0.0f;
+    return env.Undefined();
+  }
+  // row-major leading dimensions: A is stored [M, K] or, transposed, [K, M]; B is [K, N] or [N, K]
+  const int lda = static_cast<int>(tA ? M : K);
+  const int ldb = static_cast<int>(tB ? K : N);
+  for (int64_t i = 0; i < batch; i++) {
+    const float* A = reinterpret_cast<const float*>(base + aOff + aSize * ia[i]);
+    const float* B = reinterpret_cast<const float*>(base + bOff + bSize * ib[i]);
+    blas.sgemm(kRowMajor, tA ? kTrans : kNoTrans, tB ? kTrans : kNoTrans, static_cast<int>(M), static_cast<int>(N),
+               static_cast<int>(K), 1.0f, A, lda, B, ldb, 0.0f, C + M * N * i, static_cast<int>(N));
+  }
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("open", Napi::Function::New(env, Open));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(loralab_native, Init)

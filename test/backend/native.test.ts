@@ -1,0 +1,244 @@
+/**
+ * The native BLAS matmul on TF.js's wasm backend (lib/native + backend/nativeMatmul.ts): the decision that turns it on
+ * or says why not, and, where it is on, its products and gradients against TF.js's own wasm kernel.
+ *
+ * Tolerance: both sides accumulate K float32 products in a different order, so an entry may differ by a few ulps of
+ * the sum of magnitudes it is made of: |native − wasm| ≤ 1e-6 · Σ_k |a_ik||b_kj| + 1e-30 (float32 ε is 1.2e-7).
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeChoice, initBackend, nativeMatmulActive, nativeStatus, setNativeMatmul, tf } from 'loralab/backend';
+import { blasCandidates, blasName, describeNative, resolveNative, type NativeAddon } from '../../lib/src/backend/native.js';
+import { batchIndices } from '../../lib/src/backend/nativeMatmul.js';
+import { matmulXWt } from '../../lib/src/layers/linear.js';
+import { directionalCheck } from '../helpers/gradcheck.js';
+import { Rng } from '../../lib/src/util/rng.js';
+
+const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {} });
+const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2 });
+
+describe('native status (pure decision)', () => {
+  it('LORALAB_NATIVE=0 turns it off without loading anything', () => {
+    const r = resolveNative({ LORALAB_NATIVE: '0' }, 'linux', () => {
+      throw new Error('must not load');
+    });
+    expect(r).toEqual({ status: { state: 'off', why: 'off, LORALAB_NATIVE=0' }, addon: null });
+    expect(describeNative(r.status)).toBe('(native BLAS: off, LORALAB_NATIVE=0)');
+  });
+  it('says the addon is not built, or failed to load', () => {
+    expect(resolveNative({}, 'linux', () => null).status).toMatchObject({ state: 'unbuilt', why: expect.stringMatching(/not built .*C\+\+ compiler/) });
+    expect(resolveNative({}, 'linux', () => {
+      throw new Error('invalid ELF header\nmore');
+    }).status).toEqual({ state: 'unbuilt', why: 'addon failed to load (invalid ELF header)' });
+  });
+  it('looks for OpenBLAS on Linux, Accelerate on macOS, LORALAB_BLAS alone when set', () => {
+    expect(blasCandidates('linux', {})).toEqual(['libopenblas.so.0', 'libblas.so.3', 'libopenblas.so']);
+    expect(blasCandidates('darwin', {})).toEqual(['/System/Library/Frameworks/Accelerate.framework/Accelerate']);
+    expect(blasCandidates('linux', { LORALAB_BLAS: '/opt/x/libmkl_rt.so' })).toEqual(['/opt/x/libmkl_rt.so']);
+  });
+  it('without a BLAS says what to install; a LORALAB_BLAS that does not load is named', () => {
+    const none = fakeAddon(() => {
+      throw new Error('libopenblas.so.0: cannot open shared object file');
+    });
+    const r = resolveNative({}, 'linux', () => none);
+    expect(r.status).toEqual({ state: 'no-blas', why: 'not found — install libopenblas0-pthread' });
+    expect(describeNative(r.status)).toBe('(native BLAS: not found — install libopenblas0-pthread)');
+    expect(resolveNative({ LORALAB_BLAS: '/x.so' }, 'linux', () => none).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/^LORALAB_BLAS=\/x\.so did not load \(libopenblas/) });
+  });
+  it("refuses netlib's reference BLAS unless asked for it by LORALAB_BLAS", () => {
+    const ref = fakeAddon(() => ({ path: 'libblas.so.3', file: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3', config: null, threads: null }));
+    expect(blasName(ref.open([]))).toEqual({ name: 'libblas.so.3', reference: true });
+    expect(resolveNative({}, 'linux', () => ref).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/only the reference BLAS .*install libopenblas0-pthread/) });
+    expect(resolveNative({ LORALAB_BLAS: 'libblas.so.3' }, 'linux', () => ref).status).toMatchObject({ state: 'on', library: 'libblas.so.3' });
+  });
+  it('names OpenBLAS by version and thread count in the one backend line', () => {
+    const r = resolveNative({}, 'linux', () => fakeAddon(openblas));
+    expect(r.status).toMatchObject({ state: 'on', library: 'OpenBLAS 0.3.21', threads: 2 });
+    expect(describeChoice({ name: 'wasm', reason: 'default CPU backend (x)', native: r.status })).toBe("loralab: TF.js backend 'wasm' + native BLAS (OpenBLAS 0.3.21, 2 threads): default CPU backend (x)");
+    expect(blasName({ path: 'a', file: '/System/Library/Frameworks/Accelerate.framework/Versions/A/Accelerate', config: null })).toEqual({ name: 'Accelerate', reference: false });
+  });
+});
+
+describe('batch indices (numpy broadcasting of the batch dimensions)', () => {
+  it('maps every output batch index onto a and b', () => {
+    const shapes = fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean()), { maxLength: 3 });
+    fc.assert(fc.property(shapes, fc.nat(2), (dims, drop) => {
+      // a and b get the same dimension or 1 (broadcast); one of them may have fewer leading dimensions
+      const a = dims.map(([d, oneA]) => (oneA ? 1 : d));
+      const b = dims.map(([d, , oneB]) => (oneB ? 1 : d)).slice(Math.min(drop, dims.length));
+      const r = batchIndices(a, b);
+      const out = dims.map(([d], i) => Math.max(a[i], b[i - (dims.length - b.length)] ?? 1));
+      expect(r.shape).toEqual(out);
+      // reference: walk the multi-index explicitly
+      let i = 0;
+      const walk = (pre: number[]): void => {
+        if (pre.length === out.length) {
+          const ravel = (s: number[]) => s.reduce((acc, d, k) => acc * d + (d === 1 ? 0 : pre[k + out.length - s.length]), 0);
+          expect([r.a[i], r.b[i]]).toEqual([ravel(a), ravel(b)]);
+          i++;
+          return;
+        }
+        for (let j = 0; j < out[pre.length]; j++) walk([...pre, j]);
+      };
+      walk([]);
+      expect(i).toBe(r.a.length);
+    }));
+  });
+  it('rejects batch shapes that do not broadcast', () => {
+    expect(() => batchIndices([2, 3], [4])).toThrow(/broadcast|shapes/i);
+  });
+});
+
+const expectNative = process.env.LORALAB_EXPECT_NATIVE === '1';
+// started before the suites are collected, so that which of them run can depend on it
+const choice = await initBackend({ log: false });
+const active = choice.name === 'wasm' && nativeMatmulActive();
+afterAll(() => {
+  setNativeMatmul(true);
+});
+
+describe('native matmul in this process', () => {
+  it.runIf(expectNative)('is on where LORALAB_EXPECT_NATIVE=1 (a silent fall-back to wasm fails here)', () => {
+    expect(nativeStatus()).toMatchObject({ state: 'on' });
+    expect(active).toBe(true);
+  });
+  it('agrees with its status: on exactly when the kernel is registered, off under LORALAB_NATIVE=0', () => {
+    const s = nativeStatus();
+    if (tf.getBackend() !== 'wasm') return expect(s).toBeNull();
+    expect(s).not.toBeNull();
+    expect(s!.state === 'on').toBe(active);
+    if (process.env.LORALAB_NATIVE === '0') expect(s).toEqual({ state: 'off', why: 'off, LORALAB_NATIVE=0' });
+  });
+});
+
+/**
+ * The native kernel on (a, b) against TF.js's wasm kernel on a and b broadcast to the full batch shape first (TF.js's
+ * own kernel flattens the batch dimensions, which is right only when equal or when one side's batch is 1): the two
+ * results as arrays, and Σ_k |a||b| for the tolerance.
+ */
+function bothWays(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): { native: Float32Array; wasm: Float32Array; scale: Float32Array } {
+  return tf.tidy(() => {
+    setNativeMatmul(true);
+    const n = tf.matMul(a, b, tA, tB);
+    setNativeMatmul(false);
+    const batch = n.shape.slice(0, -2);
+    const full = (t: tf.Tensor) => (batch.length ? tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]) : t);
+    const w = tf.matMul(full(a), full(b), tA, tB);
+    const s = tf.matMul(full(a).abs(), full(b).abs(), tA, tB);
+    setNativeMatmul(true);
+    expect(n.shape).toEqual(w.shape);
+    return { native: n.dataSync() as Float32Array, wasm: w.dataSync() as Float32Array, scale: s.dataSync() as Float32Array };
+  });
+}
+
+function expectClose(r: { native: Float32Array; wasm: Float32Array; scale: Float32Array }): void {
+  expect(r.native.length).toBe(r.wasm.length);
+  for (let i = 0; i < r.native.length; i++) {
+    const err = Math.abs(r.native[i] - r.wasm[i]);
+    if (!(err <= 1e-6 * r.scale[i] + 1e-30)) expect({ i, native: r.native[i], wasm: r.wasm[i], bound: 1e-6 * r.scale[i] }).toBeNull();
+  }
+}
+
+describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel', () => {
+  const rng = new Rng(7);
+  const tensor = (shape: number[]) => tf.tensor(rng.normalArray(shape.reduce((p, d) => p * d, 1)), shape);
+
+  it('every transpose, odd sizes, batch broadcasting (property)', () => {
+    const dim = fc.integer({ min: 1, max: 37 });
+    const batchDim = fc.integer({ min: 1, max: 3 });
+    fc.assert(fc.property(dim, dim, dim, fc.boolean(), fc.boolean(), fc.array(fc.tuple(batchDim, fc.boolean(), fc.boolean()), { maxLength: 2 }), fc.nat(1), (M, K, N, tA, tB, batch, dropB) => {
+      const aBatch = batch.map(([d, one]) => (one ? 1 : d));
+      const bBatch = batch.map(([d, , one]) => (one ? 1 : d)).slice(Math.min(dropB, batch.length));
+      tf.tidy(() => {
+        const a = tensor([...aBatch, ...(tA ? [K, M] : [M, K])]);
+        const b = tensor([...bBatch, ...(tB ? [N, K] : [K, N])]);
+        expectClose(bothWays(a, b, tA, tB));
+      });
+    }), { numRuns: 120 });
+  });
+
+  it('the shapes of a training step: attention (batched, transposed) and x·Wᵀ', () => {
+    tf.tidy(() => {
+      expectClose(bothWays(tensor([2, 4, 64, 64]), tensor([2, 4, 64, 64]), false, true)); // q·kᵀ
+      expectClose(bothWays(tensor([2, 4, 64, 64]), tensor([2, 1, 64, 64]), false, false)); // probs·v, one KV head
+      expectClose(bothWays(tensor([128, 256]), tensor([768, 256]), false, true)); // x·Wᵀ
+      expectClose(bothWays(tensor([128, 768]), tensor([128, 256]), true, false)); // dW = dyᵀ·x
+    });
+  });
+
+  it('empty products: K = 0 gives zeros, M = 0 an empty tensor', () => {
+    setNativeMatmul(true);
+    const z = tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 4]));
+    expect(Array.from(z.dataSync())).toEqual(new Array(12).fill(0));
+    expect(tf.matMul(tf.zeros([0, 5]), tf.ones([5, 2])).shape).toEqual([0, 2]);
+    expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2]))).toThrow(/inner dimensions 3 and 4/);
+  });
+
+  it('stays correct when allocating the output grows the wasm heap (a new ArrayBuffer)', () => {
+    setNativeMatmul(true);
+    const backend = tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } };
+    const before = backend.wasm.asm.memory.buffer;
+    // an outer product whose output is larger than the whole heap so far: makeOutput must grow it
+    const n = Math.ceil(Math.sqrt(before.byteLength / 4 + 1));
+    const col = tf.range(0, n).reshape([n, 1]);
+    const row = tf.range(0, n).mul(0.5).reshape([1, n]);
+    const y = tf.matMul(col, row);
+    expect(backend.wasm.asm.memory.buffer).not.toBe(before);
+    const v = y.dataSync();
+    for (const [i, j] of [[0, 0], [n - 1, n - 1], [7 % n, (n - 3 + n) % n], [n >> 1, n >> 2]]) expect(v[i * n + j]).toBe(i * j * 0.5);
+    tf.dispose([col, row, y]);
+  });
+
+  it('refuses offsets outside the heap instead of touching memory', async () => {
+    const { loadNative } = await import('../../lib/src/backend/native.js');
+    const { addon } = await loadNative();
+    const buf = new ArrayBuffer(64);
+    addon!.sgemm(buf, false, false, 2, 2, 2, 0, 16, 48, 1); // exactly fills the buffer
+    expect(() => addon!.sgemm(buf, false, false, 2, 2, 2, 0, 16, 52, 1)).toThrow(/outside the buffer/);
+    expect(() => addon!.sgemm(buf, false, false, 1, 1, 1, 2, 0, 0, 1)).toThrow(/misaligned/);
+    expect(() => addon!.sgemm(buf, false, false, 1, 1, 1, 0, 0, 0, 2, new Int32Array([0, 99]), new Int32Array([0, 0]))).toThrow(/outside the buffer/);
+  });
+
+  it('gradients through tf.matMul match finite differences and the wasm kernel', () => {
+    setNativeMatmul(true);
+    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      const a = tf.variable(tensor(tA ? [2, 9, 5] : [2, 5, 9]));
+      const b = tf.variable(tensor(tB ? [2, 7, 9] : [2, 9, 7]));
+      const w = tensor([2, 5, 7]);
+      const loss = () => tf.tidy(() => tf.sum(tf.matMul(a, b, tA, tB).mul(w)) as tf.Scalar);
+      const grads = (native: boolean) => {
+        setNativeMatmul(native);
+        const { grads: g } = tf.variableGrads(loss, [a, b]);
+        setNativeMatmul(true);
+        return [g[a.name], g[b.name]];
+      };
+      const [ga, gb] = grads(true);
+      const [wa, wb] = grads(false);
+      expect(directionalCheck(loss, a, ga).relErr).toBeLessThan(1e-3);
+      expect(directionalCheck(loss, b, gb, { seed: 2 }).relErr).toBeLessThan(1e-3);
+      for (const [x, y] of [[ga, wa], [gb, wb]]) {
+        const d = tf.max(tf.abs(x.sub(y))).dataSync()[0];
+        expect(d).toBeLessThan(1e-4 * tf.max(tf.abs(y)).dataSync()[0] * 9);
+      }
+      tf.dispose([a, b, w, ga, gb, wa, wb]);
+    }
+  });
+
+  it('a linear layer computes x·Wᵀ directly on the native path, with the same values and gradients', () => {
+    const x = tensor([6, 11]);
+    const w = tf.variable(tensor([13, 11]));
+    const run = (native: boolean) => {
+      setNativeMatmul(native);
+      const f = () => tf.sum(matmulXWt(x as tf.Tensor2D, w as unknown as tf.Tensor2D, { weightGrad: true }).square()) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(f, [w]);
+      const gx = tf.grad((xi: tf.Tensor) => tf.sum(matmulXWt(xi as tf.Tensor2D, w as unknown as tf.Tensor2D, { weightGrad: false }).square()))(x);
+      setNativeMatmul(true);
+      return [value.dataSync()[0], grads[w.name].dataSync(), gx.dataSync()] as const;
+    };
+    const [vn, gn, xn] = run(true);
+    const [vw, gw, xw] = run(false);
+    expect(Math.abs(vn - vw)).toBeLessThan(1e-5 * Math.abs(vw));
+    for (const [p, q] of [[gn, gw], [xn, xw]] as const) for (let i = 0; i < p.length; i++) expect(Math.abs(p[i] - q[i])).toBeLessThan(1e-4 * (1 + Math.abs(q[i])));
+    tf.dispose([x, w]);
+  });
+});
