@@ -14,8 +14,9 @@ export default {
     name: `${name}, LoRA r=${r} on q,k,v,o`, points: i === 0 ? 4 : 3, hint: 'only the adapter parameters have gradients and AdamW states',
     run: (m: Record<string, unknown>, t: Parameters<Exercise['checks'][number]['run']>[1]) => {
       const cfg = namedConfig(name)!;
-      const want = predictMemory(cfg, { method: 'lora', r }).bytes;
-      const adapterParams = loraParameterCount(cfg, { r, loraAlpha: r, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+      const targetModules = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+      const want = predictMemory(cfg, { method: 'lora', r, targetModules }).bytes;
+      const adapterParams = loraParameterCount(cfg, { r, loraAlpha: r, targetModules });
       const got = (m.loraTrainingBytes as Fn)({ totalParams: totalParameters(cfg), adapterParams, baseBytes: 2, adapterBytes: 4 });
       for (const k of ['weights', 'adapters', 'gradients', 'optimizerStates'] as const) t.closeRel(got[k], want[k], 1e-9, `${k} (bytes)`);
       t.closeRel(got.total, want.weights + want.adapters + want.gradients + want.optimizerStates, 1e-9, 'total without activations (bytes)');

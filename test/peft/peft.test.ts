@@ -8,7 +8,10 @@ import { loadGemma, saveGemma, parseGemmaConfig, GEMMA_2B_CONFIG_JSON } from 'lo
 import {
   getPeftModel, loadPeftAdapter, adapterConfigJson, loraConfig, parseAdapterConfig, isTarget, rankAndAlpha,
   methodTable, methodTableByModules, loraParameterCount, loraParamsForMatrix, namedConfig, addPrefixTuning, addBottleneckAdapters,
+  checkTargetModules, targetedLeafNames, linearShapes, TargetModulesError, DEFAULT_TARGET_MODULES,
 } from 'loralab/peft';
+import { prepareMethod } from 'loralab/train';
+import { predictMemory } from 'loralab/memory';
 import { LoraLinear } from 'loralab/layers';
 import { SafetensorsReader, serialize, pyJsonDumpsIndent } from 'loralab/io';
 import { floatTensor } from 'loralab/quant';
@@ -58,7 +61,48 @@ describe('getPeftModel on a real Gemma', () => {
     expect(c.trainable).toBe(2 * (4 * 128 + 2 * 4 * 80 + 4 * 128));
     expect(peft.trainableParametersLine()).toMatch(/^trainable params: 3,328 \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/);
     expect(peft.trainableVariables()).toHaveLength(16);
-    expect(() => getPeftModel(loadGemma(DIR, { tokenizer: false }).model, { targetModules: ['nope'] })).toThrow(/matched no linear layer/);
+  });
+});
+
+describe('target modules that name nothing are refused, as PEFT refuses them', () => {
+  const LAYERS = 'its linear layers are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. Please check the target modules and try again.';
+  const fresh = () => loadGemma(DIR, { tokenizer: false }).model;
+  it('getPeftModel names every missing module, guesses the one meant and lists the ones there are', () => {
+    expect(() => getPeftModel(fresh(), { targetModules: ['q_proj', 'gate'] })).toThrow(`target module 'gate' not found in the base model (did you mean gate_proj?); ${LAYERS}`);
+    expect(() => getPeftModel(fresh(), { targetModules: ['nope', 'query'] })).toThrow(`target modules 'nope', 'query' not found in the base model; ${LAYERS}`);
+    expect(() => getPeftModel(fresh(), { targetModules: '.*\\.qkv' })).toThrow(`target modules pattern '.*\\.qkv' matches no module in the base model; ${LAYERS}`);
+    expect(() => getPeftModel(fresh(), { targetModules: ['gate'] })).toThrow(TargetModulesError);
+    // a name that exists but is filtered away by layers_to_transform is a different mistake
+    expect(() => getPeftModel(fresh(), { targetModules: ['q_proj'], layersToTransform: [7] })).toThrow(/matched no linear layer of the model once exclude_modules null and layers_to_transform \[7\] were applied/);
+  });
+  it('loading an adapter whose config targets a module the model lacks fails the same way', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['q_proj', 'c_attn'] }));
+    writeFileSync(join(dir, 'adapter_model.safetensors'), serialize({}, { format: 'pt' }));
+    expect(() => loadPeftAdapter(fresh(), dir)).toThrow(/target module 'c_attn' not found in the base model/);
+  });
+  it('parameter counts by formula (params, memory) refuse them too', () => {
+    const g2b = namedConfig('gemma-2b')!;
+    expect(() => loraParameterCount(g2b, { targetModules: ['q_proj', 'gate'] })).toThrow(`target module 'gate' not found in the base model (did you mean gate_proj?); ${LAYERS}`);
+    expect(() => methodTable(g2b, { r: 8, targetModules: ['v'] })).toThrow(/target module 'v' not found in the base model \(did you mean v_proj\?\)/);
+    expect(() => checkTargetModules(['model.layers.0.self_attn.q_proj'], ['q_proj'])).not.toThrow();
+    expect(() => checkTargetModules(['model.layers.0.self_attn.q_proj'], 'all-linear')).not.toThrow();
+  });
+});
+
+describe('one default target modules: PEFT\'s for Gemma, q_proj and v_proj', () => {
+  it('is what getPeftModel, prepareMethod, loraParameterCount and predictMemory use when given none', () => {
+    expect(DEFAULT_TARGET_MODULES).toEqual(['q_proj', 'v_proj']);
+    const peft = getPeftModel(loadGemma(DIR, { tokenizer: false }).model, { r: 2 });
+    expect([...peft.loraLayers.keys()]).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
+    const prepared = prepareMethod(loadGemma(DIR, { tokenizer: false }).model, 'lora', { r: 2 });
+    expect([...prepared.peft!.loraLayers.keys()]).toEqual([...peft.loraLayers.keys()]);
+    expect(prepared.peft!.config.targetModules).toEqual(['q_proj', 'v_proj']); // written to adapter_config.json
+    const g2b = namedConfig('gemma-2b')!;
+    expect(loraParameterCount(g2b, { r: 8 })).toBe(loraParameterCount(g2b, { r: 8, targetModules: ['q_proj', 'v_proj'] }));
+    expect(loraParameterCount(g2b, { r: 8 })).toBe(18 * 8 * (2048 + 2048 + 2048 + 256));
+    expect(predictMemory(g2b, { method: 'qlora', r: 8 }).parameters.adapters).toBe(921_600);
+    expect(targetedLeafNames([...linearShapes(g2b).keys()], { targetModules: 'all-linear', excludeModules: null, layersToTransform: null, layersPattern: null })).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
   });
   it('with zero-init B the PEFT model gives exactly the base logits', () => {
     const ids = [2, 40, 41, 42];

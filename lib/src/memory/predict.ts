@@ -27,6 +27,7 @@ export type Runtime = 'pytorch' | 'loralab';
 export interface MemoryOptions {
   method: MemoryMethod;
   r?: number;
+  /** Default: DEFAULT_TARGET_MODULES (loralab/peft), PEFT's default for Gemma. */
   targetModules?: string[] | string;
   seqLen?: number;
   batchSize?: number;
@@ -84,7 +85,7 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
   const I = cfg.intermediateSize;
   const P = totalParameters(cfg);
   const { linear, other, largestLinear } = linearAndOther(cfg);
-  const A = o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+  const A = o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? null });
   const constBitsPerParam = dq ? 8 / 64 + 32 / (64 * 256) : 32 / 64;
   const N = s * b;
 

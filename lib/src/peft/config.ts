@@ -30,7 +30,16 @@ export interface LoraConfig {
   seed?: number;
 }
 
-/** PEFT's defaults (r=8, lora_alpha=8, dropout 0, target_modules None -> per-architecture default). */
+/**
+ * The target modules when none are given, in the library, the CLI and the memory model alike: PEFT's default for
+ * Gemma, `TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING["gemma"]` (peft/utils/constants.py), which is what
+ * `LoraConfig(target_modules=None)` resolves to on a Gemma model.
+ */
+export const DEFAULT_TARGET_MODULES: readonly string[] = Object.freeze(['q_proj', 'v_proj']);
+/** Where DEFAULT_TARGET_MODULES comes from, for messages that print it. */
+export const DEFAULT_TARGET_MODULES_SOURCE = "PEFT's default for Gemma";
+
+/** PEFT's defaults (r=8, lora_alpha=8, dropout 0, target_modules None -> DEFAULT_TARGET_MODULES). */
 export function loraConfig(partial: Partial<LoraConfig> = {}): LoraConfig {
   const c: LoraConfig = {
     r: 8,

@@ -12,7 +12,7 @@ import { Linear, Linear4bit, MetaLinear } from '../layers/linear.js';
 import { LoraLinear, type MergeReport } from '../layers/lora.js';
 import { Module, countParameters, formatTrainableParameters, type ParameterCount } from '../layers/module.js';
 import { adapterConfigJson, loraConfig, parseAdapterConfig, PeftConfigError, type LoraConfig } from './config.js';
-import { isTarget, rankAndAlpha } from './targets.js';
+import { checkTargetModules, isTarget, rankAndAlpha } from './targets.js';
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors';
@@ -122,6 +122,7 @@ export function getPeftModel<M extends Module>(model: M, config: Partial<LoraCon
   model.setTrainable(false);
   const peft = new PeftModel(model, cfg);
   const candidates = [...model.namedModules()].filter(([, m]) => m instanceof Linear || m instanceof Linear4bit || m instanceof MetaLinear);
+  checkTargetModules(candidates.map(([path]) => path), cfg.targetModules);
   let i = 0;
   for (const [path, m] of candidates) {
     if (!isTarget(path, cfg, path === 'lm_head')) continue;
@@ -139,8 +140,8 @@ export function getPeftModel<M extends Module>(model: M, config: Partial<LoraCon
     peft.loraLayers.set(path, lora);
   }
   if (peft.loraLayers.size === 0) {
-    const t = cfg.targetModules;
-    throw new PeftConfigError(`target modules ${JSON.stringify(t)} matched no linear layer of the model (its linear layers look like '${candidates[0]?.[0] ?? 'none'}')`);
+    // every target names a layer (checked above), so exclude_modules or layers_to_transform removed them all
+    throw new PeftConfigError(`target modules ${JSON.stringify(cfg.targetModules)} matched no linear layer of the model once exclude_modules ${JSON.stringify(cfg.excludeModules ?? null)} and layers_to_transform ${JSON.stringify(cfg.layersToTransform)} were applied`);
   }
   return peft;
 }

@@ -14,7 +14,7 @@ import { createGemma } from '../models/gemma/load.js';
 import { loraConfig, type LoraConfig } from './config.js';
 import { getPeftModel } from './model.js';
 import { addBottleneckAdapters, addPrefixTuning } from './methods.js';
-import { isTarget, rankAndAlpha } from './targets.js';
+import { checkTargetModules, isTarget, rankAndAlpha } from './targets.js';
 
 /** LLaMA-7B's shapes in Gemma's module naming (same q/k/v/o and gate/up/down projections; untied head, MHA). */
 export const LLAMA_7B_CONFIG_JSON: Record<string, unknown> = {
@@ -82,8 +82,10 @@ export function totalParameters(cfg: GemmaConfig): number {
 /** Trainable LoRA parameters by formula, with PEFT's target rules. */
 export function loraParameterCount(cfg: GemmaConfig, lora: Partial<LoraConfig>): number {
   const c = loraConfig(lora);
+  const shapes = linearShapes(cfg);
+  checkTargetModules([...shapes.keys()], c.targetModules);
   let n = 0;
-  for (const [name, [out, inF]] of linearShapes(cfg)) {
+  for (const [name, [out, inF]] of shapes) {
     if (!isTarget(name, c)) continue;
     n += loraParamsForMatrix(out, inF, rankAndAlpha(name, c).r);
   }

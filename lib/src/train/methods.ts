@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import type { LoadOptions } from '../models/gemma/load.js';
 import { getPeftModel, type PeftModel } from '../peft/model.js';
+import { DEFAULT_TARGET_MODULES } from '../peft/config.js';
 import { addBottleneckAdapters, addPrefixTuning } from '../peft/methods.js';
 import { ADAPTER_WEIGHTS_NAME } from '../peft/model.js';
 import type { Module } from '../layers/module.js';
@@ -54,7 +55,7 @@ export function prepareMethod(model: GemmaForCausalLM, method: Method, o: Method
         r,
         loraAlpha: o.loraAlpha ?? 2 * r,
         loraDropout: o.loraDropout ?? 0,
-        targetModules: o.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+        targetModules: o.targetModules ?? [...DEFAULT_TARGET_MODULES],
         taskType: 'CAUSAL_LM',
         seed: o.seed ?? 0,
       });
