@@ -144,3 +144,41 @@ describe('errors: one clear line, non-zero exit, no stack trace', () => {
     expect(run(['--version']).out.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'lib', 'package.json'), 'utf8')).version);
   });
 });
+
+describe("Commander's errors in the CLI's one voice: one line, a suggestion where one exists, where the usage is, exit 2", () => {
+  const oneLine = (args: string[]) => {
+    const r = run(args);
+    expect(r.code, r.err).toBe(2);
+    expect(r.out).toBe('');
+    const lines = r.err.split('\n').filter(Boolean);
+    expect(lines, r.err).toHaveLength(1);
+    expect(lines[0]).toMatch(/^loralab: error: /);
+    return lines[0];
+  };
+  it('unknown option: the flag PEFT users mean (--rank is --r), snake_case, a misspelling, a prefix', () => {
+    expect(oneLine(['params', '--model', 'gemma-2b', '--rank', '8'])).toBe("loralab: error: unknown option '--rank' (did you mean --r?); run 'loralab params --help' for usage");
+    expect(oneLine(['params', '--model', 'gemma-2b', '--target_modules', 'q_proj'])).toMatch(/unknown option '--target_modules' \(did you mean --target-modules\?\)/);
+    expect(oneLine(['memory', '--model', 'gemma-2b', '--method', 'lora', '--seqlen', '64'])).toMatch(/unknown option '--seqlen' \(did you mean --seq-len\?\); run 'loralab memory --help' for usage$/);
+    expect(oneLine(['train', '--data', 'd.jsonl', '--out', 'o', '--grad', '2'])).toMatch(/unknown option '--grad' \(did you mean one of --grad-accum, --gradient-checkpointing\?\)/);
+    expect(oneLine(['quantize', dense, join(dir, 'o.safetensors'), '--frobnicate'])).toBe("loralab: error: unknown option '--frobnicate'; run 'loralab quantize --help' for usage");
+  });
+  it('unknown command, with the command meant where one is close', () => {
+    expect(oneLine(['quantise', dense, join(dir, 'o.safetensors')])).toBe("loralab: error: unknown command 'quantise' (did you mean quantize?); run 'loralab --help' for the commands");
+    expect(oneLine(['frobnicate'])).toBe("loralab: error: unknown command 'frobnicate'; run 'loralab --help' for the commands");
+  });
+  it('missing required option, missing option value, missing and surplus arguments', () => {
+    expect(oneLine(['params'])).toBe("loralab: error: required option '--model <dir|name>' not specified; run 'loralab params --help' for usage");
+    // Commander stops at the missing option; the misspelling that caused it is named too
+    expect(oneLine(['params', '--modle', 'gemma-2b'])).toMatch(/required option '--model <dir\|name>' not specified, and unknown option '--modle' \(did you mean --model\?\)/);
+    expect(oneLine(['params', '--model', 'gemma-2b', '--r'])).toBe("loralab: error: option '--r <n>' argument missing; run 'loralab params --help' for usage");
+    expect(oneLine(['quantize', dense])).toBe("loralab: error: missing required argument 'out'; run 'loralab quantize --help' for usage");
+    expect(oneLine(['inspect', dense, dense])).toMatch(/too many arguments for 'inspect'\. Expected 1 argument but got 2; run 'loralab inspect --help' for usage$/);
+  });
+  it('invalid values: numbers and choices name the flag, what it takes and what it got', () => {
+    expect(oneLine(['params', '--model', 'gemma-2b', '--r', 'abc'])).toBe("loralab: error: --r must be an integer >= 1 (got 'abc')");
+    expect(oneLine(['memory', '--model', 'gemma-2b', '--method', 'lora', '--seq-len', '1.5'])).toBe("loralab: error: --seq-len must be an integer >= 1 (got '1.5')");
+    expect(oneLine(['memory', '--model', 'gemma-2b', '--method', 'lora', '--runtime', 'jax'])).toBe("loralab: error: --runtime must be one of pytorch, loralab (got 'jax')");
+    expect(oneLine(['quantize', dense, join(dir, 'o.safetensors'), '--blocksize', '100'])).toMatch(/--blocksize must be one of 32, 64, 128, .* \(got '100'\)$/);
+    expect(existsSync(join(dir, 'o.safetensors'))).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 /** loralab logits / merge / params, run as a user runs them. */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsReader, serialize } from 'loralab/io';
@@ -100,6 +100,40 @@ describe('loralab params', () => {
     const f = JSON.parse(run(['params', '--model', MODEL, '--target-modules', 'all-linear', '--r', '2', '--json']).out);
     expect(f[1].trainable).toBe(2 * 2 * (128 + 80 + 80 + 128 + 192 + 192 + 192));
     expect(run(['params', '--model', 'gpt-9', '--r', '2']).err).toMatch(/neither a model folder nor one of gemma-2b, llama-7b/);
-    expect(run(['params', '--model', 'gemma-2b', '--r', '0']).err).toMatch(/--r must be a positive integer/);
+    expect(run(['params', '--model', 'gemma-2b', '--r', '0']).err).toMatch(/--r must be an integer >= 1 \(got '0'\)/);
+  });
+  it("prints the target modules it used: PEFT's default for Gemma (q_proj, v_proj) unless given", () => {
+    const d = run(['params', '--model', 'gemma-2b']);
+    expect(d.code).toBe(0);
+    expect(d.out).toContain("target modules: q_proj, v_proj (PEFT's default for Gemma)");
+    expect(d.out).toMatch(/lora\s+r=8, targets q_proj,v_proj\s+[\d,]+\s+921,600\s/); // 18 layers × 8·((2048+2048) + (2048+256))
+    expect(run(['params', '--model', 'gemma-2b', '--target-modules', 'q_proj,k_proj']).out).toMatch(/target modules: q_proj, k_proj\n/);
+    expect(run(['params', '--model', MODEL, '--target-modules', 'all-linear']).out).toContain('target modules: all-linear = q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
+    expect(run(['params', '--help']).out).toMatch(/--target-modules <list>[\s\S]*default: q_proj,v_proj, PEFT's[\s\S]*default\s+for Gemma/);
+  });
+  it('refuses a target module the model does not have, naming the ones it has (named shapes and model folders)', () => {
+    const layers = 'its linear layers are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. Please check the target modules and try again.';
+    for (const model of ['gemma-2b', 'llama-7b', MODEL]) {
+      const r = run(['params', '--model', model, '--target-modules', 'q_proj,gate']);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toBe(`loralab: error: --target-modules q_proj,gate: target module 'gate' not found in the base model (did you mean gate_proj?); ${layers}\n`);
+    }
+    expect(run(['params', '--model', 'gemma-2b', '--target-modules', ',']).err).toMatch(/--target-modules must be comma-separated module names or 'all-linear' \(got ','\)/);
+  });
+});
+
+describe('loralab train: target modules', () => {
+  const SQL = join(import.meta.dirname, '..', 'datasets', 'sql');
+  it('refuses an unknown target module before loading the model, and prints the default it trains with', () => {
+    const bad = run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', join(dir, 'never'), '--target-modules', 'q_proj,gate']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^loralab: error: --target-modules q_proj,gate: target module 'gate' not found in the base model \(did you mean gate_proj\?\); its linear layers are q_proj, k_proj/);
+    expect(bad.err).not.toMatch(/TF\.js backend/); // refused before the backend and the weights
+    const out = join(dir, 'default-targets');
+    const t = run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', out, '--steps', '1', '--batch-size', '2', '--eval-every', '0', '--save-every', '0']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.err).toContain("lora target modules: q_proj, v_proj (PEFT's default for Gemma)");
+    expect(JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')).target_modules).toEqual(['q_proj', 'v_proj']);
   });
 });

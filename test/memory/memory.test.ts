@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { totalmem } from 'node:os';
 import { predictMemory } from 'loralab/memory';
 import { namedConfig } from 'loralab/peft';
 
@@ -56,13 +57,40 @@ describe('memory prediction (the papers arithmetic)', () => {
 });
 
 describe('loralab memory', () => {
-  it('prints the components and what the total fits in', () => {
-    const r = spawnSync(process.execPath, [CLI, 'memory', '--model', 'llama-65b', '--method', 'qlora', '--r', '64', '--target-modules', 'all-linear'], { encoding: 'utf8' });
+  const mem = (args: string[]) => spawnSync(process.execPath, [CLI, 'memory', ...args], { encoding: 'utf8' });
+  it('prints the components under labelled columns, and which GPU the pytorch total fits on', () => {
+    const r = mem(['--model', 'llama-65b', '--method', 'qlora', '--r', '64', '--target-modules', 'all-linear']);
     expect(r.status).toBe(0);
-    for (const k of ['weights', 'quantization constants', 'adapters', 'gradients', 'optimizer states', 'activations', 'total']) expect(r.stdout).toContain(k);
-    expect(r.stdout).toMatch(/a 48 GB GPU yes/);
-    const j = JSON.parse(spawnSync(process.execPath, [CLI, 'memory', '--model', 'gpt3-175b', '--method', 'full', '--json'], { encoding: 'utf8' }).stdout);
+    expect(r.stdout).toMatch(/^component\s+bytes\s+GB \(10\^9 B\)\s+GiB \(2\^30 B\)$/m);
+    for (const k of ['weights', 'quantization constants', 'adapters', 'gradients', 'optimizer states', 'activations', 'total']) expect(r.stdout).toMatch(new RegExp(`^${k}\\s+[\\d,]+\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d$`, 'm'));
+    // every column agrees with the prediction
+    const total = predictMemory(namedConfig('llama-65b')!, { method: 'qlora', r: 64, targetModules: 'all-linear' }).bytes.total;
+    expect(r.stdout).toMatch(new RegExp(`^total\\s+${Math.round(total).toLocaleString('en-US')}\\s+${(total / GB).toFixed(2)}\\s+${(total / 2 ** 30).toFixed(2)}$`, 'm'));
+    expect(r.stdout).toContain("fits on a 24 GB GPU: no; on a 48 GB GPU: yes; on an 80 GB GPU: yes (one GPU's memory, PyTorch; --runtime loralab for this machine)");
+    expect(r.stdout).not.toMatch(/RAM|this machine yes/);
+  });
+  it("with --runtime loralab, says whether it fits in this machine's RAM and names its size", () => {
+    const r = mem(['--model', 'gemma-2b', '--method', 'full', '--runtime', 'loralab']);
+    expect(r.status).toBe(0);
+    const fits = predictMemory(namedConfig('gemma-2b')!, { method: 'full', runtime: 'loralab' }).bytes.total <= totalmem() ? 'yes' : 'no'; // 41 GB: no on this 24 GiB machine
+    expect(r.stdout).toMatch(new RegExp(`fits in this machine's RAM \\(${(totalmem() / 2 ** 30).toFixed(1)} GiB\\): ${fits} \\(LoRA Lab on the CPU; --runtime pytorch for GPUs\\)`));
+    expect(r.stdout).not.toMatch(/GB GPU/);
+  });
+  it("uses and prints the one default target modules (PEFT's default for Gemma) and refuses unknown ones", () => {
+    const r = mem(['--model', 'gemma-2b', '--method', 'lora']);
+    expect(r.stdout).toContain("target modules: q_proj, v_proj (PEFT's default for Gemma)");
+    expect(r.stdout).toContain('921,600 adapter parameters');
+    const dflt = predictMemory(namedConfig('gemma-2b')!, { method: 'lora' });
+    expect(dflt).toEqual(predictMemory(namedConfig('gemma-2b')!, { method: 'lora', targetModules: ['q_proj', 'v_proj'] }));
+    const bad = mem(['--model', 'llama-7b', '--method', 'qlora', '--target-modules', 'q_proj,gate']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^loralab: error: --target-modules q_proj,gate: target module 'gate' not found in the base model \(did you mean gate_proj\?\); its linear layers are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/);
+    expect(() => predictMemory(namedConfig('llama-7b')!, { method: 'lora', targetModules: ['gate'] })).toThrow(/target module 'gate' not found in the base model/);
+    expect(mem(['--model', 'gemma-2b', '--method', 'full']).stdout).not.toMatch(/target modules/); // nothing is targeted
+  });
+  it('refuses bad values in one line', () => {
+    const j = JSON.parse(mem(['--model', 'gpt3-175b', '--method', 'full', '--json']).stdout);
     expect(j.parameters.total).toBeGreaterThan(174e9);
-    expect(spawnSync(process.execPath, [CLI, 'memory', '--model', 'gemma-2b', '--method', 'ia3'], { encoding: 'utf8' }).stderr).toMatch(/--method must be full, lora or qlora/);
+    expect(mem(['--model', 'gemma-2b', '--method', 'ia3']).stderr).toBe("loralab: error: --method must be one of full, lora, qlora (got 'ia3')\n");
   });
 });

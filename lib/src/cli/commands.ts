@@ -8,6 +8,7 @@ import type { QuantType } from '../quant/codebooks.js';
 import { progressReporter } from './progress.js';
 import { humanBytes, table } from './format.js';
 import { UsageError } from './errors.js';
+import { choice } from './args.js';
 
 function inputFile(path: string): string {
   if (!existsSync(path)) throw new UsageError(`${path}: no such file`);
@@ -15,17 +16,8 @@ function inputFile(path: string): string {
   return path;
 }
 
-function choice<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
-  return value as T;
-}
-
 function blocksizeOf(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || !(BLOCKSIZES as readonly number[]).includes(n)) {
-    throw new UsageError(`--blocksize must be one of ${BLOCKSIZES.join(', ')} (got '${v}')`);
-  }
-  return n;
+  return Number(choice('--blocksize', v, BLOCKSIZES.map(String)));
 }
 
 function regexes(v: string | undefined): RegExp[] {

@@ -4,11 +4,13 @@ import type { Command } from 'commander';
 import { initBackend } from '../backend/index.js';
 import { writeSafetensors } from '../io/index.js';
 import { floatTensor } from '../quant/convert.js';
-import { loadGemma, readGemmaConfig, saveGemma, type LoadOptions } from '../models/gemma/index.js';
-import { loadPeftAdapter, methodTable, namedConfig, NAMED_SHAPES } from '../peft/index.js';
+import { loadGemma, saveGemma, type LoadOptions } from '../models/gemma/index.js';
+import { loadPeftAdapter, methodTable } from '../peft/index.js';
 import { progressReporter } from './progress.js';
 import { table } from './format.js';
 import { UsageError } from './errors.js';
+import { choice, MODEL_SHAPES_HELP, modelShapes, num } from './args.js';
+import { chooseTargets, targetModulesOption } from './targets.js';
 
 function dirArg(flag: string, v: string | undefined): string {
   if (!v) throw new UsageError(`${flag} is required`);
@@ -21,12 +23,6 @@ function parseIds(v: string): number[] {
   const ids = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (!ids.length || ids.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--ids must be comma-separated non-negative integers (got '${v}')`);
   return ids;
-}
-
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (got '${v}')`);
-  return n;
 }
 
 /** QLoRA's loading settings: NF4, double quantization, bf16 compute. */
@@ -65,7 +61,7 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (config.json, model.safetensors, tokenizer files)')
     .option('--dtype <dtype>', 'bfloat16 or float32', 'bfloat16')
     .action(async (o: { model: string; adapter: string; out: string; dtype: string }) => {
-      if (o.dtype !== 'bfloat16' && o.dtype !== 'float32') throw new UsageError(`--dtype must be bfloat16 or float32 (got '${o.dtype}')`);
+      const dtype = choice('--dtype', o.dtype, ['bfloat16', 'float32'] as const);
       const dir = dirArg('--model', o.model);
       dirArg('--adapter', o.adapter);
       await initBackend();
@@ -73,36 +69,36 @@ export function registerModelCommands(program: Command): void {
       const peft = loadPeftAdapter(model, o.adapter);
       const n = peft.loraLayers.size;
       const merged = peft.mergeAndUnload({ safeMerge: true }).model;
-      saveGemma(merged, o.out, { dtype: o.dtype, tokenizerFrom: dir });
-      console.log(`merged ${n} LoRA layers (r=${peft.config.r}, alpha=${peft.config.loraAlpha}) into ${dir} -> ${o.out} (${o.dtype})`);
+      saveGemma(merged, o.out, { dtype, tokenizerFrom: dir });
+      console.log(`merged ${n} LoRA layers (r=${peft.config.r}, alpha=${peft.config.loraAlpha}) into ${dir} -> ${o.out} (${dtype})`);
     });
 
   program
     .command('params')
     .description('Parameter table (total, trainable, percent) for full fine-tuning, LoRA, bottleneck adapters and prefix tuning')
-    .requiredOption('--model <dir|name>', `a model folder, or one of ${Object.keys(NAMED_SHAPES).join(', ')}`)
+    .requiredOption('--model <dir|name>', MODEL_SHAPES_HELP)
     .option('--r <n>', 'LoRA rank (also the adapter bottleneck and the prefix length unless given)', '8')
-    .option('--target-modules <list>', "comma-separated module names, or 'all-linear'", 'q_proj,v_proj')
+    .addOption(targetModulesOption())
     .option('--bottleneck <n>', 'adapter bottleneck width (default: r)')
     .option('--num-virtual-tokens <n>', 'prefix length (default: r)')
     .option('--json', 'print JSON', false)
-    .action((o: { model: string; r: string; targetModules: string; bottleneck?: string; numVirtualTokens?: string; json: boolean }) => {
-      const r = positiveInt('--r', o.r);
-      const cfg = namedConfig(o.model) ?? (existsSync(o.model) ? readGemmaConfig(o.model) : null);
-      if (!cfg) throw new UsageError(`--model ${o.model}: neither a model folder nor one of ${Object.keys(NAMED_SHAPES).join(', ')}`);
-      const targetModules = o.targetModules === 'all-linear' ? 'all-linear' : o.targetModules.split(',').map((s) => s.trim()).filter(Boolean);
+    .action((o: { model: string; r: string; targetModules?: string; bottleneck?: string; numVirtualTokens?: string; json: boolean }) => {
+      const r = num('--r', o.r, { int: true, min: 1 });
+      const cfg = modelShapes(o.model);
+      const targets = chooseTargets(cfg, o.targetModules);
       const rows = methodTable(cfg, {
         r,
-        targetModules,
-        bottleneck: o.bottleneck ? positiveInt('--bottleneck', o.bottleneck) : undefined,
-        numVirtualTokens: o.numVirtualTokens ? positiveInt('--num-virtual-tokens', o.numVirtualTokens) : undefined,
+        targetModules: targets.targets,
+        bottleneck: o.bottleneck === undefined ? undefined : num('--bottleneck', o.bottleneck, { int: true, min: 1 }),
+        numVirtualTokens: o.numVirtualTokens === undefined ? undefined : num('--num-virtual-tokens', o.numVirtualTokens, { int: true, min: 1 }),
       });
       if (o.json) {
         console.log(JSON.stringify(rows, null, 2));
         return;
       }
       const fmt = (n: number) => n.toLocaleString('en-US');
-      console.log(`${o.model}: ${cfg.numHiddenLayers} layers, hidden ${cfg.hiddenSize}, ${fmt(rows[0].total)} parameters\n`);
+      console.log(`${o.model}: ${cfg.numHiddenLayers} layers, hidden ${cfg.hiddenSize}, ${fmt(rows[0].total)} parameters`);
+      console.log(`LoRA ${targets.line}\n`);
       console.log(table(['method', 'setting', 'total', 'trainable', 'trainable %'], rows.map((x) => [x.method, x.detail, fmt(x.total), fmt(x.trainable), x.percent.toFixed(4)]), ['l', 'l', 'r', 'r', 'r']));
     });
 }

@@ -4,23 +4,16 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../backend/index.js';
-import { loadGemma, saveGemma } from '../models/gemma/index.js';
+import { loadGemma, readGemmaConfig, saveGemma } from '../models/gemma/index.js';
 import { loadPeftAdapter } from '../peft/index.js';
 import { SqlDatabase, gradeSql } from '../sql/index.js';
 import { METHODS, QLORA_LOAD_OPTIONS, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method } from '../train/index.js';
 import { UsageError } from './errors.js';
+import { choice, num } from './args.js';
+import { chooseTargets, targetModulesOption } from './targets.js';
 
 /** Written next to the weights of adapters and prefixes, so that eval and generate can rebuild the modules. */
 const METHOD_FILE = 'method.json';
-
-function num(flag: string, v: string, opts: { int?: boolean; min?: number; max?: number } = {}): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-    const what = opts.int ? 'an integer' : 'a number';
-    throw new UsageError(`${flag} must be ${what}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''} (got '${v}')`);
-  }
-  return n;
-}
 
 function modelDir(v: string | undefined): string {
   const dir = v ?? process.env.GEMMA_2B_DIR;
@@ -58,7 +51,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--r <n>', 'LoRA rank (adapter bottleneck / prefix length for those methods)', '8')
     .option('--lora-alpha <n>', 'LoRA alpha', '16')
     .option('--lora-dropout <p>', 'dropout on the adapter input', '0.05')
-    .option('--target-modules <list>', "comma-separated module names or 'all-linear'", 'q_proj,k_proj,v_proj,o_proj')
+    .addOption(targetModulesOption())
     .option('--steps <n>', 'optimizer steps', '200')
     .option('--lr <x>', 'peak learning rate', '2e-4')
     .option('--batch-size <n>', 'examples per micro-batch', '8')
@@ -74,27 +67,26 @@ export function registerTrainCommands(program: Command): void {
     .option('--resume', 'continue from the last checkpoint in --out', false)
     .option('--gradient-checkpointing', "keep only each layer's input and recompute the layer in the backward pass", false)
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const method = o.method as string;
-      if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got '${method}')`);
+      const method = choice<Method>('--method', o.method as string, METHODS);
       const dir = modelDir(o.model as string | undefined);
+      // checked against config.json before the weights load, and printed
+      const targets = method === 'lora' || method === 'qlora' ? chooseTargets(readGemmaConfig(dir), o.targetModules as string | undefined) : null;
       const records = readJsonl(o.data as string, ['question', 'sql'] as const);
       const evalRecords = o.evalData ? readJsonl(o.evalData as string, ['question', 'sql'] as const) : null;
       const r = num('--r', o.r as string, { int: true, min: 1 });
       const steps = num('--steps', o.steps as string, { int: true, min: 1 });
       const maxLength = num('--max-length', o.maxLength as string, { int: true, min: 8 });
-      const schedule = o.schedule as string;
-      if (!['constant', 'cosine', 'linear'].includes(schedule)) throw new UsageError(`--schedule must be constant, cosine or linear (got '${schedule}')`);
+      const schedule = choice('--schedule', o.schedule as string, ['constant', 'cosine', 'linear'] as const);
       await initBackend();
       const loaded = loadGemma(dir, method === 'qlora' ? QLORA_LOAD_OPTIONS : { dtype: 'float32' });
       if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
       const { model, tokenizer, config } = loaded;
       model.model.gradientCheckpointing = Boolean(o.gradientCheckpointing);
-      const targets = (o.targetModules as string) === 'all-linear' ? 'all-linear' : (o.targetModules as string).split(',').map((s) => s.trim()).filter(Boolean);
-      const prepared = prepareMethod(model, method as Method, {
+      const prepared = prepareMethod(model, method, {
         r,
         loraAlpha: num('--lora-alpha', o.loraAlpha as string),
         loraDropout: num('--lora-dropout', o.loraDropout as string, { min: 0, max: 0.99 }),
-        targetModules: targets,
+        targetModules: targets?.targets,
         seed: num('--seed', o.seed as string, { int: true, min: 0 }),
       });
       const ex = (rs: Record<'question' | 'sql', string>[]) => rs.map((rec) => buildExample(tokenizer, SQL_TEMPLATE, rec, { maxLength, eosId: config.eosTokenId }));
@@ -106,7 +98,7 @@ export function registerTrainCommands(program: Command): void {
         batchSize: num('--batch-size', o.batchSize as string, { int: true, min: 1 }),
         gradAccum: num('--grad-accum', o.gradAccum as string, { int: true, min: 1 }),
         warmupSteps: num('--warmup-steps', o.warmupSteps as string, { int: true, min: 0 }),
-        schedule: schedule as 'constant',
+        schedule,
         weightDecay: num('--weight-decay', o.weightDecay as string, { min: 0 }),
         maxGradNorm: num('--max-grad-norm', o.maxGradNorm as string, { min: 0 }),
         evalEvery: num('--eval-every', o.evalEvery as string, { int: true, min: 0 }),
@@ -117,6 +109,7 @@ export function registerTrainCommands(program: Command): void {
         evalLimit: 64,
       }, config.padTokenId);
       const trainableN = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
+      if (targets) console.error(`${method} ${targets.line}`);
       console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters; ${records.length} training examples`);
       const tty = process.stderr.isTTY;
       const bar = tty ? new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | {tps} tok/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
