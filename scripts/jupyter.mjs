@@ -3,12 +3,17 @@
 // installed into the user's Jupyter.
 //   node scripts/jupyter.mjs setup     write .jupyter/kernels/tslab/kernel.json and print the JUPYTER_PATH to use
 //   node scripts/jupyter.mjs lab       setup, then start Jupyter on notebooks/ with that kernel (npm run lab)
-import { spawnSync } from 'node:child_process';
+// `lab` asks Jupyter which front end it has (`jupyter lab --version`, `jupyter notebook --version`: no help screens),
+// starts JupyterLab if present, else the classic Notebook, adds --allow-root when run as root, and when Jupyter fails
+// shows Jupyter's own error; the install advice is only for a Jupyter that is not there.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 export const JUPYTER_PATH = join(root, '.jupyter');
+
+const INSTALL = 'install it with apt-get install jupyter-notebook python3-nbclient (Debian, Ubuntu) or pip install jupyterlab, then run npm run lab again';
 
 export function setup() {
   const tslab = join(root, 'node_modules/tslab/bin/tslab');
@@ -25,20 +30,54 @@ export function setup() {
   return JUPYTER_PATH;
 }
 
+function fail(message) {
+  console.error(`loralab: error: ${message}`);
+  process.exit(1);
+}
+
+/** Does `jupyter <args>` run and exit 0? Its output is discarded. */
+function works(args) {
+  const r = spawnSync('jupyter', args, { stdio: 'ignore', timeout: 60_000 });
+  return !r.error && r.status === 0;
+}
+
+/** 'lab' (JupyterLab, interactive Plotly charts) or 'notebook' (Debian's classic Notebook, static charts). */
+function frontEnd() {
+  if (!works(['--version'])) fail(`Jupyter is not installed (no working 'jupyter' command on the PATH); ${INSTALL}`);
+  if (works(['lab', '--version'])) return 'lab';
+  if (works(['notebook', '--version'])) return 'notebook';
+  fail(`Jupyter is installed but has neither JupyterLab nor the Notebook ('jupyter lab --version' and 'jupyter notebook --version' fail); ${INSTALL}`);
+}
+
+/** Start Jupyter; its output goes to the terminal as it comes, and the end of its stderr is kept to name the failure. */
+function start(app, extra) {
+  const args = [app, ...extra];
+  // Jupyter refuses to run as root without this flag ("Running as root is not recommended. Use --allow-root to bypass.").
+  if (process.getuid?.() === 0 && !args.includes('--allow-root')) args.push('--allow-root');
+  const child = spawn('jupyter', args, { stdio: ['inherit', 'inherit', 'pipe'], env: { ...process.env, JUPYTER_PATH }, cwd: join(root, 'notebooks') });
+  let tail = '';
+  child.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    tail = (tail + chunk.toString()).slice(-8192);
+  });
+  // Ctrl-C is Jupyter's to handle (it asks whether to shut down); this process waits for it.
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  child.on('error', (e) => fail(`cannot start 'jupyter ${args.join(' ')}': ${e.message}`));
+  child.on('close', (code, signal) => {
+    process.off('SIGINT', ignore);
+    if (code === 0 || signal === 'SIGINT' || signal === 'SIGTERM') process.exit(0);
+    const last = tail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    fail(`'jupyter ${args.join(' ')}' failed (${signal ? `signal ${signal}` : `exit status ${code}`})${last ? `: ${last}` : ''}`);
+  });
+}
+
 const cmd = process.argv[2];
 if (cmd === 'setup') console.log(setup());
 else if (cmd === 'lab') {
   setup();
-  const env = { ...process.env, JUPYTER_PATH };
-  const tryRun = (bin, args) => spawnSync(bin, args, { stdio: 'inherit', env, cwd: join(root, 'notebooks') });
-  // JupyterLab where it is installed (interactive Plotly charts); otherwise Debian's classic Notebook (static charts)
-  let r = tryRun('jupyter', ['lab', ...process.argv.slice(3)]);
-  if (r.status !== 0) r = tryRun('jupyter', ['notebook', ...process.argv.slice(3)]);
-  if (r.error || r.status !== 0) {
-    console.error('loralab: cannot start Jupyter. Install it (Debian: apt-get install jupyter-notebook python3-nbclient) and run npm run lab again.');
-    process.exit(1);
-  }
+  start(frontEnd(), process.argv.slice(3));
 } else if (cmd) {
-  console.error(`unknown command '${cmd}' (expected setup or lab)`);
+  console.error(`loralab: error: unknown command '${cmd}' (expected setup or lab)`);
   process.exit(2);
 }
