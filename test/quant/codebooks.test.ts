@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDynamicMap, createNormalMap, DYNAMIC_MAP, FP4_CODE, FP4_SORT_ORDER, NF4_CODE, linspaceF32, midpoints, normPpf, quantBounds, f32Bits } from 'loralab/quant';
+import { dequantize4bit, quantize4bit, createDynamicMap, createNormalMap, DYNAMIC_MAP, FP4_CODE, FP4_SORT_ORDER, NF4_CODE, linspaceF32, midpoints, normPpf, quantBounds, f32Bits } from 'loralab/quant';
 import dynamicMapJson from '../fixtures/dynamic_map.json' with { type: 'json' };
 
 describe('NF4 codebook', () => {
@@ -27,9 +27,18 @@ describe('NF4 codebook', () => {
 
 describe('FP4 codebook', () => {
   it('is the e2m1 table divided by 12', () => {
-    const want = [0, 0.0052083335, 0.6666667, 1.0, 0.33333334, 0.5, 0.16666667, 0.25, -0, -0.0052083335, -0.6666667, -1.0, -0.33333334, -0.5, -0.16666667, -0.25];
+    const want = [0, 0.0052083335, 0.6666667, 1.0, 0.33333334, 0.5, 0.16666667, 0.25, 0, -0.0052083335, -0.6666667, -1.0, -0.33333334, -0.5, -0.16666667, -0.25];
     for (let i = 0; i < 16; i++) expect(FP4_CODE[i]).toBe(Math.fround(want[i]));
-    expect(Object.is(FP4_CODE[8], -0)).toBe(true);
+  });
+  it("writes +0.0 at code 8, as bitsandbytes' table does (its `-0` is a Python integer)", () => {
+    expect(Object.is(FP4_CODE[8], 0)).toBe(true);
+    // the bytes of quant_map entry 8 are those of +0.0, and a small positive weight dequantizes to +0.0
+    expect(Array.from(new Uint8Array(FP4_CODE.buffer, 32, 4))).toEqual([0, 0, 0, 0]);
+    const { state } = quantize4bit(Float32Array.from([1, 0.001, -0.001, 0]), { quantType: 'fp4', blocksize: 32 });
+    expect([state.packed[0] & 0xf, state.packed[1] >> 4, state.packed[1] & 0xf]).toEqual([8, 0, 0]);
+    const back = dequantize4bit(state, { dtype: 'float32' });
+    expect(Object.is(back[1], 0)).toBe(true);
+    expect(Object.is(back[2], 0)).toBe(true);
   });
   it('sort order lists codes by ascending value (+0 before -0, as torch.argsort gave)', () => {
     expect(Array.from(FP4_SORT_ORDER)).toEqual([11, 10, 13, 12, 15, 14, 9, 0, 8, 1, 6, 7, 4, 5, 2, 3]);

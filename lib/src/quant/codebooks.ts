@@ -15,14 +15,17 @@ export const NF4_CODE: Float32Array = Float32Array.from([
 /**
  * FP4 (e2m1 with bitsandbytes' bias): bit 3 is the sign, bits 0..2 the magnitude. The raw table
  * [0, 0.0625, 8, 12, 4, 6, 2, 3] is divided by its max 12, so it is NOT sorted by code.
+ * Code 8 holds +0.0: bitsandbytes writes the table as a Python list whose ninth entry is the literal `-0`, an integer,
+ * so `torch.tensor(...)` stores +0.0 there. Small positive values, which bucketize to code 8, dequantize to +0.0.
  */
 export const FP4_CODE: Float32Array = Float32Array.from(
-  [0, 0.0625, 8, 12, 4, 6, 2, 3, -0, -0.0625, -8, -12, -4, -6, -2, -3].map((v) => Math.fround(v / 12)),
+  [0, 0.0625, 8, 12, 4, 6, 2, 3, 0, -0.0625, -8, -12, -4, -6, -2, -3].map((v) => Math.fround(v / 12)),
 );
 
 /**
  * `torch.argsort(FP4_CODE)` as bitsandbytes' default backend computes it (`_get_4bit_quantize_bounds`): position in
- * ascending order -> code. +0 (code 0) sorts before -0 (code 8) there, and we keep that order for bit-compatibility.
+ * ascending order -> code. The two zeros (codes 0 and 8) tie; torch puts code 0 first, and we keep that order, so the
+ * midpoint between them is 0: x = 0 goes to code 0, 0 < x below the next midpoint to code 8.
  */
 export const FP4_SORT_ORDER: Uint8Array = Uint8Array.from([11, 10, 13, 12, 15, 14, 9, 0, 8, 1, 6, 7, 4, 5, 2, 3]);
 

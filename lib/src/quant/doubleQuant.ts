@@ -9,6 +9,7 @@
  * Cost per parameter at blocksize 64: 8/64 + 32/(64*256) = 0.127 bits instead of 32/64 = 0.5.
  */
 import { DYNAMIC_MAP } from './maps.js';
+import { torchMeanF32 } from './torchSum.js';
 import { dequantizeBlockwise8, quantizeBlockwise8 } from './blockwise8.js';
 
 export const NESTED_BLOCKSIZE = 256;
@@ -39,13 +40,13 @@ export interface DoubleQuantTrace {
 }
 
 /**
- * mean(absmax) as a float32. Summed in float64 then rounded; PyTorch sums float32 in a cascade, so for very large
- * tensors the last bit of the offset can differ. Files store the offset they used, and readers use the stored one.
+ * mean(absmax) as a float32, as `absmax.mean()` computes it in PyTorch on the CPU (see torchSum.ts): float32 partial
+ * sums in the cascade order of ATen's kernel, 8 lanes (AVX2 / default kernels) and one thread, then one float32
+ * division. A float64 sum rounded once differed in the last bit for about one state in seven. Files store the offset
+ * they used, and readers use the stored one.
  */
 export function meanF32(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i];
-  return Math.fround(x.length ? s / x.length : 0);
+  return x.length ? torchMeanF32(x) : 0;
 }
 
 export function doubleQuantize(absmax: Float32Array, opts: { nestedBlocksize?: number; code?: Float32Array } = {}): { state: DoubleQuantState; trace: DoubleQuantTrace } {

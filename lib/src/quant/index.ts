@@ -20,6 +20,7 @@ export {
   checkBlocksize,
 } from './blockwise4.js';
 export * from './blockwise8.js';
+export * from './torchSum.js';
 export * from './doubleQuant.js';
 export * from './quantize4bit.js';
 export * from './convert.js';
