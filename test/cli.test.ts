@@ -182,3 +182,19 @@ describe("Commander's errors in the CLI's one voice: one line, a suggestion wher
     expect(existsSync(join(dir, 'o.safetensors'))).toBe(false);
   });
 });
+
+describe('did-you-mean for flags', () => {
+  it('edit distance counts an adjacent swap as one edit; suggestions come from the flags the command has', async () => {
+    const { editDistance, suggestOption } = await import('../lib/src/cli/suggest.js');
+    expect(editDistance('modle', 'model')).toBe(1);
+    expect(editDistance('seqlen', 'seq-len')).toBe(1);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    const flags = ['--r', '--lora-alpha', '--target-modules', '--resume', '--help'];
+    expect(suggestOption('--rank', flags)).toEqual(['--r']);
+    expect(suggestOption('--alpha', flags)).toEqual(['--lora-alpha']);
+    expect(suggestOption('--lora_alpha=16', flags)).toEqual(['--lora-alpha']);
+    expect(suggestOption('--rank', ['--help'])).toEqual([]); // no --r here, so no guess
+    expect(suggestOption('--zzzz', flags)).toEqual([]);
+  });
+});

@@ -109,7 +109,11 @@ describe('loralab params', () => {
     expect(d.out).toMatch(/lora\s+r=8, targets q_proj,v_proj\s+[\d,]+\s+921,600\s/); // 18 layers × 8·((2048+2048) + (2048+256))
     expect(run(['params', '--model', 'gemma-2b', '--target-modules', 'q_proj,k_proj']).out).toMatch(/target modules: q_proj, k_proj\n/);
     expect(run(['params', '--model', MODEL, '--target-modules', 'all-linear']).out).toContain('target modules: all-linear = q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
-    expect(run(['params', '--help']).out).toMatch(/--target-modules <list>[\s\S]*default: q_proj,v_proj, PEFT's[\s\S]*default\s+for Gemma/);
+    const re = run(['params', '--model', 'gemma-2b', '--target-modules', '.*\\.(q|v)_proj']); // PEFT's string form: a regex on the whole path
+    expect(re.out).toContain("target modules: regex '.*\\.(q|v)_proj' = q_proj, v_proj");
+    expect(re.out).toMatch(/lora\s+r=8, targets .*\s+921,600\s/);
+    expect(run(['params', '--model', 'gemma-2b', '--target-modules', '(q']).err).toBe("loralab: error: --target-modules (q: target pattern '(q' is not a valid regular expression\n");
+    expect(run(['params', '--help']).out).toMatch(/--target-modules <list>[\s\S]*default:\s+q_proj,v_proj,\s+PEFT's\s+default\s+for\s+Gemma/);
   });
   it('refuses a target module the model does not have, naming the ones it has (named shapes and model folders)', () => {
     const layers = 'its linear layers are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. Please check the target modules and try again.';
