@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PyFloat, pyFloatRepr, pyJsonDumps, SafetensorsReader, serialize, type RawTensor } from 'loralab/io';
-import { BnbFormatError, DYNAMIC_MAP, NF4_CODE, dequantize4bit, findQuantizedParams, packQuantState, quantStateJson, quantizeNF4, quantizeFP4, unpackQuantState } from 'loralab/quant';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PyFloat, pyFloatRepr, pyJsonDumps, SafetensorsReader, serialize, writeSafetensors, type RawTensor } from 'loralab/io';
+import { BnbFormatError, DYNAMIC_MAP, NF4_CODE, dequantize4bit, dequantizeFile, findQuantizedParams, packQuantState, quantStateJson, quantizeFile, quantizeNF4, quantizeFP4, unpackQuantState } from 'loralab/quant';
 import { Rng } from '../../lib/src/util/rng.js';
 
 describe("Python's json.dumps / repr(float)", () => {
@@ -76,5 +79,58 @@ describe("bitsandbytes' serialized quant state", () => {
     expect(() => unpackQuantState('w', get({ [key]: json('{"quant_type": "nf4", "blocksize": 64, "dtype": "int8", "shape": [256]}') }), 'f.safetensors')).toThrow(/field 'dtype' must be float32 \| bfloat16 \| float16/);
     expect(() => unpackQuantState('w', get({ 'w.nested_absmax': undefined }), 'f.safetensors')).toThrow(/missing tensor 'w\.nested_absmax'/);
     expect(() => unpackQuantState('w', get({ 'w.absmax': { dtype: 'U8', shape: [3], data: new Uint8Array(3) } }), 'f.safetensors')).toThrow(/expected 4 codes, got 3/);
+  });
+});
+
+describe('4-bit states from files: non-finite constants are refused, names from files are kept', () => {
+  const f32 = (v: number[]): RawTensor => ({ dtype: 'F32', shape: [v.length], data: new Uint8Array(Float32Array.from(v).buffer) });
+  const plain = quantizeNF4(new Rng(3).normalArray(256, 0.02)).state;
+  const nested = quantizeNF4(new Rng(4).normalArray(256, 0.02), { doubleQuant: true }).state;
+  const json = (s: string): RawTensor => ({ dtype: 'U8', shape: [s.length], data: new TextEncoder().encode(s) });
+  const getter = (sd: Record<string, RawTensor>, over: Record<string, RawTensor>) => (k: string) => (k in over ? over[k] : sd[k]);
+  it('a NaN in quant_map names the tensor and says NaN', () => {
+    const sd = packQuantState('w', plain);
+    const code = Array.from(NF4_CODE);
+    code[3] = NaN;
+    expect(() => unpackQuantState('w', getter(sd, { 'w.quant_map': f32(code) }), 'f.safetensors')).toThrow(/f\.safetensors: w\.quant_map: the codebook has NaN at index 3/);
+  });
+  it('an Inf absmax, and a -Inf nested absmax, are refused with the field named', () => {
+    const sd = packQuantState('w', plain);
+    expect(() => unpackQuantState('w', getter(sd, { 'w.absmax': f32([1, Infinity, 1, 1]) }), 'f.safetensors')).toThrow(/w\.absmax: absmax has Inf at index 1/);
+    const sn = packQuantState('w', nested);
+    expect(() => unpackQuantState('w', getter(sn, { 'w.nested_absmax': f32([-Infinity]) }), 'f.safetensors')).toThrow(/w\.nested_absmax: nested_absmax has -Inf at index 0/);
+  });
+  it('nested_offset 1e308 (finite in JSON, Inf as the float32 it is used as) is refused', () => {
+    const sn = packQuantState('w', nested);
+    const key = 'w.quant_state.bitsandbytes__nf4';
+    const text = new TextDecoder().decode(sn[key].data).replace(/"nested_offset": [^}]+/, '"nested_offset": 1e308');
+    expect(() => unpackQuantState('w', getter(sn, { [key]: json(text) }), 'f.safetensors')).toThrow(/field 'nested_offset' must be a number finite in float32/);
+  });
+  it('dequantizeFile refuses values that overflow the output dtype and writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loralab-bnb-'));
+    const big = quantizeNF4(Float32Array.from({ length: 128 }, (_, i) => (i % 2 ? 1e5 : -3e4)), { shape: [2, 64] }).state;
+    writeSafetensors(join(dir, 'q.safetensors'), packQuantState('w', big));
+    expect(() => dequantizeFile(join(dir, 'q.safetensors'), join(dir, 'o.safetensors'), { dtype: 'float16' })).toThrow(/q\.safetensors: w: dequantizing gives -?Inf at element \d+ \(.* in float32, out of float16's range\); nothing was written/);
+    expect(readdirSync(dir)).toEqual(['q.safetensors']);
+    dequantizeFile(join(dir, 'q.safetensors'), join(dir, 'o.safetensors'), { dtype: 'float32' });
+    expect(SafetensorsReader.open(join(dir, 'o.safetensors')).names()).toEqual(['w']);
+  });
+  it('a tensor named "__proto__" is quantized and dequantized, and a metadata key "__proto__" is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loralab-bnb-'));
+    const tensors = Object.create(null) as Record<string, RawTensor>;
+    tensors['__proto__'] = { dtype: 'F32', shape: [2, 64], data: new Uint8Array(new Rng(5).normalArray(128, 0.02).buffer) };
+    tensors['constructor'] = { dtype: 'F32', shape: [3], data: new Uint8Array(12) };
+    const meta = Object.create(null) as Record<string, string>;
+    meta['__proto__'] = 'kept';
+    meta['format'] = 'pt';
+    writeSafetensors(join(dir, 'd.safetensors'), tensors, meta);
+    const rep = quantizeFile(join(dir, 'd.safetensors'), join(dir, 'q.safetensors'));
+    expect(rep.quantized.map((q) => q.name)).toEqual(['__proto__']);
+    const q = SafetensorsReader.open(join(dir, 'q.safetensors'));
+    expect(q.has('__proto__') && q.has('__proto__.absmax') && q.has('constructor')).toBe(true);
+    expect(Object.keys(q.metadata!).sort()).toEqual(['__proto__', 'format']);
+    const back = dequantizeFile(join(dir, 'q.safetensors'), join(dir, 'b.safetensors'));
+    expect(back.dequantized).toEqual(['__proto__']);
+    expect(SafetensorsReader.open(join(dir, 'b.safetensors')).names().sort()).toEqual(['__proto__', 'constructor']);
   });
 });

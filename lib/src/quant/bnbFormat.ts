@@ -28,6 +28,24 @@ export class BnbFormatError extends Error {
   override name = 'BnbFormatError';
 }
 
+/** 'NaN', 'Inf' or '-Inf': the word a message should use for a non-finite value. */
+export function nonFiniteName(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf';
+}
+
+/**
+ * Refuse a constant table with a NaN or ±Inf (a quant_map, an absmax, a nested absmax): dequantizing with it would
+ * write non-finite weights. `where` names the file and tensor.
+ */
+function requireFinite(values: Float32Array, where: string, what: string): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new BnbFormatError(`${where}: ${what} has ${nonFiniteName(values[i])} at index ${i}; a 4-bit state needs finite constants (the file is corrupt)`);
+    }
+  }
+  return values;
+}
+
 /** The quant-state JSON text, byte for byte as bitsandbytes writes it. */
 export function quantStateJson(state: QuantState4bit): string {
   const d: Record<string, string | number | number[] | PyFloat> = {
@@ -46,7 +64,7 @@ export function quantStateJson(state: QuantState4bit): string {
 
 /** State-dict entries for parameter `param` (tensor name, e.g. `...q_proj.weight`). */
 export function packQuantState(param: string, state: QuantState4bit): Record<string, RawTensor> {
-  const out: Record<string, RawTensor> = {};
+  const out = Object.create(null) as Record<string, RawTensor>; // a parameter may be named "__proto__"
   out[param] = { dtype: 'U8', shape: [state.packed.length, 1], data: state.packed };
   if (state.doubleQuant) {
     const d = state.doubleQuant;
@@ -141,14 +159,14 @@ export function unpackQuantState(param: string, get: (key: string) => RawTensor 
   }
   const blocks = Math.ceil(n / blocksize);
   const codeT = need(`${param}.quant_map`);
-  const code = toFloat32(codeT, file, `${param}.quant_map`);
+  const code = requireFinite(toFloat32(codeT, file, `${param}.quant_map`), where(`${param}.quant_map`), 'the codebook');
   if (code.length !== 16) throw new BnbFormatError(`${where(`${param}.quant_map`)}: expected 16 values, got ${code.length}`);
 
   const absmaxT = need(`${param}.absmax`);
   const nested = qs.nested_offset !== undefined || get(`${param}.nested_absmax`) !== undefined;
   const base = { quantType, blocksize, shape, dtype, packed, code };
   if (!nested) {
-    const absmax = toFloat32(absmaxT, file, `${param}.absmax`);
+    const absmax = requireFinite(toFloat32(absmaxT, file, `${param}.absmax`), where(`${param}.absmax`), 'absmax');
     if (absmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`);
     return { ...base, absmax, doubleQuant: null };
   }
@@ -157,12 +175,13 @@ export function unpackQuantState(param: string, get: (key: string) => RawTensor 
   if (qabsmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} codes, got ${qabsmax.length}`);
   const nestedBlocksize = field('nested_blocksize', isInt, 'a positive integer');
   field('nested_dtype', (v): v is string => v === 'float32', "'float32'");
-  const offset = field('nested_offset', (v): v is number => typeof v === 'number' && Number.isFinite(v), 'a finite number');
-  const nestedAbsmax = toFloat32(need(`${param}.nested_absmax`), file, `${param}.nested_absmax`);
+  // the offset is used as a float32: 1e308 is finite in the JSON but Inf once rounded
+  const offset = field('nested_offset', (v): v is number => typeof v === 'number' && Number.isFinite(Math.fround(v)), 'a number finite in float32 (|x| <= 3.4028235e38)');
+  const nestedAbsmax = requireFinite(toFloat32(need(`${param}.nested_absmax`), file, `${param}.nested_absmax`), where(`${param}.nested_absmax`), 'nested_absmax');
   if (nestedAbsmax.length !== Math.ceil(blocks / nestedBlocksize)) {
     throw new BnbFormatError(`${where(`${param}.nested_absmax`)}: expected ${Math.ceil(blocks / nestedBlocksize)} values, got ${nestedAbsmax.length}`);
   }
-  const nestedCode = toFloat32(need(`${param}.nested_quant_map`), file, `${param}.nested_quant_map`);
+  const nestedCode = requireFinite(toFloat32(need(`${param}.nested_quant_map`), file, `${param}.nested_quant_map`), where(`${param}.nested_quant_map`), 'the nested codebook');
   if (nestedCode.length !== 256) throw new BnbFormatError(`${where(`${param}.nested_quant_map`)}: expected 256 values, got ${nestedCode.length}`);
   return {
     ...base,

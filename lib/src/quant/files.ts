@@ -3,12 +3,12 @@
  * memory holds one source tensor and its quantized form, never the whole file.
  */
 import { SafetensorsReader, SafetensorsWriter, type RawTensor, type TensorSpec } from '../io/index.js';
-import { packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, unpackQuantState } from './bnbFormat.js';
-import { roundToBf16 } from './bf16.js';
+import { BnbFormatError, nonFiniteName, packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, unpackQuantState } from './bnbFormat.js';
+import { fromBf16, roundToBf16 } from './bf16.js';
 import { fromF16, toF16 } from './float16.js';
 import { blockAbsmax, checkBlocksize, type FloatDType } from './blockwise4.js';
 import type { QuantType } from './codebooks.js';
-import { STORAGE_OF, fromFloat32, isFloatDtype, toFloat32, type FloatStorage } from './convert.js';
+import { DTYPE_OF, STORAGE_OF, fromFloat32, isFloatDtype, toFloat32, type FloatStorage } from './convert.js';
 import { bitsPerParameter, dequantize4bit, numel, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
 import { NESTED_BLOCKSIZE, meanF32 } from './doubleQuant.js';
 
@@ -79,7 +79,7 @@ export function quantizeFile(input: string, output: string, opts: QuantizeFileOp
       return quantize4bit(values, { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: t.shape, dtype: o.computeDtype }).state;
     };
     // Pass 1: plan. Sizes of every output tensor are fixed by shape and options, except the JSON blob.
-    const specs: Record<string, TensorSpec> = {};
+    const specs = Object.create(null) as Record<string, TensorSpec>; // names come from the file ("__proto__" too)
     const targets = reader.tensors.filter((t) => isQuantizable(t.name, t, skip));
     const targetNames = new Set(targets.map((t) => t.name));
     for (const t of reader.tensors) {
@@ -153,7 +153,7 @@ export function dequantizeFile(input: string, output: string, opts: DequantizeFi
       const st = unpackQuantState(p.param, get, input);
       states.set(p.param, { storage: STORAGE_OF[opts.dtype ?? st.dtype], shape: st.shape });
     }
-    const specs: Record<string, TensorSpec> = {};
+    const specs = Object.create(null) as Record<string, TensorSpec>;
     for (const t of reader.tensors) if (!owned.has(t.name)) specs[t.name] = { dtype: t.dtype, shape: t.shape };
     for (const [param, s] of states) specs[param] = { dtype: s.storage, shape: s.shape };
     const writer = new SafetensorsWriter(output, specs, reader.metadata);
@@ -162,7 +162,7 @@ export function dequantizeFile(input: string, output: string, opts: DequantizeFi
     try {
       for (const [param, s] of states) {
         const st = unpackQuantState(param, get, input);
-        writer.write(param, fromFloat32(dequantize4bit(st, { dtype: opts.dtype }), s.storage));
+        writer.write(param, checkedCast(dequantize4bit(st, { dtype: 'float32' }), s.storage, `${input}: ${param}`));
         for (const k of quantStateKeys(param, names)) done += reader.info(k).dataOffsets[1] - reader.info(k).dataOffsets[0];
         opts.onProgress?.({ done, total, tensor: param });
       }
@@ -183,6 +183,22 @@ export function dequantizeFile(input: string, output: string, opts: DequantizeFi
   } finally {
     reader.close();
   }
+}
+
+/**
+ * Encode dequantized values, refusing any that are not finite once in the output dtype: finite constants can still
+ * overflow (a recovered absmax of offset + code · nested absmax past 3.4e38, or a value past float16's 65504).
+ */
+function checkedCast(values: Float32Array, storage: FloatStorage, where: string): Uint8Array {
+  const bytes = fromFloat32(values, storage);
+  const back = storage === 'F32' ? values : storage === 'BF16' ? fromBf16(new Uint16Array(bytes.buffer)) : fromF16(new Uint16Array(bytes.buffer));
+  for (let i = 0; i < back.length; i++) {
+    if (!Number.isFinite(back[i])) {
+      const was = Number.isFinite(values[i]) ? ` (${values[i]} in float32, out of ${DTYPE_OF[storage]}'s range)` : '';
+      throw new BnbFormatError(`${where}: dequantizing gives ${nonFiniteName(back[i])} at element ${i}${was}; nothing was written`);
+    }
+  }
+  return bytes;
 }
 
 export interface InspectedTensor {
