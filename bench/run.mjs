@@ -4,9 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { machine } from './machine.mjs';
 
 const BENCHES = {
+  gemm: () => import('./gemm.mjs'),
   quant: () => import('./quant.mjs'),
   linear4bit: () => import('./linear4bit.mjs'),
   'train-step': () => import('./trainStep.mjs'),
+  'profile-step': () => import('./trainStepProfile.mjs'),
   methods: () => import('./methods.mjs'),
   'gemma2b-load': () => import('./gemma2bLoad.mjs'),
   'gemma2b-step': () => import('./gemma2bStep.mjs'),

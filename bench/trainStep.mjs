@@ -9,7 +9,7 @@ import { initBackend } from '../lib/dist/backend/index.js';
 import { createGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
 import { runTorch } from './torchRef.mjs';
 
-const ALL_LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+export const ALL_LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 /** vocabulary 32000, hidden 1024, 8 layers of MQA attention (8 heads of 128) and a GeGLU MLP of 8192: 253M parameters. */
 const GEMMA_250M = {
@@ -19,7 +19,7 @@ const GEMMA_250M = {
   eos_token_id: 1, pad_token_id: 0, attention_bias: false,
 };
 
-async function gemma250mDir() {
+export async function gemma250mDir() {
   const dir = process.env.GEMMA_250M_DIR ?? join(tmpdir(), 'loralab-gemma-250m');
   if (!existsSync(join(dir, 'model.safetensors'))) {
     process.stderr.write(`writing a random ${dir} ...\n`);
