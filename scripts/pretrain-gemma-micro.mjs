@@ -1,6 +1,9 @@
 // Pre-trains datasets/models/gemma-micro/: a Gemma (same architecture as Gemma-2B, 4M parameters) with a BPE tokenizer
-// trained here, on datasets/corpus/corpus.txt. Resumable: re-running continues from the last checkpoint.
-// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--steps 700]
+// trained here, on datasets/corpus/corpus.txt. Resumable: re-running continues from the last checkpoint (delete
+// datasets/models/.gemma-micro-run/ to start over, and tokenizer.json to retrain the tokenizer on a new corpus).
+// Every --snapshot-every steps it also writes a loadable model folder, .gemma-micro-run/step-N/, so that the copy probe
+// (scripts/copy-probe.mjs) can follow the run.
+// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--steps 2000] [--seq 256] [--batch 8] [--lr 3e-3]
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
@@ -9,14 +12,28 @@ import { createGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gem
 import { Trainer, prepareMethod, buildExample, packExamples, TEXT_TEMPLATE } from '../lib/dist/train/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const out = join(root, 'datasets/models/gemma-micro');
-const work = join(root, 'datasets/models/.gemma-micro-run'); // checkpoints (not committed)
 const arg = (k, d) => {
   const i = process.argv.indexOf(k);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
+  if (i < 0) return d;
+  const v = process.argv[i + 1];
+  if (typeof d === 'number') {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${k}: expected a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  }
+  if (v === undefined) throw new Error(`${k}: expected a value`);
+  return v;
 };
-const STEPS = arg('--steps', 700);
-const SEQ = 128;
+const out = join(root, arg('--out', 'datasets/models/gemma-micro'));
+const work = join(out, '..', `.${out.split('/').filter(Boolean).at(-1)}-run`); // checkpoints (not committed)
+const STEPS = arg('--steps', 2000);
+const SEQ = arg('--seq', 256);
+const BATCH = arg('--batch', 8);
+const LR = arg('--lr', 3e-3);
+const WARMUP = arg('--warmup', 100);
+const SNAPSHOT_EVERY = arg('--snapshot-every', 250);
+/** Paragraphs the tokenizer is trained on (its BPE loop is quadratic-ish; the merges settle well before the end). */
+const TOKENIZER_PARAGRAPHS = 12000;
 mkdirSync(out, { recursive: true });
 await initBackend();
 
@@ -25,7 +42,8 @@ const tokPath = join(out, 'tokenizer.json');
 if (!existsSync(tokPath)) {
   // the vocabulary also sees the task's training questions and SQL (text only, never paired)
   const sqlText = readFileSync(join(root, 'datasets/sql/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).flatMap((r) => [r.question, r.sql]);
-  writeFileSync(tokPath, JSON.stringify(trainBpeTokenizer([...paragraphs, ...sqlText], { vocabSize: 4096 })));
+  console.error(`training the tokenizer on ${TOKENIZER_PARAGRAPHS} paragraphs and the task's ${sqlText.length} training texts`);
+  writeFileSync(tokPath, JSON.stringify(trainBpeTokenizer([...paragraphs.slice(0, TOKENIZER_PARAGRAPHS), ...sqlText], { vocabSize: 4096 })));
   writeFileSync(join(out, 'tokenizer_config.json'), `${JSON.stringify(gemmaTokenizerConfig(), null, 2)}\n`);
 }
 const tok = TextTokenizer.fromDir(out);
@@ -44,33 +62,47 @@ const held = paragraphs.filter((_, i) => i % 50 === 0);
 const trainParas = paragraphs.filter((_, i) => i % 50 !== 0);
 const enc = (ps) => packExamples(ps.map((text) => buildExample(tok, TEXT_TEMPLATE, { text }, { maxLength: 4096, eosId: config.eosTokenId })), SEQ);
 const train = enc(trainParas);
-const evalSet = enc(held).slice(0, 32);
-console.error(`corpus: ${train.length} rows of ${SEQ} tokens for training, ${evalSet.length} held out`);
+const evalSet = enc(held).slice(0, 16);
+const corpusTokens = train.length * SEQ;
+console.error(`corpus: ${train.length} rows of ${SEQ} tokens (${corpusTokens} tokens) for training, ${evalSet.length} held out; ${STEPS} steps of ${BATCH} rows = ${((STEPS * BATCH) / train.length).toFixed(2)} epochs`);
+
+/** A loadable model folder (weights, config, tokenizer) for probing the run while it trains. */
+const writeModel = (dir) => {
+  saveGemma(model, dir, { dtype: 'float32' });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(configJson, null, 2)}\n`);
+  if (dir !== out) for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(out, f), join(dir, f));
+};
 
 const trainer = new Trainer(model, trainable, train, evalSet, {
-  steps: STEPS, lr: 3e-3, batchSize: 8, warmupSteps: 50, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1, seed: 1,
+  steps: STEPS, lr: LR, batchSize: BATCH, warmupSteps: WARMUP, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1, seed: 1,
   evalEvery: 100, saveEvery: 50, keepCheckpoints: 1, outDir: work, resume: true,
 }, config.padTokenId);
 trainer.run({
   onResume: (s) => console.error(`resumed at step ${s}`),
-  onStep: (m) => { if (m.step % 10 === 0) console.error(`step ${m.step}/${STEPS} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} ${m.tokensPerSecond.toFixed(0)} tok/s${m.evalLoss !== undefined ? ` eval ${m.evalLoss.toFixed(4)}` : ''}`); },
+  onStep: (m) => {
+    if (m.step % 10 === 0) console.error(`step ${m.step}/${STEPS} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} ${m.tokensPerSecond.toFixed(0)} tok/s${m.evalLoss !== undefined ? ` eval ${m.evalLoss.toFixed(4)}` : ''}`);
+    if (m.step % SNAPSHOT_EVERY === 0 && m.step < STEPS) writeModel(join(work, `step-${m.step}`));
+  },
 });
-saveGemma(model, out, { dtype: 'float32' });
-writeFileSync(join(out, 'config.json'), `${JSON.stringify(configJson, null, 2)}\n`);
+writeModel(out);
 copyFileSync(join(work, 'metrics.jsonl'), join(out, 'training_log.jsonl'));
 const last = trainer.records.at(-1);
 const firstEval = trainer.records.find((r) => r.evalLoss !== undefined);
+const params = [...trainer.trainable.params.values()].reduce((s, v) => s + v.size, 0);
 writeFileSync(join(out, 'README.md'), `# gemma-micro
 
 A model with Gemma's exact architecture (GemmaForCausalLM: RMSNorm with 1 + w, multi-query attention, RoPE, tanh-GELU
 GeGLU MLP, tied head) at a size that pre-trains on a 2-core CPU: hidden 256, 4 layers, 4 query heads sharing 1
-key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.size} tensors, ${[...trainer.trainable.params.values()].reduce((s, v) => s + v.size, 0).toLocaleString('en-US')} parameters.
+key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.size} tensors, ${params.toLocaleString('en-US')} parameters.
 
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
   digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
-- Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`datasets/corpus/corpus.txt\`: ${STEPS} steps of 8 × ${SEQ} tokens, AdamW
-  (lr 3e-3, warmup 50, cosine, weight decay 0.01), seed 1. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
+- Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`datasets/corpus/corpus.txt\` (about half of it copy text: values
+  stated and repeated): ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
+  (lr ${LR}, warmup ${WARMUP}, cosine, weight decay 0.01), seed 1. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.
+- It can copy a value from earlier in its context (ids, names, cities, months as 'YYYY-MM', quoted strings): its score
+  on the copy probe is in \`datasets/copy-probe/score-gemma-micro.json\` (\`node scripts/copy-probe.mjs\`).
 - It knows the words, tables and SQL of the task but has never seen a "Question: ... SQL: ..." pair: fine-tuning
   teaches that.
 `);
