@@ -27,8 +27,8 @@ const GB = 1e9;
 const llama = namedConfig('llama-7b')!;
 const methods = [
   { name: 'full', m: predictMemory(llama, { method: 'full' }).bytes },
-  { name: 'LoRA r=8', m: predictMemory(llama, { method: 'lora', r: 8 }).bytes },
-  { name: 'QLoRA r=8', m: predictMemory(llama, { method: 'qlora', r: 8 }).bytes },
+  { name: 'LoRA r=8', m: predictMemory(llama, { method: 'lora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }).bytes },
+  { name: 'QLoRA r=8', m: predictMemory(llama, { method: 'qlora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }).bytes },
 ];
 const parts = ['weights', 'quantizationConstants', 'adapters', 'gradients', 'optimizerStates', 'activations'] as const;
 const label = { weights: 'weights', quantizationConstants: 'quantization constants', adapters: 'adapters', gradients: 'gradients', optimizerStates: 'optimizer states', activations: 'activations' };
@@ -49,7 +49,7 @@ showTable(['method', ...parts.map((p) => `${label[p]} (GB)`), 'total (GB)'], met
 // %%
 const seqs = [128, 256, 512, 1024, 2048, 4096];
 show(lineChart({ title: 'QLoRA r=8 on LLaMA-7B: total memory vs sequence length', x: { title: 'sequence length (tokens)', log: true }, y: 'GB',
-  series: [false, true].map((ck) => ({ name: ck ? 'gradient checkpointing' : 'no checkpointing', x: seqs, y: seqs.map((s) => predictMemory(llama, { method: 'qlora', r: 8, seqLen: s, gradientCheckpointing: ck }).bytes.total / GB), mode: 'lines+markers' as const })) }));
+  series: [false, true].map((ck) => ({ name: ck ? 'gradient checkpointing' : 'no checkpointing', x: seqs, y: seqs.map((s) => predictMemory(llama, { method: 'qlora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], seqLen: s, gradientCheckpointing: ck }).bytes.total / GB), mode: 'lines+markers' as const })) }));
 
 // %% [markdown]
 // ## Inference: weights and the KV cache
@@ -77,7 +77,7 @@ showTable(['model', 'bf16 weights (GB)', 'KV cache per token (KiB)', 'KV cache, 
 
 // %%
 const base = predictMemory(llama, { method: 'full' }).bytes.weights;
-const adapter = 2 * predictMemory(llama, { method: 'lora', r: 8 }).parameters.adapters; // bf16 adapter
+const adapter = 2 * predictMemory(llama, { method: 'lora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }).parameters.adapters; // bf16 adapter
 const tasks = [1, 2, 5, 10, 20, 50, 100];
 show(lineChart({ title: 'Memory to serve N fine-tuned variants of LLaMA-7B', x: { title: 'number of fine-tuned variants N', log: true }, y: { title: 'GB', log: true },
   series: [{ name: 'N full copies', x: tasks, y: tasks.map((n) => (n * base) / GB), mode: 'lines+markers' }, { name: 'one base + N LoRA adapters (r=8)', x: tasks, y: tasks.map((n) => (base + n * adapter) / GB), mode: 'lines+markers' }] }));

@@ -133,8 +133,8 @@ console.log('argmax of the last position unchanged:', tf.argMax(tf.tensor(before
 // Gemma-2B benchmark (`npm run bench -- gemma2b-step`, one real QLoRA step on Gemma-2B shapes on this kind of CPU):
 
 // %% nondeterministic
-const g = predictMemory(namedConfig('gemma-2b')!, { method: 'qlora', r: 8, seqLen: 512, gradientCheckpointing: true, runtime: 'pytorch' });
-const micro = predictMemory(config, { method: 'qlora', r: 8, seqLen: 128, runtime: 'loralab' });
+const g = predictMemory(namedConfig('gemma-2b')!, { method: 'qlora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], seqLen: 512, gradientCheckpointing: true, runtime: 'pytorch' });
+const micro = predictMemory(config, { method: 'qlora', r: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], seqLen: 128, runtime: 'loralab' });
 const step = JSON.parse(readFileSync('../bench/results/gemma2b-step.json', 'utf8'));
 showTable(['', 'gemma-micro (this notebook)', 'Gemma-2B'], [
   ['parameters', micro.parameters.total, g.parameters.total],
