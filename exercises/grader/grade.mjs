@@ -2,16 +2,26 @@
 // LoRA Lab's grader (npm run grade).
 //   npm run grade -- NN-slug [--file path/to/my.ts]   grade one exercise (default file: its starter.ts)
 //   npm run grade -- --all                           every solution must score 100 %, no starter may
-// The learner's file is type-checked, compiled, then loaded and checked in a separate Node process with a memory
-// limit and a time limit, so an infinite loop, a crash or a missing export becomes a report, never a hang.
+// The learner's file is type-checked, its imports checked (imports.mjs), compiled, and copied alone into a private
+// folder. The checks run in a checker process (runner.mjs); the learner's module runs in a sandboxed process of its
+// own (launch.mjs, sandbox.mjs) that the checker calls with copies of its inputs. The score is counted here from the
+// checker's events alone; an infinite loop, a crash, running out of memory or a missing export becomes a report.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { checkImports } from './imports.mjs';
+import { SANDBOX_FILES, sandboxCommand, sandboxPlan } from './launch.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const exercisesDir = join(root, 'exercises');
-const MEMORY_MB = 512;
+/** V8's heap in the learner's process, MB. */
+export const HEAP_MB = 512;
+/** The learner's whole address space, MB: Node itself takes about 0.7 GB of it; ArrayBuffers count. */
+export const ADDRESS_SPACE_MB = 1536;
+const OUTPUT_LINES = 20;
 
 export function listExercises() {
   return readdirSync(exercisesDir).filter((d) => /^\d\d-/.test(d) && existsSync(join(exercisesDir, d, 'checks.ts'))).sort();
@@ -30,13 +40,43 @@ function typeErrors(file) {
   });
 }
 
-function compile(file, out) {
-  const src = readFileSync(file, 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: file }).outputText;
-  writeFileSync(out, js);
+const transpile = (src, fileName) => ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName }).outputText;
+
+let plan; // probed once per grading process
+function planFor() {
+  plan ??= sandboxPlan({ readable: [...SANDBOX_FILES, join(root, 'lib/dist/index.js'), tmpdir()] });
+  return plan;
 }
 
-/** Grade one file against one exercise; returns { score, max, lines, passedAll }. */
+/** Kill a process group that the checker could not (it was itself killed); no error if it is gone. */
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {}
+}
+
+function readEvents(stdout, nonce) {
+  const out = [];
+  for (const l of stdout.split('\n')) {
+    try {
+      const e = JSON.parse(l);
+      if (e && e.nonce === nonce) out.push(e);
+    } catch {}
+  }
+  return out;
+}
+
+const metas = new Map(); // slug → what grade() needs from its checks (loading them takes a process and TF.js)
+function exerciseMeta(slug, checksMjs, checksTs) {
+  if (!metas.has(slug)) {
+    const meta = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(checksMjs)}).then(m => console.log(JSON.stringify({ title: m.default.title, readNext: m.default.readNext, timeout: m.default.timeoutSeconds ?? 20, forbiddenImports: m.default.forbiddenImports ?? [], forbiddenModules: m.default.forbiddenModules ?? [], checks: m.default.checks.map(c => ({ name: c.name, points: c.points, hint: c.hint })) })))`], { encoding: 'utf8', cwd: root });
+    if (meta.status !== 0) throw new Error(`${relative(root, checksTs)} failed to load:\n${meta.stderr}`);
+    metas.set(slug, JSON.parse(meta.stdout.trim().split('\n').pop()));
+  }
+  return metas.get(slug);
+}
+
+/** Grade one file against one exercise; returns { score, max, lines, passedAll, results, sandboxPid, layers }. */
 export function grade(slug, file, opts = {}) {
   const dir = join(exercisesDir, slug);
   const lines = [];
@@ -46,20 +86,22 @@ export function grade(slug, file, opts = {}) {
   if (!existsSync(file)) throw new Error(`${file}: no such file`);
   const work = join(exercisesDir, '.grade', `${slug}-${process.pid}`);
   mkdirSync(work, { recursive: true });
+  let privateDir = null;
+  let sandboxPid = null;
   try {
-    compile(checksTs, join(work, 'checks.mjs'));
-    const meta = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(work, 'checks.mjs'))}).then(m => console.log(JSON.stringify({ title: m.default.title, readNext: m.default.readNext, timeout: m.default.timeoutSeconds ?? 20, checks: m.default.checks.map(c => ({ name: c.name, points: c.points, hint: c.hint })) })))`], { encoding: 'utf8', cwd: root });
-    if (meta.status !== 0) throw new Error(`${relative(root, checksTs)} failed to load:\n${meta.stderr}`);
-    const ex = JSON.parse(meta.stdout);
+    writeFileSync(join(work, 'checks.mjs'), transpile(readFileSync(checksTs, 'utf8'), checksTs));
+    const ex = exerciseMeta(slug, join(work, 'checks.mjs'), checksTs);
     const max = ex.checks.reduce((s, c) => s + c.points, 0);
+    const limitS = Number(process.env.LORALAB_GRADE_TIMEOUT_S ?? ex.timeout);
     say(`${slug} — ${ex.title}`);
     say(`file: ${relative(process.cwd(), file) || file}`);
     say();
+    let layers = [];
     const report = (score, results) => {
       say();
       say(`score: ${score}/${max} (${Math.round((100 * score) / max)} %)`);
       say(`read next: ${ex.readNext}`);
-      return { score, max, lines, passedAll: score === max, results };
+      return { score, max, lines, passedAll: score === max, results, sandboxPid, layers };
     };
 
     const errs = opts.skipTypeCheck ? [] : typeErrors(file);
@@ -68,36 +110,73 @@ export function grade(slug, file, opts = {}) {
       for (const e of errs.slice(0, 8)) say(`    ${e}`);
       return report(0, []);
     }
-    compile(file, join(work, 'learner.mjs'));
-    const r = spawnSync(process.execPath, [`--max-old-space-size=${MEMORY_MB}`, join(root, 'exercises/grader/runner.mjs'), join(work, 'learner.mjs'), join(work, 'checks.mjs')], {
-      encoding: "utf8", cwd: root, timeout: Number(process.env.LORALAB_GRADE_TIMEOUT_S ?? ex.timeout) * 1000, killSignal: 'SIGKILL', maxBuffer: 1 << 24,
+    const imports = checkImports(transpile(readFileSync(file, 'utf8'), file), { root, forbiddenImports: ex.forbiddenImports, forbiddenModules: ex.forbiddenModules });
+    if (imports.refusals.length) {
+      say('✗ your file is not graded:');
+      for (const r of imports.refusals) say(`    ${r}`);
+      return report(0, []);
+    }
+    // The learner's process may read this folder, which holds nothing but the compiled file.
+    privateDir = mkdtempSync(join(tmpdir(), 'loralab-grade-'));
+    const learnerFile = join(privateDir, 'learner.mjs');
+    writeFileSync(learnerFile, imports.code, { mode: 0o644 });
+    chmodSync(privateDir, 0o755); // readable by the unprivileged user the sandbox may run as
+    const p = planFor();
+    layers = p.layers;
+    for (const m of p.missing) console.error(`grade: sandbox: ${m}`);
+    const command = { ...sandboxCommand(p, { root, learnerDir: privateDir, learnerFile, library: imports.library, heapMb: HEAP_MB, addressSpaceMb: ADDRESS_SPACE_MB, cpuSeconds: Math.ceil(limitS) + 5 }), cwd: privateDir };
+    const nonce = randomBytes(16).toString('hex');
+    const cfg = { checks: join(work, 'checks.mjs'), command, timeoutMs: limitS * 1000, nonce, heapMb: HEAP_MB, addressSpaceMb: ADDRESS_SPACE_MB };
+    const r = spawnSync(process.execPath, [join(root, 'exercises/grader/runner.mjs'), JSON.stringify(cfg)], {
+      encoding: 'utf8', cwd: root, timeout: (limitS + 60) * 1000, killSignal: 'SIGKILL', maxBuffer: 1 << 24,
     });
-    const events = r.stdout.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
-    const load = events.find((e) => e.type === 'load-error');
-    if (load) {
+    const events = readEvents(r.stdout, nonce);
+    sandboxPid = events.find((e) => e.type === 'sandbox')?.pid ?? null;
+    if (sandboxPid !== null && !events.some((e) => e.type === 'reaped')) killGroup(sandboxPid);
+    const output = events.find((e) => e.type === 'output');
+    const showOutput = () => {
+      const text = output ? `${output.stdout}${output.stderr}`.trimEnd() : '';
+      if (!text) return;
+      const ls = text.split('\n');
+      say();
+      say('your output (shown, not graded):');
+      for (const l of ls.slice(0, OUTPUT_LINES)) say(`    ${l.slice(0, 200)}`);
+      if (ls.length > OUTPUT_LINES || output.dropped) say(`    … (${ls.length > OUTPUT_LINES ? `${ls.length - OUTPUT_LINES} more lines` : ''}${output.dropped ? `${ls.length > OUTPUT_LINES ? ', ' : ''}${output.dropped} more characters` : ''})`);
+    };
+    const atLoad = events.find((e) => ['load-error', 'missing-exports', 'timeout', 'died', 'protocol'].includes(e.type) && !e.name);
+    if (atLoad?.type === 'load-error') {
       say('✗ your file threw an error while loading, before any check could run:');
-      for (const l of load.message.split('\n')) say(`    ${l}`);
+      for (const l of atLoad.message.split('\n')) say(`    ${l}`);
+    } else if (atLoad?.type === 'missing-exports') {
+      say(`✗ your file does not export ${atLoad.names.map((n) => `'${n}'`).join(', ')} (the starter shows the expected signatures)`);
+    } else if (atLoad?.type === 'timeout') {
+      say(`✗ your file did not finish loading within the ${limitS} s limit`);
+    } else if (atLoad?.type === 'died') {
+      say(`✗ your file ended its process while loading, before any check could run (${atLoad.why})`);
+    } else if (atLoad?.type === 'protocol') {
+      say(`✗ the grader could not read your file's exports (${atLoad.message})`);
+    }
+    if (atLoad) {
+      showOutput();
       return report(0, []);
     }
-    const missing = events.find((e) => e.type === 'missing-exports');
-    if (missing) {
-      say(`✗ your file does not export ${missing.names.map((n) => `'${n}'`).join(', ')} (the starter shows the expected signatures)`);
-      return report(0, []);
-    }
+    if (!events.some((e) => e.type === 'done')) say(`✗ the checker stopped (${r.error?.code === 'ETIMEDOUT' ? 'time limit' : r.signal ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     let score = 0;
     const results = [];
-    const timedOut = r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL';
+    let stop = null; // the event that ended the learner's process during a check
     for (const c of ex.checks) {
       const res = events.find((e) => e.type === 'result' && e.name === c.name);
-      const started = events.some((e) => e.type === 'start' && e.name === c.name);
+      const here = events.find((e) => ['timeout', 'died', 'protocol'].includes(e.type) && e.name === c.name);
+      stop ??= here ?? null;
       if (res?.ok) {
         score += c.points;
         say(`  ✓ ${c.name} (${c.points}/${c.points})`);
       } else {
         const why = res ? res.message
-          : timedOut && started ? `did not finish within the ${process.env.LORALAB_GRADE_TIMEOUT_S ?? ex.timeout} s limit (an infinite loop, or far too slow?)`
-          : timedOut ? 'not run: an earlier check used up the time limit'
-          : started ? `the process died during this check (${r.signal ? `signal ${r.signal}` : `exit ${r.status}`}${/heap out of memory/i.test(r.stderr) ? `: it ran out of the ${MEMORY_MB} MB memory limit` : ''})`
+          : here?.type === 'timeout' ? `did not finish within the ${limitS} s limit (an infinite loop, or far too slow?)`
+          : here?.type === 'died' ? `the process died during this check (${here.why})`
+          : here?.type === 'protocol' ? `the grader could not read your code's answer (${here.message})`
+          : stop?.type === 'timeout' ? 'not run: an earlier check used up the time limit'
           : 'not run: the process stopped before this check';
         say(`  ✗ ${c.name} (0/${c.points})`);
         say(`      ${why}`);
@@ -105,9 +184,11 @@ export function grade(slug, file, opts = {}) {
       }
       results.push({ name: c.name, ok: Boolean(res?.ok) });
     }
+    showOutput();
     return report(score, results);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
   }
 }
 

@@ -1,72 +1,76 @@
-// Runs in its own process (started by grade.mjs with a memory limit and killed at the time limit): loads the
-// learner's compiled module and the exercise's checks, and prints one JSON line per event so that the parent keeps
-// every result reported before a hang or a crash.
+// The checker: a process of its own (started by grade.mjs) that loads the exercise's checks and runs them against
+// the learner's module, which lives in another process (remote.mjs, bridge.mjs, sandbox.mjs). The checks compute
+// their references here, on their own inputs; the learner's process only ever receives copies. The checker prints
+// one JSON line per event, each with the grade's nonce, so that grade.mjs keeps every result reported before a
+// hang or a crash; the learner's output never reaches this stdout (it comes back as data in the 'output' event).
 import { pathToFileURL } from 'node:url';
+import { helpers } from './helpers.mjs';
+import { Died, Protocol, Remote, TimeLimit } from './remote.mjs';
 
-const [learnerPath, checksPath] = process.argv.slice(2);
-const emit = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const cfg = JSON.parse(process.argv[2]);
+const emit = (o) => process.stdout.write(`${JSON.stringify({ ...o, nonce: cfg.nonce })}\n`);
 
-function fmt(v) {
-  return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString()) : JSON.stringify(v)?.slice(0, 80) ?? String(v);
+/** Why the learner's process ended, in words for the report. */
+function deathReason(info) {
+  const how = info.signal ? `signal ${info.signal}` : `exit ${info.code}`;
+  const err = info.stderr ?? '';
+  if (/heap out of memory|Reached heap limit/i.test(err)) return `${how}: it ran out of the ${cfg.heapMb} MB heap limit`;
+  if (/Array buffer allocation failed|out of memory|Cannot allocate memory|bad_alloc|allocation failed/i.test(err)) return `${how}: it ran out of the ${cfg.addressSpaceMb} MB memory limit (address space, ArrayBuffers included)`;
+  if (info.signal === 'SIGXCPU') return `${how}: it used up its CPU time`;
+  return how;
 }
-function asArray(v, what) {
-  if (Array.isArray(v) || ArrayBuffer.isView(v)) return v;
-  throw new Error(`${what}: expected an array or typed array, got ${v === null ? 'null' : typeof v}`);
-}
-function lcg(seed) {
-  let s = seed >>> 0 || 1;
-  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
-const helpers = {
-  fail(message) {
-    throw new Error(message);
-  },
-  close(actual, expected, tol, what) {
-    if (typeof actual !== 'number' || Number.isNaN(actual)) throw new Error(`${what}: expected a number close to ${fmt(expected)}, got ${fmt(actual)}`);
-    if (!(Math.abs(actual - expected) <= tol)) throw new Error(`${what}: got ${fmt(actual)}, expected ${fmt(expected)} (tolerance ±${tol})`);
-  },
-  closeRel(actual, expected, rtol, what) {
-    if (typeof actual !== 'number' || Number.isNaN(actual)) throw new Error(`${what}: expected a number close to ${fmt(expected)}, got ${fmt(actual)}`);
-    if (!(Math.abs(actual - expected) <= rtol * Math.abs(expected))) throw new Error(`${what}: got ${fmt(actual)}, expected ${fmt(expected)} (relative tolerance ${rtol}; off by ${((100 * Math.abs(actual - expected)) / Math.abs(expected)).toPrecision(3)} %)`);
-  },
-  allClose(actual, expected, tol, what) {
-    const a = asArray(actual, what);
-    if (a.length !== expected.length) throw new Error(`${what}: got ${a.length} values, expected ${expected.length}`);
-    for (let i = 0; i < a.length; i++) {
-      if (!(Math.abs(a[i] - expected[i]) <= tol)) throw new Error(`${what}: element ${i} is ${fmt(a[i])}, expected ${fmt(expected[i])} (tolerance ±${tol})`);
-    }
-  },
-  arrayEqual(actual, expected, what, explain) {
-    const a = asArray(actual, what);
-    if (a.length !== expected.length) throw new Error(`${what}: got ${a.length} values, expected ${expected.length}`);
-    for (let i = 0; i < a.length; i++) {
-      if (a[i] !== expected[i]) throw new Error(`${what} differ at element ${i}: got ${fmt(a[i])}, expected ${fmt(expected[i])}${explain ? `. ${explain(i, a[i], expected[i])}` : ''}`);
-    }
-  },
-  rng: lcg,
-};
 
-let learner;
+// What stopped the learner's process, as an event, or null while it is still usable.
+function brokenEvent(broken, name) {
+  if (broken instanceof TimeLimit) return { type: 'timeout', name };
+  if (broken instanceof Died) return { type: 'died', name, why: deathReason(broken.info) };
+  if (broken instanceof Protocol) return { type: 'protocol', name, message: broken.message };
+  return null;
+}
+
+const ex = (await import(pathToFileURL(cfg.checks).href)).default;
+const remote = new Remote(cfg.command, { timeoutMs: cfg.timeoutMs });
+emit({ type: 'sandbox', pid: remote.pid });
 try {
-  learner = await import(pathToFileURL(learnerPath).href);
-} catch (e) {
-  emit({ type: 'load-error', message: String(e?.stack ?? e).split('\n').slice(0, 4).join('\n') });
-  process.exit(0);
-}
-const ex = (await import(pathToFileURL(checksPath).href)).default;
-const missing = ex.exports.filter((n) => !(n in learner));
-if (missing.length) {
-  emit({ type: 'missing-exports', names: missing });
-  process.exit(0);
-}
-for (const c of ex.checks) {
-  emit({ type: 'start', name: c.name });
+  let loaded;
   try {
-    await c.run(learner, helpers);
-    emit({ type: 'result', name: c.name, ok: true });
+    loaded = remote.load();
   } catch (e) {
-    emit({ type: 'result', name: c.name, ok: false, message: e instanceof Error ? e.message : String(e) });
+    loaded = { failed: e };
   }
+  const stopped = brokenEvent(remote.broken, null);
+  if (stopped) emit(stopped);
+  else if (loaded.failed) emit({ type: 'load-error', message: loaded.failed.message });
+  else if (loaded.loadError !== undefined) emit({ type: 'load-error', message: loaded.loadError });
+  else {
+    const learner = loaded.exports;
+    const missing = ex.exports.filter((n) => !Object.hasOwn(learner, n));
+    if (missing.length) emit({ type: 'missing-exports', names: missing });
+    else {
+      for (const c of ex.checks) {
+        emit({ type: 'start', name: c.name });
+        let ok = false;
+        let message;
+        try {
+          await c.run(learner, helpers);
+          ok = true;
+        } catch (e) {
+          message = e instanceof Error ? e.message : String(e);
+        }
+        // A check that caught the time-out or the crash (one expecting a throw, say) is not credited.
+        const brk = brokenEvent(remote.broken, c.name);
+        if (brk) {
+          emit(brk);
+          break;
+        }
+        emit({ type: 'result', name: c.name, ok, message });
+      }
+    }
+  }
+} finally {
+  const end = remote.close();
+  emit({ type: 'output', stdout: end.stdout, stderr: end.stderr, dropped: end.dropped });
+  emit({ type: 'reaped', pid: remote.pid });
+  emit({ type: 'done' });
 }
-emit({ type: 'done' });
+process.exit(0);
