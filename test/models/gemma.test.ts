@@ -24,7 +24,7 @@ describe('Gemma config', () => {
   });
   it('names the file and the field when something is missing or wrong', () => {
     expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, hidden_size: undefined }, 'x/config.json')).toThrow(/x\/config\.json: missing field 'hidden_size'/);
-    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_attention_heads: '8' }, 'c.json')).toThrow(/field 'num_attention_heads' must be a non-negative integer, got "8"/);
+    expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_attention_heads: '8' }, 'c.json')).toThrow(/field 'num_attention_heads' must be a positive integer, got "8"/);
     expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, model_type: 'llama' }, 'c.json')).toThrow(/model_type is "llama"/);
     expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_key_value_heads: 3 }, 'c.json')).toThrow(/multiple of num_key_value_heads/);
     expect(() => parseGemmaConfig([], 'c.json')).toThrow(/expected a JSON object/);
@@ -146,5 +146,61 @@ describe('checkpoint layouts', () => {
     const cfg = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 96 }));
     expect(() => loadGemma(dir)).toThrow(/has shape \[128, 64\], config\.json implies \[96, 64\]/);
+  });
+});
+
+describe('config.json: every field LoRA Lab reads is validated, with its type and range', () => {
+  const bad = (over: Record<string, unknown>, message: RegExp) => expect(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, ...over }, 'm/config.json')).toThrow(message);
+  it('rms_norm_eps and rope_theta must be positive (they gave all-NaN logits)', () => {
+    bad({ rms_norm_eps: -1 }, /m\/config\.json: field 'rms_norm_eps' must be a number > 0 and < 1, got -1/);
+    bad({ rms_norm_eps: 0 }, /rms_norm_eps/);
+    bad({ rope_theta: 0 }, /m\/config\.json: field 'rope_theta' must be a number > 0, got 0/);
+    bad({ rope_theta: 'big' }, /rope_theta/);
+  });
+  it('eos_token_id: an id or a non-empty list of ids within the vocabulary; other ids too', () => {
+    bad({ eos_token_id: [] }, /field 'eos_token_id' must be a token id in \[0, 256000\) or a non-empty list of them, got \[\]/);
+    bad({ eos_token_id: [1, 'x'] }, /eos_token_id/);
+    bad({ bos_token_id: 256000 }, /field 'bos_token_id' must be a token id in \[0, 256000\)/);
+    bad({ pad_token_id: -1 }, /pad_token_id/);
+    expect(parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, eos_token_id: [1, 107] }).eosTokenId).toBe(1);
+  });
+  it('booleans must be JSON booleans ("false" was read as true)', () => {
+    bad({ tie_word_embeddings: 'false' }, /field 'tie_word_embeddings' must be true or false \(a JSON boolean\), got "false"/);
+    bad({ attention_bias: 0 }, /attention_bias/);
+    expect(parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, tie_word_embeddings: false }).tieWordEmbeddings).toBe(false);
+  });
+  it('sizes are positive integers; torch_dtype is one of three', () => {
+    bad({ num_hidden_layers: 0 }, /field 'num_hidden_layers' must be a positive integer, got 0/);
+    bad({ max_position_embeddings: 1.5 }, /max_position_embeddings/);
+    bad({ head_dim: 3 }, /head_dim must be even/);
+    bad({ torch_dtype: 'float64' }, /field 'torch_dtype' must be "bfloat16", "float32" or "float16", got "float64"/);
+  });
+});
+
+describe('loading: unused tensors, and sequences longer than the positions', () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), 'loralab-gemma-'));
+  it('num_hidden_layers smaller than the checkpoint is an error naming the extra layer, unless allowUnusedTensors', async () => {
+    await initBackend({ log: false });
+    const dir = tmp();
+    copyFileSync(join(DIR, 'model.safetensors'), join(dir, 'model.safetensors'));
+    const cfg = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')) as Record<string, number>;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: cfg.num_hidden_layers - 1 }));
+    const last = cfg.num_hidden_layers - 1;
+    expect(() => loadGemma(dir, { tokenizer: false })).toThrow(new RegExp(`the checkpoint holds tensors the model does not use \\(model\\.layers\\.${last}\\..*: it has layer ${last} but .*config\\.json says num_hidden_layers ${last}; fix config\\.json, or pass allowUnusedTensors`));
+    const loaded = loadGemma(dir, { tokenizer: false, allowUnusedTensors: true });
+    expect(loaded.unused.length).toBeGreaterThan(0);
+    expect(loaded.unused.every((n) => n.startsWith(`model.layers.${last}.`))).toBe(true);
+  });
+  it('more ids than max_position_embeddings are refused in a forward pass, naming config.json', async () => {
+    await initBackend({ log: false });
+    const dir = tmp();
+    copyFileSync(join(DIR, 'model.safetensors'), join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')), max_position_embeddings: 4 }));
+    const { model } = loadGemma(dir, { tokenizer: false });
+    expect(model.logits([1, 2, 3, 4]).length).toBeGreaterThan(0);
+    expect(() => model.logits([1, 2, 3, 4, 5])).toThrow(/config\.json: 5 positions exceed max_position_embeddings \(4\)/);
+  });
+  it('the loaded config remembers the folder it came from (for adapter_config.json)', () => {
+    expect(loadGemma(DIR, { tokenizer: false }).config.nameOrPath).toBe(DIR);
   });
 });

@@ -68,7 +68,7 @@ export function registerModelCommands(program: Command): void {
       const { model } = loadGemma(dir, { tokenizer: false, dtype: 'float32' });
       const peft = loadPeftAdapter(model, o.adapter);
       const n = peft.loraLayers.size;
-      const merged = peft.mergeAndUnload({ safeMerge: true }).model;
+      const merged = peft.mergeAndUnload({ safeMerge: true, dtype }).model; // finiteness checked in the saved dtype
       saveGemma(merged, o.out, { dtype, tokenizerFrom: dir });
       console.log(`merged ${n} LoRA layers (r=${peft.config.r}, alpha=${peft.config.loraAlpha}) into ${dir} -> ${o.out} (${dtype})`);
     });

@@ -8,6 +8,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { join } from 'node:path';
 import { SafetensorsReader, writeSafetensors, type RawTensor } from '../io/index.js';
 import { floatTensor, toFloat32 } from '../quant/convert.js';
+import { castValues, type FloatDType } from '../quant/blockwise4.js';
+import { dequantize4bit } from '../quant/quantize4bit.js';
+import { nonFiniteName } from '../quant/bnbFormat.js';
 import { Linear, Linear4bit, MetaLinear } from '../layers/linear.js';
 import { LoraLinear, type MergeReport } from '../layers/lora.js';
 import { Module, countParameters, formatTrainableParameters, type ParameterCount } from '../layers/module.js';
@@ -28,6 +31,54 @@ function parentOf(root: Module, path: string): { parent: Module; attr: string } 
     m = c;
   }
   return { parent: m, attr };
+}
+
+/** What the base model was loaded from (GemmaConfig.nameOrPath), or null for a model built in memory. */
+function modelNameOrPath(model: Module): string | null {
+  const c = (model as { config?: { nameOrPath?: unknown } }).config;
+  return typeof c?.nameOrPath === 'string' ? c.nameOrPath : null;
+}
+
+export interface MergeOptions {
+  /** Refuse (before changing any layer) if a merged weight is NaN or ±Inf in `dtype` (PEFT's safe_merge). */
+  safeMerge?: boolean;
+  /** The dtype the merged weights are stored in; the check rounds to it first. Default float32. */
+  dtype?: FloatDType;
+}
+
+export class MergeError extends Error {
+  override name = 'MergeError';
+}
+
+const LARGEST: Record<FloatDType, string> = { float32: '3.4028235e38', bfloat16: '3.3895314e38', float16: '65504' };
+
+/** W + ΔW of one layer as merge() computes it (float32), rounded to `dtype`, must be finite everywhere. */
+function checkMergedFinite(path: string, l: LoraLinear, dtype: FloatDType): void {
+  const base = l.baseLayer;
+  if (base instanceof MetaLinear) return; // merge() itself refuses a MetaLinear
+  const delta = l.getDeltaWeight();
+  const w = base instanceof Linear4bit ? dequantize4bit(base.state, { dtype: 'float32' }) : base.denseWeight();
+  const merged = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) merged[i] = w[i] + delta[i];
+  const cast = castValues(merged.slice(), dtype);
+  let bad = -1;
+  let count = 0;
+  for (let i = 0; i < cast.length; i++) {
+    if (!Number.isFinite(cast[i])) {
+      if (bad < 0) bad = i;
+      count++;
+    }
+  }
+  if (bad < 0) return;
+  const inF = base.inFeatures;
+  const at = `[${Math.floor(bad / inF)}, ${bad % inF}]`;
+  const kind = nonFiniteName(cast[bad]);
+  const why = Number.isFinite(merged[bad])
+    ? ` (${merged[bad].toPrecision(5)} in float32, beyond ${dtype}'s largest finite value ${LARGEST[dtype]})`
+    : Number.isNaN(merged[bad]) ? '' : ' (already in float32)';
+  throw new MergeError(
+    `safe merge refused: layer '${path}': W + ΔW is ${kind} at ${at}${why} once stored as ${dtype}; ${count} of ${cast.length} values are not finite. The adapter seems broken; no layer was merged`,
+  );
 }
 
 export class PeftModel<M extends Module = Module> {
@@ -63,7 +114,9 @@ export class PeftModel<M extends Module = Module> {
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, ADAPTER_WEIGHTS_NAME), this.adapterStateDict(), { format: 'pt' });
     const tmp = join(dir, `${ADAPTER_CONFIG_NAME}.tmp-${process.pid}`);
-    writeFileSync(tmp, adapterConfigJson(this.config));
+    // as PEFT's save_pretrained: an unset base_model_name_or_path is filled from the model's name_or_path
+    const config = this.config.baseModelNameOrPath == null ? { ...this.config, baseModelNameOrPath: modelNameOrPath(this.baseModel) } : this.config;
+    writeFileSync(tmp, adapterConfigJson(config));
     renameSync(tmp, join(dir, ADAPTER_CONFIG_NAME));
   }
 
@@ -91,8 +144,13 @@ export class PeftModel<M extends Module = Module> {
     }
   }
 
-  /** Merge every adapter into its base and return the plain base model (PEFT's merge_and_unload). */
-  mergeAndUnload(opts: { safeMerge?: boolean } = {}): { model: M; reports: Map<string, MergeReport> } {
+  /**
+   * Merge every adapter into its base and return the plain base model (PEFT's merge_and_unload). With `safeMerge`,
+   * every layer's W + ΔW is checked first, in the dtype the merged weights will be saved in (`dtype`, default
+   * float32), and nothing is merged if any value is not finite there: 3.4e38 is finite in float32 but Inf in bfloat16.
+   */
+  mergeAndUnload(opts: MergeOptions = {}): { model: M; reports: Map<string, MergeReport> } {
+    if (opts.safeMerge) for (const [path, l] of this.loraLayers) checkMergedFinite(path, l, opts.dtype ?? 'float32');
     const reports = new Map<string, MergeReport>();
     for (const [path, l] of this.loraLayers) {
       const { parent, attr } = parentOf(this.baseModel, path);
@@ -103,8 +161,9 @@ export class PeftModel<M extends Module = Module> {
     return { model: this.baseModel, reports };
   }
 
-  /** Merge all adapters in place (reversible with unmergeAdapters). */
-  mergeAdapters(opts: { safeMerge?: boolean } = {}): Map<string, MergeReport> {
+  /** Merge all adapters in place (reversible with unmergeAdapters); `safeMerge` checks every layer first. */
+  mergeAdapters(opts: MergeOptions = {}): Map<string, MergeReport> {
+    if (opts.safeMerge) for (const [path, l] of this.loraLayers) checkMergedFinite(path, l, opts.dtype ?? 'float32');
     return new Map([...this.loraLayers].map(([p, l]) => [p, l.merge(opts)]));
   }
 

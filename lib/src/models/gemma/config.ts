@@ -24,6 +24,13 @@ export interface GemmaConfig {
   hiddenActInFile: string;
   /** The config.json object as read (kept to write a merged model back). */
   raw: Record<string, unknown>;
+  /** The file it was read from, for messages. */
+  configFile?: string;
+  /**
+   * What the model was loaded from, as given (transformers' `name_or_path`): the folder passed to loadGemma, or the
+   * file's `_name_or_path`. PEFT writes it into adapter_config.json as `base_model_name_or_path`.
+   */
+  nameOrPath?: string | null;
 }
 
 export class ConfigError extends Error {
@@ -57,53 +64,89 @@ export const GEMMA_2B_CONFIG_JSON: Record<string, unknown> = {
   vocab_size: 256000,
 };
 
+/**
+ * Validate every field LoRA Lab reads, with its type and range: a wrong value fails here, naming the file and the
+ * field, instead of giving NaN logits later (`rms_norm_eps: -1`, `rope_theta: 0`) or being misread
+ * (`tie_word_embeddings: "false"` is a string, not false). Fields LoRA Lab does not read are kept in `raw` untouched.
+ */
 export function parseGemmaConfig(json: unknown, file = 'config.json'): GemmaConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON object`);
   const c = json as Record<string, unknown>;
-  const int = (k: string, def?: number): number => {
+  const fail = (k: string, expected: string, v: unknown): never => {
+    throw new ConfigError(`${file}: field '${k}' must be ${expected}, got ${JSON.stringify(v) ?? String(v)}`);
+  };
+  /** A field's value, or `def` when it is absent or null (transformers' defaults). */
+  const get = (k: string, def?: unknown): unknown => {
     const v = c[k] ?? def;
-    if (v === undefined) throw new ConfigError(`${file}: missing field '${k}' (a positive integer)`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`${file}: field '${k}' must be a non-negative integer, got ${JSON.stringify(v)}`);
+    if (v === undefined) throw new ConfigError(`${file}: missing field '${k}'`);
     return v;
   };
-  const num = (k: string, def?: number): number => {
-    const v = c[k] ?? def;
-    if (v === undefined) throw new ConfigError(`${file}: missing field '${k}' (a number)`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: field '${k}' must be a number, got ${JSON.stringify(v)}`);
-    return v;
+  const positiveInt = (k: string, def?: number): number => {
+    const v = get(k, def);
+    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : fail(k, 'a positive integer', v);
+  };
+  const positiveNumber = (k: string, def: number, below = Infinity): number => {
+    const v = get(k, def);
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 && v < below ? v : fail(k, `a number > 0${below < Infinity ? ` and < ${below}` : ''}`, v);
+  };
+  const bool = (k: string, def: boolean): boolean => {
+    const v = get(k, def);
+    return typeof v === 'boolean' ? v : fail(k, 'true or false (a JSON boolean)', v);
   };
   const mt = c.model_type;
   if (mt !== undefined && mt !== 'gemma') throw new ConfigError(`${file}: model_type is ${JSON.stringify(mt)}; LoRA Lab's loader reads Gemma ("gemma") checkpoints`);
-  const hiddenSize = int('hidden_size');
-  const numAttentionHeads = int('num_attention_heads');
-  const cfg: GemmaConfig = {
-    vocabSize: int('vocab_size'),
-    hiddenSize,
-    intermediateSize: int('intermediate_size'),
-    numHiddenLayers: int('num_hidden_layers'),
-    numAttentionHeads,
-    numKeyValueHeads: int('num_key_value_heads', numAttentionHeads),
-    headDim: int('head_dim', Math.floor(hiddenSize / Math.max(1, numAttentionHeads))),
-    rmsNormEps: num('rms_norm_eps', 1e-6),
-    ropeTheta: num('rope_theta', 10000),
-    maxPositionEmbeddings: int('max_position_embeddings', 8192),
-    bosTokenId: int('bos_token_id', 2),
-    eosTokenId: Array.isArray(c.eos_token_id) ? Number(c.eos_token_id[0]) : int('eos_token_id', 1),
-    padTokenId: int('pad_token_id', 0),
-    tieWordEmbeddings: c.tie_word_embeddings === undefined ? true : Boolean(c.tie_word_embeddings),
-    attentionBias: Boolean(c.attention_bias ?? false),
-    torchDtype: (['bfloat16', 'float32', 'float16'].includes(String(c.torch_dtype)) ? c.torch_dtype : 'float32') as GemmaConfig['torchDtype'],
-    hiddenActInFile: String(c.hidden_activation ?? c.hidden_act ?? 'gelu_pytorch_tanh'),
-    raw: { ...c },
+  const vocabSize = positiveInt('vocab_size');
+  const tokenId = (k: string, def: number): number => {
+    const v = get(k, def);
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < vocabSize ? v : fail(k, `a token id in [0, ${vocabSize}) (vocab_size ${vocabSize})`, v);
   };
-  for (const k of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'headDim'] as const) {
-    if (cfg[k] <= 0) throw new ConfigError(`${file}: ${k} must be positive, got ${cfg[k]}`);
+  const hiddenSize = positiveInt('hidden_size');
+  const numAttentionHeads = positiveInt('num_attention_heads');
+  const eos = get('eos_token_id', 1);
+  const eosIds = Array.isArray(eos) ? eos : [eos];
+  if (eosIds.length === 0 || !eosIds.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < vocabSize)) {
+    fail('eos_token_id', `a token id in [0, ${vocabSize}) or a non-empty list of them`, eos);
   }
+  const torchDtype = get('torch_dtype', c.dtype ?? 'float32');
+  if (torchDtype !== 'bfloat16' && torchDtype !== 'float32' && torchDtype !== 'float16') fail('torch_dtype', '"bfloat16", "float32" or "float16"', torchDtype);
+  const act = get('hidden_activation', c.hidden_act ?? 'gelu_pytorch_tanh');
+  if (typeof act !== 'string') fail('hidden_activation', 'a string', act);
+  const cfg: GemmaConfig = {
+    vocabSize,
+    hiddenSize,
+    intermediateSize: positiveInt('intermediate_size'),
+    numHiddenLayers: positiveInt('num_hidden_layers'),
+    numAttentionHeads,
+    numKeyValueHeads: positiveInt('num_key_value_heads', numAttentionHeads),
+    headDim: positiveInt('head_dim', Math.floor(hiddenSize / numAttentionHeads)),
+    // inside the square root of RMSNorm: 1 or more would swamp the mean square of unit-scale activations
+    rmsNormEps: positiveNumber('rms_norm_eps', 1e-6, 1),
+    // the base of the rotary frequencies θ^(-2i/d): 0 or less gives Inf or NaN angles
+    ropeTheta: positiveNumber('rope_theta', 10000),
+    maxPositionEmbeddings: positiveInt('max_position_embeddings', 8192),
+    bosTokenId: tokenId('bos_token_id', 2),
+    eosTokenId: eosIds[0] as number,
+    padTokenId: tokenId('pad_token_id', 0),
+    tieWordEmbeddings: bool('tie_word_embeddings', true),
+    attentionBias: bool('attention_bias', false),
+    torchDtype: torchDtype as GemmaConfig['torchDtype'],
+    hiddenActInFile: act as string,
+    raw: { ...c },
+    configFile: file,
+    nameOrPath: typeof c._name_or_path === 'string' ? c._name_or_path : null,
+  };
   if (cfg.numAttentionHeads % cfg.numKeyValueHeads !== 0) {
     throw new ConfigError(`${file}: num_attention_heads (${cfg.numAttentionHeads}) must be a multiple of num_key_value_heads (${cfg.numKeyValueHeads})`);
   }
   if (cfg.headDim % 2 !== 0) throw new ConfigError(`${file}: head_dim must be even for rotary embeddings, got ${cfg.headDim}`);
   return cfg;
+}
+
+/** Refuse a sequence longer than the model's positions (`max_position_embeddings`), naming the config file. */
+export function checkSequenceLength(cfg: GemmaConfig, positions: number): void {
+  if (positions > cfg.maxPositionEmbeddings) {
+    throw new ConfigError(`${cfg.configFile ?? 'config.json'}: ${positions} positions exceed max_position_embeddings (${cfg.maxPositionEmbeddings}); shorten the input`);
+  }
 }
 
 /** Every weight name and shape a GemmaForCausalLM checkpoint holds, in transformers' naming. */

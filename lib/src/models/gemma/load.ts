@@ -32,6 +32,11 @@ export interface LoadOptions {
   dtype?: ComputeDtype;
   /** Load tokenizer.json when present (default true). */
   tokenizer?: boolean;
+  /**
+   * Load even if the checkpoint holds tensors the model does not use (default false: they mean config.json does not
+   * describe the checkpoint, e.g. num_hidden_layers 3 for a 4-layer file, and would be silently ignored).
+   */
+  allowUnusedTensors?: boolean;
   onProgress?: (p: { done: number; total: number; tensor: string }) => void;
 }
 
@@ -53,7 +58,8 @@ export function readGemmaConfig(dir: string): GemmaConfig {
   } catch (e) {
     throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  return parseGemmaConfig(json, path);
+  // like from_pretrained(path): the name the model was loaded by is the folder as given
+  return { ...parseGemmaConfig(json, path), nameOrPath: dir };
 }
 
 const LINEARS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
@@ -163,11 +169,21 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
     const lmHead = config.tieWordEmbeddings ? null : embedding('lm_head.weight');
     const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, norm), lmHead);
     const unused = ckpt.names().filter((n) => !used.has(n));
+    if (unused.length && !opts.allowUnusedTensors) throw unusedError(dir, config, unused);
     const tokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json')) ? TextTokenizer.fromDir(dir) : null;
     return { model, config, tokenizer, dir, unused };
   } finally {
     ckpt.close();
   }
+}
+
+function unusedError(dir: string, config: GemmaConfig, unused: string[]): ConfigError {
+  const layers = [...new Set(unused.map((n) => /^model\.layers\.(\d+)\./.exec(n)?.[1]).filter((l) => l !== undefined).map(Number))].filter((l) => l >= config.numHiddenLayers);
+  const hint = layers.length
+    ? `: it has layer${layers.length > 1 ? 's' : ''} ${layers.slice(0, 3).join(', ')}${layers.length > 3 ? ', ...' : ''} but ${config.configFile ?? 'config.json'} says num_hidden_layers ${config.numHiddenLayers}`
+    : unused.includes('lm_head.weight') && config.tieWordEmbeddings ? `: lm_head.weight is there but ${config.configFile ?? 'config.json'} says tie_word_embeddings true` : '';
+  const list = `${unused.slice(0, 3).join(', ')}${unused.length > 3 ? `, ... (${unused.length} in all)` : ''}`;
+  return new ConfigError(`${dir}: the checkpoint holds tensors the model does not use (${list})${hint}; fix config.json, or pass allowUnusedTensors to load anyway`);
 }
 
 /**

@@ -18,7 +18,7 @@ import { geluTanh } from '../../layers/activations.js';
 import { BottleneckAdapter, PrefixKV } from '../../layers/adapters.js';
 import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/linear.js';
 import type { LoraLinear } from '../../layers/lora.js';
-import type { GemmaConfig } from './config.js';
+import { checkSequenceLength, type GemmaConfig } from './config.js';
 import { applyRope, ropeTables } from './rope.js';
 
 export type AnyLinear = Linear | Linear4bit | LoraLinear | MetaLinear;
@@ -150,6 +150,7 @@ export class GemmaModel extends Module {
   }
 
   context(B: number, T: number, P: number, opts: ForwardOptions): { mask: tf.Tensor4D; rope: { cos: tf.Tensor2D; sin: tf.Tensor2D } } {
+    checkSequenceLength(this.cfg, T);
     return { mask: causalMask(B, T, P, opts.attentionMask), rope: ropeTables(Array.from({ length: T }, (_, t) => t), this.cfg.headDim, this.cfg.ropeTheta) };
   }
 
