@@ -12,7 +12,9 @@ export class DrillFormatError extends Error {}
 /** Every section file, validated; throws DrillFormatError naming the file and the failing field. */
 export function loadDrills(from = dir) {
   const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(JSON.parse(readFileSync(join(dir, 'schema.json'), 'utf8')));
+  const schema = JSON.parse(readFileSync(join(dir, 'schema.json'), 'utf8'));
+  const validate = ajv.compile(schema);
+  const kinds = schema.properties.questions.items.oneOf.map((branch) => branch.properties.type.const);
   const sections = [];
   for (const f of readdirSync(from).filter((x) => /^section-\d+\.json$/.test(x)).sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8)))) {
     let data;
@@ -22,8 +24,7 @@ export function loadDrills(from = dir) {
       throw new DrillFormatError(`exercises/drills/${f}: not valid JSON (${e.message})`);
     }
     if (!validate(data)) {
-      const e = validate.errors[0];
-      throw new DrillFormatError(`exercises/drills/${f}: ${e.instancePath || '(root)'} ${e.message}`);
+      throw new DrillFormatError(`exercises/drills/${f}: ${firstError(validate.errors, data, kinds)}`);
     }
     for (const q of data.questions) {
       if (!q.id.startsWith(`${data.section}.`)) throw new DrillFormatError(`exercises/drills/${f}: question ${q.id} is not numbered in section ${data.section}`);
@@ -33,6 +34,23 @@ export function loadDrills(from = dir) {
     sections.push(data);
   }
   return sections;
+}
+
+/**
+ * The error to report. A question is checked against the schema of each kind (oneOf): report what the schema of its
+ * own kind says (/questions/3/unit …), not that it lacks another kind's fields.
+ */
+function firstError(errors, data, kinds) {
+  const own = errors.filter((e) => {
+    const branch = /\/oneOf\/(\d+)\//.exec(e.schemaPath);
+    if (!branch) return e.keyword !== 'oneOf';
+    const q = /^\/questions\/(\d+)/.exec(e.instancePath);
+    return q !== null && kinds[Number(branch[1])] === data.questions[Number(q[1])]?.type;
+  });
+  own.sort((x, y) => y.instancePath.split('/').length - x.instancePath.split('/').length); // the most specific first
+  if (own.length) return `${own[0].instancePath || '(root)'} ${own[0].message}`;
+  const q = /^\/questions\/\d+/.exec(errors[0].instancePath);
+  return q ? `${q[0]}/type must be one of ${kinds.join(', ')}` : `${errors[0].instancePath || '(root)'} ${errors[0].message}`;
 }
 
 /** Each misconception's patterns compile, match its own text, and none matches the model answer. */

@@ -42,6 +42,9 @@ const COMPUTE: Record<string, (a: Record<string, unknown>) => number> = {
   memoryGB: (a) => predictMemory(cfg(a), { method: a.method as 'full', r: a.r as number | undefined, targetModules: a.targets as string | undefined }).bytes.total / 1e9,
 };
 
+/** Five copies of a question, numbered 1.1 … 1.5 (a section holds at least five). */
+const five = (q: object) => [1, 2, 3, 4, 5].map((i) => ({ ...q, id: `1.${i}` }));
+
 /** A fixture folder holding the schema and one section file. */
 function fixture(section: object): string {
   const d = mkdtempSync(join(tmpdir(), 'loralab-drills-'));
@@ -113,7 +116,10 @@ describe('drills: the data', () => {
   });
 
   it('a malformed file is rejected with its name and the failing field', () => {
-    expect(() => loadDrills(fixture({ section: 1, title: 'Why', notebook: 'notebooks/01-x.ipynb', questions: [{ id: '1.1', type: 'numeric', prompt: 'How many bytes?', answer: 'twelve', tolerance: { kind: 'absolute', value: 0 }, unit: 'bytes', worked: '2+2+8' }] }))).toThrow(/section-1\.json: \/questions/);
+    expect(() => loadDrills(fixture({ section: 1, title: 'Why', notebook: 'notebooks/01-x.ipynb', questions: five({ id: '1.1', type: 'numeric', prompt: 'How many bytes?', answer: 'twelve', tolerance: { kind: 'absolute', value: 0 }, unit: 'bytes', worked: '2+2+8' }) }))).toThrow(/section-1\.json: \/questions\/0\/answer must be number/);
+    expect(() => loadDrills(fixture({ section: 1, title: 'Why', notebook: 'notebooks/01-x.ipynb', questions: five({ id: '1.1', type: 'numeric', prompt: 'How many bytes?', answer: 12, tolerance: { kind: 'absolute', value: 0 }, unit: 'furlongs', worked: '2+2+8' }) }))).toThrow(/section-1\.json: \/questions\/0\/unit must be equal to one of the allowed values/);
+    expect(() => loadDrills(fixture({ section: 1, title: 'Why', notebook: 'notebooks/01-x.ipynb', questions: five({ id: '1.1', type: 'numeric', prompt: 'How many bytes?', answer: 12, tolerance: { kind: 'absolute', value: 0 }, unit: 'bytes' }) }))).toThrow(/section-1\.json: \/questions\/0 must have required property 'worked'/);
+    expect(() => loadDrills(fixture({ section: 1, title: 'Why', notebook: 'notebooks/01-x.ipynb', questions: five({ id: '1.1', type: 'essay', prompt: 'How many bytes?' }) }))).toThrow(/section-1\.json: \/questions\/0\/type must be one of mcq, numeric, short/);
   });
 
   it('a misconception that does not match its own text, a broken pattern, or a model answer stating one is rejected', () => {
@@ -121,7 +127,7 @@ describe('drills: the data', () => {
     expect(() => loadDrills(fixture(short([{ text: 'Inference holds gradients too.', patterns: ['training holds nothing'], why: 'Inference has no backward pass.' }])))).toThrow(/section-1\.json: question 1\.1: misconceptions\[0\]\.patterns do not match its own text/);
     expect(() => loadDrills(fixture(short([{ text: 'Inference holds gradients too.', patterns: ['inference (holds'], why: 'Inference has no backward pass.' }])))).toThrow(/section-1\.json: question 1\.1: misconceptions\[0\]\.patterns: not a regular expression/);
     expect(() => loadDrills(fixture(short([{ text: 'Optimizer states are held.', patterns: ['optimizer states'], why: 'Inference has no backward pass.' }])))).toThrow(/section-1\.json: question 1\.1: the modelAnswer states the misconception/);
-    expect(() => loadDrills(fixture(short([])))).toThrow(/section-1\.json: \/questions\/0 /);
+    expect(() => loadDrills(fixture(short([])))).toThrow(/section-1\.json: \/questions\/0\/misconceptions must NOT have fewer than 1 items/);
   });
 });
 

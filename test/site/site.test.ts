@@ -1,6 +1,7 @@
 /**
  * The built site in a real browser (playwright-core driving Debian's Chromium, headless): every notebook page loads
- * without console errors and its charts render as Plotly plots; the quiz can be answered and scored; both live demos
+ * without console errors and its charts render as Plotly plots; the drills quiz shows its seeded shuffle, refuses empty
+ * answers, highlights the choice, fails a stated misconception, keeps progress across reloads and resets; both live demos
  * run and redraw when a control changes; the NF4 playground's WebGPU dequantize kernel matches the CPU kernel bit for
  * bit (skipped when Chromium finds no WebGPU adapter); the offline search index has the notebooks' headings.
  * Screenshots of the landing page, a notebook page and a demo are saved in test-artifacts/.
@@ -11,6 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadDrills, presentQuestion, seededRandom, type DrillQuestion, type McqQuestion, type ShortQuestion } from '../../exercises/drills/drills.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const build = join(root, 'site/build');
@@ -28,10 +30,34 @@ let server: ChildProcess;
 let browser: Browser;
 let base = '';
 
+const drill: DrillQuestion[] = loadDrills().flatMap((s) => s.questions);
+const QUIZ_KEY = 'loralab-drills-v1';
+const QUIZ_SEED = 424242;
+
+/**
+ * The drills page showing one section, the quiz's options shuffled by QUIZ_SEED (stored before the first load only,
+ * so reloads keep progress).
+ */
+async function openQuiz(section: string): Promise<{ page: Page; errors: string[] }> {
+  const opened = await open('/drills', (page) => page.addInitScript(([key, seed]) => {
+    if (!localStorage.getItem(key as string)) localStorage.setItem(key as string, JSON.stringify({ seed, section: 'all', answers: {} }));
+  }, [QUIZ_KEY, QUIZ_SEED] as const));
+  await opened.page.selectOption('.quiz-bar select', section);
+  return opened;
+}
+const optionTexts = (page: Page, id: string) => page.locator(`[data-question="${id}"] .quiz-options button`).allTextContents();
+/** The option button of question `id` that is the correct one (or the first wrong one), found by its text. */
+function option(page: Page, id: string, correct: boolean) {
+  const q = drill.find((x) => x.id === id) as McqQuestion;
+  return page.locator(`[data-question="${id}"] .quiz-options button`, { hasText: q.options.find((o) => o.correct === correct)!.text });
+}
+
 const freePort = () => new Promise<number>((resolve) => { const s = createServer(); s.listen(0, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
 
-async function open(path: string): Promise<{ page: Page; errors: string[] }> {
+/** A fresh page (its own storage) at `path`; `prepare` runs before the first load (to add init scripts, say). */
+async function open(path: string, prepare?: (page: Page) => Promise<unknown>): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  if (prepare) await prepare(page);
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(e.message));
@@ -83,15 +109,104 @@ describe('site', () => {
     await page.close();
   }, 60_000);
 
-  it('the drills quiz can be answered and keeps the score', async () => {
-    const { page, errors } = await open('/drills');
-    await page.selectOption('.quiz-bar select', '6');
-    await page.locator('[data-question="6.2"] .quiz-options button').first().click(); // correct: zero exactly representable
-    await page.locator('[data-question="6.1"] .quiz-options button').nth(1).click(); // wrong
-    await page.locator('[data-question="6.3"] input').fill('4.5');
-    await page.locator('[data-question="6.3"] button[type="submit"]').click();
-    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 2\/3 answered/);
+  it('the drills quiz shows the options in its seeded shuffle, refuses empty and unreadable answers, and highlights the chosen option', async () => {
+    const { page, errors } = await openQuiz('6');
+    // every option list is the shared shuffle for this seed (grade.mjs), and some differ from the files' order
+    const mcqs = drill.filter((q): q is McqQuestion => q.type === 'mcq' && q.id.startsWith('6.'));
+    let reordered = 0;
+    for (const q of mcqs) {
+      const shown = presentQuestion(q, seededRandom(`${QUIZ_SEED}:${q.id}`));
+      expect(await optionTexts(page, q.id), q.id).toEqual(shown.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o.text}`));
+      if (shown.order.some((o, i) => o !== i)) reordered++;
+    }
+    expect(reordered).toBeGreaterThan(0);
+    await option(page, '6.2', true).click();
+    await option(page, '6.1', false).click();
+    // a numeric answer: Check is disabled while empty, an unreadable one is refused and not counted, units are read back
+    const num = page.locator('[data-question="6.3"]');
+    await expect(num.locator('button[type="submit"]').isDisabled()).resolves.toBe(true);
+    await num.locator('input').fill('four and a half');
+    await num.locator('button[type="submit"]').click();
+    await expect(num.getByRole('alert').textContent()).resolves.toMatch(/is not a number/);
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 1\/2 answered/);
+    await num.locator('input').fill('4.5 bits');
+    await expect(num.getByTestId('quiz-reading').textContent()).resolves.toMatch(/read as 4\.5 bits/);
+    await num.locator('button[type="submit"]').click();
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 2\/3 answered, 11 in this set/);
+    await expect(num.locator('.quiz-feedback').textContent()).resolves.toMatch(/^✓ Correct \(read as 4\.5 bits\)/);
     await expect(page.locator('[data-question="6.1"] .quiz-feedback').textContent()).resolves.toMatch(/^✗ Not quite/);
+    // the chosen option is marked, the right one shown green and a wrong choice red
+    await expect(option(page, '6.2', true).getAttribute('class')).resolves.toBe('quiz-chosen');
+    await expect(option(page, '6.2', true).getAttribute('aria-pressed')).resolves.toBe('true');
+    await expect(page.locator('[data-question="6.2"] li.is-correct button.quiz-chosen').count()).resolves.toBe(1);
+    await expect(page.locator('[data-question="6.1"] li.is-wrong button.quiz-chosen').count()).resolves.toBe(1);
+    await expect(page.locator('[data-question="6.1"] li.is-correct button:not(.quiz-chosen)').count()).resolves.toBe(1);
+    const [chosenBg, otherBg] = await page.evaluate(() => ['[data-question="6.1"] li.is-wrong button', '[data-question="6.1"] li:not(.is-wrong):not(.is-correct) button']
+      .map((sel) => getComputedStyle(document.querySelector(sel)!).backgroundColor));
+    expect(chosenBg).not.toBe(otherBg);
+    await page.locator('[data-question="6.1"] .quiz-options').scrollIntoViewIfNeeded();
+    await page.mouse.wheel(0, -200);
+    await page.screenshot({ path: join(artifacts, 'drills-quiz-answered.png') });
+    // the sticky score bar is opaque: nothing scrolling under it shows through
+    await page.mouse.wheel(0, 1500);
+    const bar = await page.evaluate(() => getComputedStyle(document.querySelector('.quiz-bar')!).backgroundColor);
+    expect(bar, `.quiz-bar background ${bar}`).toMatch(/^rgb\(/);
+    await page.screenshot({ path: join(artifacts, 'drills-quiz.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('the drills quiz keeps answers and score across reloads and sections, and Reset starts afresh with a new shuffle', async () => {
+    const { page, errors } = await openQuiz('6');
+    await option(page, '6.2', true).click();
+    await page.locator('[data-question="6.3"] input').fill('5');
+    await page.locator('[data-question="6.3"] button[type="submit"]').click();
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 1\/2 answered, 11 in this set/);
+    await page.reload({ waitUntil: 'load' });
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 1\/2 answered, 11 in this set/);
+    await expect(page.locator('.quiz-bar select').inputValue()).resolves.toBe('6');
+    await expect(option(page, '6.2', true).getAttribute('class')).resolves.toBe('quiz-chosen');
+    await expect(page.locator('[data-question="6.3"] input').inputValue()).resolves.toBe('5');
+    await expect(page.locator('[data-question="6.3"] input').isDisabled()).resolves.toBe(true);
+    await page.selectOption('.quiz-bar select', '8');
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 0\/0 answered, 8 in this set/);
+    await page.selectOption('.quiz-bar select', 'all');
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(new RegExp(`score: 1/2 answered, ${drill.length} in this set`));
+    await page.getByTestId('quiz-reset').click();
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 0\/0 answered/);
+    const stored = JSON.parse((await page.evaluate((k) => localStorage.getItem(k), QUIZ_KEY))!) as { seed: number; answers: object };
+    expect(stored.answers).toEqual({});
+    expect(stored.seed).not.toBe(QUIZ_SEED);
+    await expect(option(page, '6.2', true).isDisabled()).resolves.toBe(false);
+    // the options now follow the new seed's shuffle
+    const q = drill.find((x) => x.id === '6.1') as McqQuestion;
+    expect(await optionTexts(page, '6.1')).toEqual(presentQuestion(q, seededRandom(`${stored.seed}:6.1`)).options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o.text}`));
+    await page.reload({ waitUntil: 'load' });
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 0\/0 answered/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('the drills quiz fails a short answer that states a misconception, and otherwise lets the learner tick the key points', async () => {
+    const { page, errors } = await openQuiz('8');
+    const wrong = page.locator('[data-question="8.8"]');
+    await expect(wrong.locator('button[type="submit"]').isDisabled()).resolves.toBe(true);
+    await wrong.locator('textarea').fill('Full fine-tuning: it fits, QLoRA loses too much accuracy.');
+    await wrong.locator('button[type="submit"]').click();
+    await expect(wrong.locator('.quiz-feedback').textContent()).resolves.toMatch(/^✗ Not quite: your answer says "Full fine-tuning: it fits/);
+    await expect(wrong.locator('.quiz-self-assess').count()).resolves.toBe(0);
+    const q = drill.find((x) => x.id === '8.4') as ShortQuestion;
+    const card = page.locator('[data-question="8.4"]');
+    await card.locator('textarea').fill('It costs memory and parameters, risks overfitting, and past the intrinsic rank there is no gain.');
+    await card.locator('button[type="submit"]').click();
+    await expect(card.locator('.quiz-self-assess').textContent()).resolves.toContain(q.modelAnswer);
+    const boxes = card.locator('.quiz-points input[type="checkbox"]');
+    await expect(boxes.count()).resolves.toBe(q.rubric.length);
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 0\/1 answered/); // not scored until marked
+    for (const i of [0, 1, 2]) await boxes.nth(i).check();
+    await card.locator('.quiz-score-answer').click();
+    await expect(card.locator('.quiz-feedback').textContent()).resolves.toMatch(/^✓ Good: you covered 3 of 4; missing: scaling/);
+    await expect(page.getByTestId('quiz-score').textContent()).resolves.toMatch(/score: 1\/2 answered/);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
