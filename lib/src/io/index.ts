@@ -9,4 +9,5 @@ export * from './tensors.js';
 export * from './pyjson.js';
 export * from './checkpoint.js';
 export * from './tokenizer.js';
+export * from './byteFallback.js';
 export * from './bpe.js';

@@ -1,17 +1,22 @@
 /**
  * tokenizer.json (the Hugging Face `tokenizers` format) through the maintained @huggingface/tokenizers runtime.
  * Gemma's tokenizer is a byte-fallback BPE with "▁" for spaces and <bos> prepended by its post-processor.
+ * Encoding and decoding agree with Hugging Face's Rust tokenizers on Gemma 3's tokenizer.json (test/io/bpe.test.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { useRustByteFallback } from './byteFallback.js';
 
 export class TokenizerError extends Error {
   override name = 'TokenizerError';
 }
 
 export class TextTokenizer {
-  constructor(private readonly tok: Tokenizer, readonly config: Record<string, unknown>, readonly source: string) {}
+  /** Decoding follows Hugging Face's Rust tokenizers where the JS runtime differs (byte fallback, see byteFallback.ts). */
+  constructor(private readonly tok: Tokenizer, readonly config: Record<string, unknown>, readonly source: string) {
+    useRustByteFallback(tok);
+  }
 
   static fromJson(tokenizerJson: object, tokenizerConfig: Record<string, unknown> = {}, source = '<tokenizer.json>'): TextTokenizer {
     try {
