@@ -9,8 +9,11 @@
 #include <napi.h>
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -159,7 +162,93 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- element-wise kernels, split over threads --------------------------------------------------------------------
+// They run between BLAS calls, never during one, so their threads and OpenBLAS's do not compete for the cores.
+
+unsigned threadCount = std::max(1u, std::thread::hardware_concurrency());
+
+// f(begin, end) over [0, n) in contiguous pieces, one per thread; small n stays on the calling thread.
+template <typename F>
+void parallelFor(int64_t n, F f) {
+  constexpr int64_t kMinPerThread = 1 << 15;
+  const int64_t t = std::min<int64_t>(threadCount, std::max<int64_t>(1, n / kMinPerThread));
+  if (t <= 1) return f(0, n);
+  std::vector<std::thread> pool;
+  const int64_t step = (n + t - 1) / t;
+  for (int64_t k = 1; k < t; k++) pool.emplace_back(f, std::min(n, k * step), std::min(n, (k + 1) * step));
+  f(0, std::min(n, step));
+  for (auto& th : pool) th.join();
+}
+
+// Float32 views of `count` arrays of n floats at the byte offsets args[first..], bounds-checked against the buffer.
+std::vector<float*> views(const Napi::CallbackInfo& info, size_t first, size_t count, int64_t n) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "expected the heap (an ArrayBuffer) first");
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  const int64_t bytes = static_cast<int64_t>(heap.ByteLength());
+  std::vector<float*> out;
+  for (size_t i = 0; i < count; i++) {
+    const int64_t off = info[first + i].As<Napi::Number>().Int64Value();
+    if (off < 0 || off % 4 != 0 || off + 4 * n > bytes) throw Napi::RangeError::New(env, "an array lies outside the buffer or is misaligned");
+    out.push_back(reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + off));
+  }
+  return out;
+}
+
+int64_t count(const Napi::CallbackInfo& info, size_t at) {
+  const int64_t n = info[at].As<Napi::Number>().Int64Value();
+  if (n < 0) throw Napi::RangeError::New(info.Env(), "negative element count");
+  return n;
+}
+
+// tanh-approximate GELU:  y = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+constexpr float kGeluC = 0.7978845608028654f;
+constexpr float kGeluA = 0.044715f;
+
+// geluTanh(heap, x, y, n): y = gelu(x), byte offsets (y may equal x)
+Napi::Value GeluTanh(const Napi::CallbackInfo& info) {
+  const int64_t n = count(info, 3);
+  auto v = views(info, 1, 2, n);
+  const float* x = v[0];
+  float* y = v[1];
+  parallelFor(n, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float xi = x[i];
+      y[i] = 0.5f * xi * (1.0f + std::tanh(kGeluC * (xi + kGeluA * xi * xi * xi)));
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// geluTanhGrad(heap, x, dy, dx, n): dx = dy · gelu'(x),  gelu'(x) = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
+Napi::Value GeluTanhGrad(const Napi::CallbackInfo& info) {
+  const int64_t n = count(info, 4);
+  auto v = views(info, 1, 3, n);
+  const float* x = v[0];
+  const float* dy = v[1];
+  float* dx = v[2];
+  parallelFor(n, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float xi = x[i];
+      const float t = std::tanh(kGeluC * (xi + kGeluA * xi * xi * xi));
+      dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * xi * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * xi * xi));
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// setKernelThreads(n): threads of the element-wise kernels (default: the machine's cores). Returns the count.
+Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
+  const int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "setKernelThreads: expected a positive thread count");
+  threadCount = static_cast<unsigned>(n);
+  return Napi::Number::New(info.Env(), threadCount);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("geluTanh", Napi::Function::New(env, GeluTanh));
+  exports.Set("geluTanhGrad", Napi::Function::New(env, GeluTanhGrad));
+  exports.Set("setKernelThreads", Napi::Function::New(env, SetKernelThreads));
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

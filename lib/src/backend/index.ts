@@ -9,3 +9,4 @@ export { filledTensor } from './heap.js';
 export { dequantizeToTensor, dequantizeKernelName, rowChunks, type DequantizeKernelName } from '../quant/kernels/index.js';
 export { loadNative, nativeStatus, describeNative, type NativeStatus } from './native.js';
 export { setNativeMatmul, nativeMatmulActive } from './nativeMatmul.js';
+export { nativeGeluTanh } from './nativeOps.js';

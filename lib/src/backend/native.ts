@@ -13,6 +13,12 @@ export interface NativeAddon {
     heap: ArrayBuffer, transA: boolean, transB: boolean, M: number, N: number, K: number,
     aOffset: number, bOffset: number, cOffset: number, batch: number, aIndex?: Int32Array, bIndex?: Int32Array,
   ): void;
+  /** y = gelu_tanh(x) over n floats at byte offsets x, y of heap (threaded). */
+  geluTanh(heap: ArrayBuffer, x: number, y: number, n: number): void;
+  /** dx = dy · gelu_tanh'(x) over n floats. */
+  geluTanhGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  /** Threads of the element-wise kernels (default: the machine's cores). */
+  setKernelThreads(n: number): number;
 }
 
 export type NativeStatus =

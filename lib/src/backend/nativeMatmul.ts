@@ -122,3 +122,8 @@ export function setNativeMatmul(on: boolean, addon: NativeAddon | null = known):
 export function nativeMatmulActive(): boolean {
   return installed !== null && tf.getBackend() === 'wasm';
 }
+
+/** The addon while the native kernels are on (nativeMatmulActive), for the other native ops; else null. */
+export function activeNativeAddon(): NativeAddon | null {
+  return nativeMatmulActive() ? known : null;
+}
