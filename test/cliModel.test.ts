@@ -1,7 +1,7 @@
 /** loralab logits / merge / params, run as a user runs them. */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsReader, serialize } from 'loralab/io';
@@ -139,5 +139,38 @@ describe('loralab train: target modules', () => {
     expect(t.code, t.err).toBe(0);
     expect(t.err).toContain("lora target modules: q_proj, v_proj (PEFT's default for Gemma)");
     expect(JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')).target_modules).toEqual(['q_proj', 'v_proj']);
+  });
+});
+
+describe('loralab train and eval: every option is checked before any output exists', () => {
+  const SQL = join(import.meta.dirname, '..', 'datasets', 'sql');
+  const train = (extra: string[], out: string) => run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', out, ...extra]);
+  it.each([
+    [['--lr', 'NaN'], /--lr must be a number > 0 \(got 'NaN'\)/],
+    [['--lr', '0'], /--lr must be a number > 0 \(got '0'\)/],
+    [['--batch-size', '0'], /--batch-size must be an integer >= 1 \(got '0'\)/],
+    [['--grad-accum', '0'], /--grad-accum must be an integer >= 1 \(got '0'\)/],
+    [['--warmup-steps', '-1'], /--warmup-steps must be an integer >= 0 \(got '-1'\)/],
+    [['--lora-alpha', '-16'], /--lora-alpha must be a number > 0 \(got '-16'\)/],
+  ])('train %j is refused and --out is not created', (extra, message) => {
+    const out = join(dir, `never-${extra.join('')}`);
+    const r = train(extra, out);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(new RegExp(`^loralab: error: ${message.source}$`));
+    expect(existsSync(out)).toBe(false);
+  });
+  it('train --out naming a file is refused', () => {
+    const f = join(dir, 'a-file');
+    writeFileSync(f, 'x');
+    expect(train([], f).err).toMatch(/^loralab: error: --out .*a-file: is a file \(expected a folder to write into\)/);
+  });
+  it('eval --report into a folder that does not exist fails at once, before generating', () => {
+    const report = join(dir, 'missing-folder', 'report.json');
+    const t0 = Date.now();
+    const r = run(['eval', '--model', MODEL, '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--report', report]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^loralab: error: --report .*report\.json: the folder .*missing-folder does not exist/);
+    expect(r.err).not.toMatch(/generated|TF\.js backend/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
   });
 });

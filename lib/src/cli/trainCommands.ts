@@ -7,9 +7,9 @@ import { initBackend } from '../backend/index.js';
 import { loadGemma, readGemmaConfig, saveGemma } from '../models/gemma/index.js';
 import { loadPeftAdapter } from '../peft/index.js';
 import { SqlDatabase, gradeSql } from '../sql/index.js';
-import { METHODS, QLORA_LOAD_OPTIONS, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method } from '../train/index.js';
+import { METHODS, QLORA_LOAD_OPTIONS, SCHEDULES, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method, type TrainOptions } from '../train/index.js';
 import { UsageError } from './errors.js';
-import { choice, num } from './args.js';
+import { choice, num, outputDir, outputFile } from './args.js';
 import { chooseTargets, targetModulesOption } from './targets.js';
 
 /** Written next to the weights of adapters and prefixes, so that eval and generate can rebuild the modules. */
@@ -39,6 +39,107 @@ async function loadForInference(dir: string, o: { loadIn4bit: boolean; adapter?:
   return { model: loaded.model, tokenizer: loaded.tokenizer, config: loaded.config };
 }
 
+/** Everything `loralab train` needs, read and checked from the command line before any file is read or written. */
+interface TrainCliOptions {
+  method: Method;
+  modelDir: string;
+  targets: ReturnType<typeof chooseTargets> | null;
+  data: string;
+  evalData?: string;
+  out: string;
+  r: number;
+  loraAlpha: number;
+  loraDropout: number;
+  maxLength: number;
+  gradientCheckpointing: boolean;
+  train: Omit<TrainOptions, 'outDir' | 'evalLimit'>;
+}
+
+function parseTrainOptions(o: Record<string, string | boolean | undefined>): TrainCliOptions {
+  const str = (k: string) => o[k] as string;
+  const method = choice<Method>('--method', str('method'), METHODS);
+  const modelDirectory = modelDir(o.model as string | undefined);
+  const seed = num('--seed', str('seed'), { int: true, min: 0 });
+  return {
+    method,
+    modelDir: modelDirectory,
+    // checked against config.json before the weights load, and printed
+    targets: method === 'lora' || method === 'qlora' ? chooseTargets(readGemmaConfig(modelDirectory), o.targetModules as string | undefined) : null,
+    data: str('data'),
+    evalData: o.evalData as string | undefined,
+    out: outputDir('--out', str('out')),
+    r: num('--r', str('r'), { int: true, min: 1 }),
+    loraAlpha: num('--lora-alpha', str('loraAlpha'), { above: 0 }),
+    loraDropout: num('--lora-dropout', str('loraDropout'), { min: 0, max: 0.99 }),
+    maxLength: num('--max-length', str('maxLength'), { int: true, min: 8 }),
+    gradientCheckpointing: Boolean(o.gradientCheckpointing),
+    train: {
+      steps: num('--steps', str('steps'), { int: true, min: 1 }),
+      lr: num('--lr', str('lr'), { above: 0 }),
+      batchSize: num('--batch-size', str('batchSize'), { int: true, min: 1 }),
+      gradAccum: num('--grad-accum', str('gradAccum'), { int: true, min: 1 }),
+      warmupSteps: num('--warmup-steps', str('warmupSteps'), { int: true, min: 0 }),
+      schedule: choice('--schedule', str('schedule'), SCHEDULES),
+      weightDecay: num('--weight-decay', str('weightDecay'), { min: 0 }),
+      maxGradNorm: num('--max-grad-norm', str('maxGradNorm'), { min: 0 }),
+      evalEvery: num('--eval-every', str('evalEvery'), { int: true, min: 0 }),
+      saveEvery: num('--save-every', str('saveEvery'), { int: true, min: 0 }),
+      seed,
+      resume: Boolean(o.resume),
+    },
+  };
+}
+
+/** Train, then write the final adapter (or model, or trainable set) and summary.json into --out. */
+async function runTrain(c: TrainCliOptions): Promise<void> {
+  const { method, train: t } = c;
+  const records = readJsonl(c.data, ['question', 'sql'] as const);
+  const evalRecords = c.evalData ? readJsonl(c.evalData, ['question', 'sql'] as const) : null;
+  await initBackend();
+  const loaded = loadGemma(c.modelDir, method === 'qlora' ? QLORA_LOAD_OPTIONS : { dtype: 'float32' });
+  if (!loaded.tokenizer) throw new UsageError(`${c.modelDir}: no tokenizer.json`);
+  const { model, tokenizer, config } = loaded;
+  model.model.gradientCheckpointing = c.gradientCheckpointing;
+  const prepared = prepareMethod(model, method, { r: c.r, loraAlpha: c.loraAlpha, loraDropout: c.loraDropout, targetModules: c.targets?.targets, seed: t.seed });
+  const ex = (rs: Record<'question' | 'sql', string>[]) => rs.map((rec) => buildExample(tokenizer, SQL_TEMPLATE, rec, { maxLength: c.maxLength, eosId: config.eosTokenId }));
+  // the trainer creates --out when it starts: every check above has passed by then
+  const trainer = new Trainer(model, prepared.trainable, ex(records), evalRecords ? ex(evalRecords) : null, { ...t, outDir: c.out, evalLimit: 64 }, config.padTokenId);
+  const trainableN = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
+  if (c.targets) console.error(`${method} ${c.targets.line}`);
+  console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters; ${records.length} training examples`);
+  const tty = process.stderr.isTTY;
+  const bar = tty ? new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | {tps} tok/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(t.steps, 0, { loss: '-', tps: '-' });
+  const t0 = performance.now();
+  trainer.run({
+    onResume: (s) => {
+      console.error(`resumed from step ${s}`);
+      bar?.update(s);
+    },
+    onStep: (m) => {
+      bar?.update(m.step, { loss: m.loss.toFixed(4), tps: m.tokensPerSecond.toFixed(0) });
+      if (!tty && (m.step % 10 === 0 || m.step === t.steps)) console.error(`step ${m.step}/${t.steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} grad-norm ${m.gradNorm.toFixed(3)} ${m.tokensPerSecond.toFixed(0)} tok/s`);
+    },
+    onEval: (e) => {
+      if (!tty) console.error(`eval at step ${e.step}: loss ${e.evalLoss.toFixed(4)}`);
+    },
+  });
+  bar?.stop();
+  const final = join(c.out, prepared.peft ? 'adapter' : method === 'full' ? 'model' : 'trainable');
+  if (prepared.peft) prepared.peft.saveAdapter(final);
+  else if (method === 'full') saveGemma(model, final, { dtype: 'float32', tokenizerFrom: c.modelDir });
+  else {
+    mkdirSync(final, { recursive: true });
+    prepared.trainable.save(final);
+    writeFileSync(join(final, METHOD_FILE), `${JSON.stringify({ method, r: c.r }, null, 2)}\n`);
+  }
+  const last = trainer.records.at(-1);
+  const lastEval = [...trainer.records].reverse().find((x) => x.evalLoss !== undefined)?.evalLoss ?? null;
+  const summary = { method, r: c.r, trainableParameters: trainableN, steps: t.steps, finalLoss: last?.loss ?? null, finalEvalLoss: lastEval, seconds: (performance.now() - t0) / 1000, peakRss: trainer.records.reduce((m, x) => Math.max(m, x.rss), 0) };
+  writeFileSync(join(c.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`trained ${t.steps} steps (${method})${last ? `; final loss ${last.loss.toFixed(4)}` : ''}; wrote ${final}`);
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -57,7 +158,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--batch-size <n>', 'examples per micro-batch', '8')
     .option('--grad-accum <n>', 'micro-batches per optimizer step', '1')
     .option('--warmup-steps <n>', 'linear warmup steps', '0')
-    .option('--schedule <s>', 'constant|cosine|linear', 'constant')
+    .option('--schedule <s>', SCHEDULES.join('|'), 'constant')
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', '0')
     .option('--max-grad-norm <x>', 'gradient clipping (global L2 norm)', '0.3')
     .option('--max-length <n>', 'tokens per example (prompt + answer)', '128')
@@ -66,81 +167,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', '0')
     .option('--resume', 'continue from the last checkpoint in --out', false)
     .option('--gradient-checkpointing', "keep only each layer's input and recompute the layer in the backward pass", false)
-    .action(async (o: Record<string, string | boolean | undefined>) => {
-      const method = choice<Method>('--method', o.method as string, METHODS);
-      const dir = modelDir(o.model as string | undefined);
-      // checked against config.json before the weights load, and printed
-      const targets = method === 'lora' || method === 'qlora' ? chooseTargets(readGemmaConfig(dir), o.targetModules as string | undefined) : null;
-      const records = readJsonl(o.data as string, ['question', 'sql'] as const);
-      const evalRecords = o.evalData ? readJsonl(o.evalData as string, ['question', 'sql'] as const) : null;
-      const r = num('--r', o.r as string, { int: true, min: 1 });
-      const steps = num('--steps', o.steps as string, { int: true, min: 1 });
-      const maxLength = num('--max-length', o.maxLength as string, { int: true, min: 8 });
-      const schedule = choice('--schedule', o.schedule as string, ['constant', 'cosine', 'linear'] as const);
-      await initBackend();
-      const loaded = loadGemma(dir, method === 'qlora' ? QLORA_LOAD_OPTIONS : { dtype: 'float32' });
-      if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
-      const { model, tokenizer, config } = loaded;
-      model.model.gradientCheckpointing = Boolean(o.gradientCheckpointing);
-      const prepared = prepareMethod(model, method, {
-        r,
-        loraAlpha: num('--lora-alpha', o.loraAlpha as string),
-        loraDropout: num('--lora-dropout', o.loraDropout as string, { min: 0, max: 0.99 }),
-        targetModules: targets?.targets,
-        seed: num('--seed', o.seed as string, { int: true, min: 0 }),
-      });
-      const ex = (rs: Record<'question' | 'sql', string>[]) => rs.map((rec) => buildExample(tokenizer, SQL_TEMPLATE, rec, { maxLength, eosId: config.eosTokenId }));
-      const out = o.out as string;
-      mkdirSync(out, { recursive: true });
-      const trainer = new Trainer(model, prepared.trainable, ex(records), evalRecords ? ex(evalRecords) : null, {
-        steps,
-        lr: num('--lr', o.lr as string, { min: 0 }),
-        batchSize: num('--batch-size', o.batchSize as string, { int: true, min: 1 }),
-        gradAccum: num('--grad-accum', o.gradAccum as string, { int: true, min: 1 }),
-        warmupSteps: num('--warmup-steps', o.warmupSteps as string, { int: true, min: 0 }),
-        schedule,
-        weightDecay: num('--weight-decay', o.weightDecay as string, { min: 0 }),
-        maxGradNorm: num('--max-grad-norm', o.maxGradNorm as string, { min: 0 }),
-        evalEvery: num('--eval-every', o.evalEvery as string, { int: true, min: 0 }),
-        saveEvery: num('--save-every', o.saveEvery as string, { int: true, min: 0 }),
-        seed: num('--seed', o.seed as string, { int: true, min: 0 }),
-        outDir: out,
-        resume: Boolean(o.resume),
-        evalLimit: 64,
-      }, config.padTokenId);
-      const trainableN = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
-      if (targets) console.error(`${method} ${targets.line}`);
-      console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters; ${records.length} training examples`);
-      const tty = process.stderr.isTTY;
-      const bar = tty ? new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | {tps} tok/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-      bar?.start(steps, 0, { loss: '-', tps: '-' });
-      const t0 = performance.now();
-      trainer.run({
-        onResume: (s) => {
-          console.error(`resumed from step ${s}`);
-          bar?.update(s);
-        },
-        onStep: (m) => {
-          bar?.update(m.step, { loss: m.loss.toFixed(4), tps: m.tokensPerSecond.toFixed(0) });
-          if (!tty && (m.step % 10 === 0 || m.step === steps)) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} grad-norm ${m.gradNorm.toFixed(3)} ${m.tokensPerSecond.toFixed(0)} tok/s`);
-        },
-        onEval: (e) => {
-          if (!tty) console.error(`eval at step ${e.step}: loss ${e.evalLoss.toFixed(4)}`);
-        },
-      });
-      bar?.stop();
-      const final = join(out, prepared.peft ? 'adapter' : method === 'full' ? 'model' : 'trainable');
-      if (prepared.peft) prepared.peft.saveAdapter(final);
-      else if (method === 'full') saveGemma(model, final, { dtype: 'float32', tokenizerFrom: dir });
-      else {
-        mkdirSync(final, { recursive: true });
-        prepared.trainable.save(final);
-        writeFileSync(join(final, METHOD_FILE), `${JSON.stringify({ method, r }, null, 2)}\n`);
-      }
-      const last = trainer.records.at(-1)!;
-      writeFileSync(join(out, 'summary.json'), `${JSON.stringify({ method, r, trainableParameters: trainableN, steps, finalLoss: last.loss, finalEvalLoss: [...trainer.records].reverse().find((x) => x.evalLoss !== undefined)?.evalLoss ?? null, seconds: (performance.now() - t0) / 1000, peakRss: Math.max(...trainer.records.map((x) => x.rss)) }, null, 2)}\n`);
-      console.log(`trained ${steps} steps (${method}); final loss ${last.loss.toFixed(4)}; wrote ${final}`);
-    });
+    .action(async (o: Record<string, string | boolean | undefined>) => runTrain(parseTrainOptions(o)));
 
   program
     .command('eval')
@@ -157,6 +184,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--batch-size <n>', 'questions decoded together (greedy; same answers as one at a time)', '16')
     .action(async (o: { model?: string; adapter?: string; trainable?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string; batchSize: string }) => {
       const dir = modelDir(o.model);
+      outputFile('--report', o.report);
       let records = readJsonl(o.data, ['question', 'sql'] as const);
       if (o.limit) records = records.slice(0, num('--limit', o.limit, { int: true, min: 1 }));
       const { model, tokenizer, config } = await loadForInference(dir, o);

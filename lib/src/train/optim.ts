@@ -95,7 +95,8 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { 
   return { norm, clipped };
 }
 
-export type Schedule = 'constant' | 'cosine' | 'linear';
+export const SCHEDULES = ['constant', 'cosine', 'linear'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
 
 /** Learning rate at `step` (0-based): linear warmup over `warmupSteps`, then constant, cosine or linear decay to 0. */
 export function learningRate(step: number, o: { lr: number; warmupSteps: number; totalSteps: number; schedule: Schedule }): number {
