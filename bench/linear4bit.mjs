@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/dist/backend/index.js';
 import { Linear, Linear4bit } from '../lib/dist/layers/index.js';
-import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/quant/kernels/index.js';
+import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/backend/index.js';
 import { Rng } from '../lib/dist/util/rng.js';
 import { timeRoundRobin } from './timing.mjs';
 

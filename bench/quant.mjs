@@ -9,7 +9,7 @@ import { initBackend } from '../lib/dist/backend/index.js';
 import {
   Dequant4bitKernel, TABLE_BYTES, dequantizePacked, dequantizePackedScalar, quantize4bit, writeCodeTable, NF4_CODE,
 } from '../lib/dist/quant/index.js';
-import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/quant/kernels/index.js';
+import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/backend/index.js';
 import { Rng } from '../lib/dist/util/rng.js';
 import { timeRoundRobin } from './timing.mjs';
 import { runTorch } from './torchRef.mjs';

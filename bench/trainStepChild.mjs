@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
-import { dequantizeKernelName } from '../lib/dist/quant/kernels/index.js';
+import { dequantizeKernelName } from '../lib/dist/backend/index.js';
 import { runSteps, setupStep, stepSeconds } from './trainStepSetup.mjs';
 
 const vmHWM = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;

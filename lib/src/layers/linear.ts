@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
 import { nativeMatmulActive } from '../backend/nativeMatmul.js';
-import { dequantizeToTensor, rowChunks } from '../quant/kernels/index.js';
+import { dequantizeToTensor, rowChunks } from '../backend/dequantize.js';
 import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';

@@ -1,0 +1,52 @@
+/**
+ * LoRA Lab's kernel table: for each kind of backend, which implementation runs each of the operations LoRA Lab
+ * supplies its own kernels for — the way TF.js registers kernels per backend and bitsandbytes registers ops per
+ * backend. The reference math (quant/, TF.js ops) imports no kernel; kernels (quant/kernels, lib/native) import no
+ * backend; this table, in backend/, is the one place that puts them together.
+ *
+ *   backend       matmul (tf.matMul → BatchMatMul)          4-bit dequantize into a tensor      tanh-GELU
+ *   wasm-native   CBLAS sgemm on the wasm heap (lib/native)  wasm SIMD, in the wasm heap         native, threaded
+ *   wasm          TF.js's own (XNNPACK; x·Wᵀ as (W·xᵀ)ᵀ)     wasm SIMD, in the wasm heap         TF.js ops
+ *   webgpu        TF.js's own                                WGSL compute shader                 TF.js ops
+ *   cpu           TF.js's own (and tensorflow: libtensorflow) JS array (SIMD or loop), uploaded  TF.js ops
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeMatmulActive } from './nativeMatmul.js';
+
+export const KERNEL_BACKENDS = ['wasm-native', 'wasm', 'webgpu', 'cpu'] as const;
+export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
+
+export type MatmulKernelName = 'blas-sgemm' | 'tfjs';
+export type DequantizeKernelName = 'wasm-fused' | 'webgpu' | 'cpu-copy';
+export type GeluKernelName = 'native' | 'tfjs-ops';
+
+export interface KernelRow {
+  matmul: MatmulKernelName;
+  dequantize: DequantizeKernelName;
+  gelu: GeluKernelName;
+}
+
+export const KERNEL_TABLE: Readonly<Record<KernelBackend, Readonly<KernelRow>>> = {
+  'wasm-native': { matmul: 'blas-sgemm', dequantize: 'wasm-fused', gelu: 'native' },
+  wasm: { matmul: 'tfjs', dequantize: 'wasm-fused', gelu: 'tfjs-ops' },
+  webgpu: { matmul: 'tfjs', dequantize: 'webgpu', gelu: 'tfjs-ops' },
+  cpu: { matmul: 'tfjs', dequantize: 'cpu-copy', gelu: 'tfjs-ops' },
+};
+
+/** The table's row for the active TF.js backend ('tensorflow' and 'cpu' share the plain row). */
+export function kernelBackend(): KernelBackend {
+  switch (tf.getBackend()) {
+    case 'wasm':
+      return nativeMatmulActive() ? 'wasm-native' : 'wasm';
+    case 'webgpu':
+      return 'webgpu';
+    default:
+      return 'cpu';
+  }
+}
+
+/** Which kernel runs each operation on the active backend. */
+export function activeKernels(): KernelRow & { backend: KernelBackend } {
+  const backend = kernelBackend();
+  return { backend, ...KERNEL_TABLE[backend] };
+}
