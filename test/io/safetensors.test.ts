@@ -310,6 +310,20 @@ describe('reader: bounded memory and time on hostile headers', () => {
     expect(() => readHeader(h('{"t":{"dtype":"U8","shape":[1,1,1,1,1],"data_offsets":[0,1]}}'), limits)).toThrow(/LimitExceeded: tensor 't': shape has more than 4 dimensions/);
     expect(HEADER_LIMITS).toEqual({ maxTensors: 1_000_000, maxMetadataKeys: 1_000_000, maxDims: 64, maxDepth: 128 });
   });
+  it('1.7 M tensors are counted and refused before any is built', () => {
+    const parts: string[] = [];
+    for (let i = 0; i < 1_700_000; i++) parts.push(`"${i.toString(36)}":{${T}}`);
+    const h = `{${parts.join(',')}}`;
+    parts.length = 0;
+    const t0 = performance.now();
+    expectCode(() => SafetensorsReader.fromBytes(fileWith(h)), 'LimitExceeded', /more than 1,000,000 tensors/);
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    // a smaller limit exercises the counting pass on a small header: 16 characters per entry or more
+    const limits = { ...HEADER_LIMITS, maxTensors: 2 };
+    const src = (s: string) => new MemorySource(fileWith(s), 'h.safetensors');
+    expect(() => readHeader(src(`{"a":{${T}},"b":{${T}},"c":{${T}}}`), limits)).toThrow(/LimitExceeded: more than 2 tensors/);
+    expect(readHeader(src(`{"__metadata__":{},"a":{${T}},"b":{${T}}}`), limits).tensors).toHaveLength(2);
+  });
   it('a 33-million-dimension shape is refused at its 65th dimension, quickly', () => {
     const h = `{"t":{"dtype":"U8","data_offsets":[0,1],"shape":[${'1,'.repeat(33_000_000)}1]}}`;
     const t0 = performance.now();
@@ -327,14 +341,15 @@ describe('reader: bounded memory and time on hostile headers', () => {
     expect(performance.now() - t0).toBeLessThan(15_000);
     expect(process.memoryUsage().rss - rss0).toBeLessThan(1.5e9);
   });
-  it('a valid file with 125,000 tensors reads, and inspect lays out its table', () => {
+  // the old width, Math.max(...rows), overflowed the stack from about 125,000 rows (the depth varies by caller)
+  it('a valid file with 250,000 tensors reads, and inspect lays out its table', () => {
     const parts: string[] = [];
-    for (let i = 0; i < 125_000; i++) parts.push(`"t${i}":{${T}}`);
+    for (let i = 0; i < 250_000; i++) parts.push(`"t${i}":{${T}}`);
     const r = SafetensorsReader.fromBytes(fileWith(`{${parts.join(',')}}`));
-    expect(r.tensors).toHaveLength(125_000);
+    expect(r.tensors).toHaveLength(250_000);
     const rows = r.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, '0']);
     const lines = table(['tensor', 'dtype', 'shape', 'bytes'], rows).split('\n');
-    expect(lines).toHaveLength(125_002);
+    expect(lines).toHaveLength(250_002);
     expect(lines[1]).toBe(`${'-'.repeat(7)}  -----  -----  -----`);
   });
 });

@@ -77,8 +77,37 @@ function preview(kind: JsonKind, r: JsonReader): string {
   return String(r.readLiteral());
 }
 
+/** The shortest tensor entry, `"":["F4",[],[0,0]],`, is 18 characters: a header shorter than limit × 16 cannot pass it. */
+const MIN_ENTRY_CHARS = 16;
+
+/**
+ * Keys of the top-level object, counted in one pass over the characters without parsing or storing anything: the
+ * colons at depth 1 outside strings. Exact for valid JSON; for invalid JSON only an estimate (the parse reports it).
+ */
+function countEntries(text: string): number {
+  let depth = 0;
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x3a && depth === 1) n++;
+  }
+  return n;
+}
+
 /** Read and validate the header JSON (syntax and types); offsets and sizes are checked afterwards by the caller. */
 export function parseHeaderJson(text: string, limits: HeaderLimits = HEADER_LIMITS): ParsedHeader {
+  // Big enough to hold too many tensors: count first (entries as written, plus one for __metadata__), so that an
+  // oversized header is refused before any tensor is built.
+  if (text.length > limits.maxTensors * MIN_ENTRY_CHARS) {
+    if (countEntries(text) > limits.maxTensors + 1) throw tooManyTensors(limits);
+  }
   const r = new JsonReader(text, limits.maxDepth);
   try {
     const k = r.peek();
@@ -94,9 +123,7 @@ export function parseHeaderJson(text: string, limits: HeaderLimits = HEADER_LIMI
         metadata = readMetadata(r, limits);
         continue;
       }
-      if (byName.size >= limits.maxTensors && !byName.has(key)) {
-        throw new HeaderSchemaError(`more than ${limits.maxTensors.toLocaleString('en-US')} tensors: over LoRA Lab's limit (real checkpoints hold far fewer per file)`, undefined, true);
-      }
+      if (byName.size >= limits.maxTensors && !byName.has(key)) throw tooManyTensors(limits);
       byName.set(key, readTensorInfo(r, key, limits)); // a repeated name replaces the earlier entry, as serde's HashMap does
     }
     r.end();
@@ -105,6 +132,10 @@ export function parseHeaderJson(text: string, limits: HeaderLimits = HEADER_LIMI
     if (e instanceof JsonSyntaxError) throw new HeaderSchemaError(`header is not valid JSON (${e.message})`);
     throw e;
   }
+}
+
+function tooManyTensors(limits: HeaderLimits): HeaderSchemaError {
+  return new HeaderSchemaError(`more than ${limits.maxTensors.toLocaleString('en-US')} tensors: over LoRA Lab's limit (real checkpoints hold far fewer per file)`, undefined, true);
 }
 
 function readMetadata(r: JsonReader, limits: HeaderLimits): Record<string, string> | null {
@@ -133,26 +164,31 @@ function readMetadata(r: JsonReader, limits: HeaderLimits): Record<string, strin
 
 type Field = 'dtype' | 'shape' | 'data_offsets';
 type Bad = (what: string, limit?: boolean) => HeaderSchemaError;
+const FIELDS: readonly Field[] = ['dtype', 'shape', 'data_offsets'];
+
+/** Builds the errors of one tensor entry (created once per entry; no closures per field). */
+class EntryErrors {
+  constructor(readonly name: string) {}
+  readonly bad: Bad = (what, limit = false) => new HeaderSchemaError(`tensor '${this.name}': ${what}`, this.name, limit);
+}
 
 function readTensorInfo(r: JsonReader, name: string, limits: HeaderLimits): ParsedTensor {
-  const bad: Bad = (what, limit = false) => new HeaderSchemaError(`tensor '${name}': ${what}`, name, limit);
+  const { bad } = new EntryErrors(name);
   const k = r.peek();
-  const got: Partial<Record<Field, unknown>> = {};
-  let shape: { shape: number[]; exact: bigint[] | null } | undefined;
   let dtype: Dtype | undefined;
+  let shape: { shape: number[]; exact: bigint[] | null } | undefined;
   let offsets: [number, number] | undefined;
-  const readField = (f: Field) => {
+  const read = (f: Field): void => {
     if (f === 'dtype') dtype = readDtype(r, bad);
     else if (f === 'shape') shape = readShape(r, bad, limits);
     else offsets = readOffsets(r, bad);
-    got[f] = true;
   };
   if (k === 'object') {
     r.beginObject();
     for (let key = r.nextKey(); key !== null; key = r.nextKey()) {
       if (key === 'dtype' || key === 'shape' || key === 'data_offsets') {
-        if (got[key]) throw bad(`duplicate field \`${key}\` (the reference reader refuses it)`);
-        readField(key);
+        if ((key === 'dtype' ? dtype : key === 'shape' ? shape : offsets) !== undefined) throw bad(`duplicate field \`${key}\` (the reference reader refuses it)`);
+        read(key);
       } else {
         r.skipValue(); // serde ignores unknown fields
       }
@@ -160,11 +196,10 @@ function readTensorInfo(r: JsonReader, name: string, limits: HeaderLimits): Pars
   } else if (k === 'array') {
     // the sequence form [dtype, shape, data_offsets]
     r.beginArray();
-    const order: Field[] = ['dtype', 'shape', 'data_offsets'];
     let i = 0;
     while (r.nextItem()) {
       if (i === 3) throw bad('its entry as a list must have exactly 3 elements [dtype, shape, data_offsets]');
-      readField(order[i++]);
+      read(FIELDS[i++]);
     }
     if (i < 3) throw bad(`its entry as a list must have exactly 3 elements [dtype, shape, data_offsets], got ${i}`);
   } else {
@@ -178,8 +213,10 @@ function readTensorInfo(r: JsonReader, name: string, limits: HeaderLimits): Pars
   return t;
 }
 
+const DTYPE_CHOICES = `one of ${DTYPES.join(', ')}`;
+
 function readDtype(r: JsonReader, bad: Bad): Dtype {
-  const expected = `one of ${DTYPES.join(', ')}`;
+  const expected = DTYPE_CHOICES;
   const k = r.peek();
   if (k === 'string') {
     const s = r.readString();
