@@ -2,7 +2,8 @@
 // layer and says Inf or NaN; adapter_config.json records the base model as PEFT's save_pretrained does.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from 'loralab/backend';
@@ -53,6 +54,20 @@ describe('safe merge: finite after the cast to the output dtype', () => {
     const { peft: pInf } = overflowing(1e20, 1e20);
     expect(() => pInf.mergeAdapters({ safeMerge: true })).toThrow(/W \+ ΔW is Inf at \[0, 0\] \(already in float32\)/);
     for (const l of pInf.loraLayers.values()) expect(l.merged).toBe(false);
+  });
+});
+
+describe('loralab merge --dtype bfloat16 (the built CLI)', () => {
+  it('refuses the adapter whose merged weight is Inf in bfloat16, in one line naming the layer, and writes nothing', () => {
+    const { peft } = overflowing();
+    const dir = mkdtempSync(join(tmpdir(), 'loralab-parity-'));
+    peft.saveAdapter(join(dir, 'adapter'));
+    const CLI = join(import.meta.dirname, '..', '..', 'lib', 'dist', 'cli', 'main.js');
+    const r = spawnSync(process.execPath, [CLI, 'merge', '--model', DIR, '--adapter', join(dir, 'adapter'), '--out', join(dir, 'merged'), '--dtype', 'bfloat16'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.includes('error'))).toHaveLength(1);
+    expect(r.stderr).toMatch(/^loralab: error: safe merge refused: layer 'model\.layers\.0\.self_attn\.q_proj': W \+ ΔW is Inf at \[0, 0\] .* once stored as bfloat16;/m);
+    expect(existsSync(join(dir, 'merged', 'model.safetensors'))).toBe(false);
   });
 });
 
