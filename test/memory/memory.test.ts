@@ -11,11 +11,27 @@ const CLI = join(import.meta.dirname, '..', '..', 'lib', 'dist', 'cli', 'main.js
 
 describe('memory prediction (the papers arithmetic)', () => {
   const c65 = namedConfig('llama-65b')!;
-  it('full 16-bit fine-tuning of a 65B model needs more than 780 GB: 12 bytes per parameter before activations', () => {
-    const m = predictMemory(c65, { method: 'full', seqLen: 512 });
+  it('full 16-bit fine-tuning of a 65B model needs more than 780 GB: 12 bytes per parameter in pure bf16 (the QLoRA paper)', () => {
+    const m = predictMemory(c65, { method: 'full', seqLen: 512, precision: 'bf16' });
     expect(m.parameters.total).toBeGreaterThan(65e9);
+    expect(m.bytes.masterWeights).toBe(0);
     expect(m.bytes.weights + m.bytes.gradients + m.bytes.optimizerStates).toBe(12 * m.parameters.total);
     expect(m.bytes.total).toBeGreaterThan(780 * GB);
+  });
+  it('mixed precision (the default) adds a float32 master copy: 16 bytes per parameter, LLaMA-7B about 108 GB', () => {
+    const c7 = namedConfig('llama-7b')!;
+    const m = predictMemory(c7, { method: 'full' });
+    expect(m).toEqual(predictMemory(c7, { method: 'full', precision: 'mixed' }));
+    expect(m.bytes.masterWeights).toBe(4 * m.parameters.total);
+    const states = m.bytes.weights + m.bytes.masterWeights + m.bytes.gradients + m.bytes.optimizerStates;
+    expect(states).toBe(16 * m.parameters.total);
+    expect(states / GB).toBeCloseTo(107.8, 1); // 6,738,415,616 × 16 B
+    const bf16 = predictMemory(c7, { method: 'full', precision: 'bf16' });
+    expect((bf16.bytes.total - bf16.bytes.activations) / GB).toBeCloseTo(80.9, 1); // the 12-byte figure
+    // the master copy exists only for full fine-tuning on a GPU: LoRA's adapters are float32 already, LoRA Lab is float32
+    expect(predictMemory(c7, { method: 'lora' }).bytes.masterWeights).toBe(0);
+    expect(predictMemory(c7, { method: 'full', runtime: 'loralab' }).bytes.masterWeights).toBe(0);
+    expect(() => predictMemory(c7, { method: 'full', precision: 'fp8' as never })).toThrow(/precision must be 'mixed' or 'bf16' \(got 'fp8'\)/);
   });
   it('QLoRA (NF4, double quantization, r = 64 on all linear layers) fits the 65B model under 48 GB', () => {
     const m = predictMemory(c65, { method: 'qlora', r: 64, targetModules: 'all-linear', seqLen: 512 });
@@ -87,6 +103,24 @@ describe('loralab memory', () => {
     expect(bad.stderr).toMatch(/^loralab: error: --target-modules q_proj,gate: target module 'gate' not found in the base model \(did you mean gate_proj\?\); its linear layers are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/);
     expect(() => predictMemory(namedConfig('llama-7b')!, { method: 'lora', targetModules: ['gate'] })).toThrow(/target module 'gate' not found in the base model/);
     expect(mem(['--model', 'gemma-2b', '--method', 'full']).stdout).not.toMatch(/target modules/); // nothing is targeted
+  });
+  it('full fine-tuning shows both accountings, the chosen one (--precision) in the table', () => {
+    const c7 = namedConfig('llama-7b')!;
+    const mixed = mem(['--model', 'llama-7b', '--method', 'full']);
+    expect(mixed.status).toBe(0);
+    expect(mixed.stdout).toMatch(/^llama-7b, full \(mixed\), pytorch runtime/m);
+    expect(mixed.stdout).toMatch(/^master weights \(float32\)\s+26,953,662,464\s/m);
+    const t = (p: 'mixed' | 'bf16') => (predictMemory(c7, { method: 'full', precision: p }).bytes.total / GB).toFixed(2);
+    expect(mixed.stdout).toContain(`  * mixed: ${t('mixed')} GB total — mixed precision, 16 B/param`);
+    expect(mixed.stdout).toContain(`    bf16: ${t('bf16')} GB total — pure bf16, 12 B/param`);
+    const bf16 = mem(['--model', 'llama-7b', '--method', 'full', '--precision', 'bf16']);
+    expect(bf16.stdout).not.toMatch(/^master weights/m);
+    expect(bf16.stdout).toContain(`  * bf16: ${t('bf16')} GB total`);
+    const j = JSON.parse(mem(['--model', 'llama-7b', '--method', 'full', '--precision', 'bf16', '--json']).stdout);
+    expect(j.precision).toBe('bf16');
+    expect(j.accountings.map((a: { precision: string }) => a.precision)).toEqual(['mixed', 'bf16']);
+    expect(mem(['--model', 'llama-7b', '--method', 'lora']).stdout).not.toMatch(/accountings|master weights/);
+    expect(mem(['--model', 'llama-7b', '--method', 'full', '--precision', 'fp32']).stderr).toBe("loralab: error: --precision must be one of mixed, bf16 (got 'fp32')\n");
   });
   it('refuses bad values in one line', () => {
     const j = JSON.parse(mem(['--model', 'gpt3-175b', '--method', 'full', '--json']).stdout);

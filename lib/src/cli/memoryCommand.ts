@@ -1,7 +1,7 @@
 /** `loralab memory`: predicted bytes by component for full fine-tuning, LoRA and QLoRA, and where the total fits. */
 import { totalmem } from 'node:os';
 import type { Command } from 'commander';
-import { predictMemory, type MemoryMethod, type Runtime } from '../memory/index.js';
+import { FULL_PRECISION_LABEL, predictMemory, type FullPrecision, type MemoryMethod, type Runtime } from '../memory/index.js';
 import { table } from './format.js';
 import { choice, MODEL_SHAPES_HELP, modelShapes, num } from './args.js';
 import { chooseTargets, targetModulesOption } from './targets.js';
@@ -38,14 +38,16 @@ export function registerMemoryCommand(program: Command): void {
     .option('--gradient-checkpointing', 'keep only each layer input and recompute the rest (QLoRA default with --runtime pytorch)')
     .option('--no-double-quant', 'QLoRA without double quantization')
     .option('--runtime <r>', "pytorch (a GPU with mixed precision, the papers' arithmetic) or loralab (this library on this machine's CPU, float32)", 'pytorch')
+    .option('--precision <p>', 'full fine-tuning with --runtime pytorch: mixed (bf16 weights and gradients, float32 master weights, 16 B/param) or bf16 (no master copy, 12 B/param)', 'mixed')
     .option('--json', 'print JSON', false)
-    .action((o: { model: string; method: string; r: string; targetModules?: string; seqLen: string; batchSize: string; gradientCheckpointing?: boolean; doubleQuant: boolean; runtime: string; json: boolean }) => {
+    .action((o: { model: string; method: string; r: string; targetModules?: string; seqLen: string; batchSize: string; gradientCheckpointing?: boolean; doubleQuant: boolean; runtime: string; precision: string; json: boolean }) => {
       const method = choice<MemoryMethod>('--method', o.method, ['full', 'lora', 'qlora']);
       const runtime = choice<Runtime>('--runtime', o.runtime, ['pytorch', 'loralab']);
+      const precision = choice<FullPrecision>('--precision', o.precision, ['mixed', 'bf16']);
       const r = num('--r', o.r, { int: true, min: 1 });
       const cfg = modelShapes(o.model);
       const targets = method === 'full' ? null : chooseTargets(cfg, o.targetModules);
-      const m = predictMemory(cfg, {
+      const options = {
         method,
         r,
         targetModules: targets?.targets,
@@ -54,20 +56,29 @@ export function registerMemoryCommand(program: Command): void {
         gradientCheckpointing: o.gradientCheckpointing,
         doubleQuant: o.doubleQuant,
         runtime,
-      });
+      };
+      const m = predictMemory(cfg, { ...options, precision });
+      // full fine-tuning on a GPU has two accountings in use: both are printed, the chosen one in the table
+      const accountings = method === 'full' && runtime === 'pytorch'
+        ? (['mixed', 'bf16'] as const).map((p) => ({ precision: p, label: FULL_PRECISION_LABEL[p], total: predictMemory(cfg, { ...options, precision: p }).bytes.total }))
+        : null;
       if (o.json) {
-        console.log(JSON.stringify(m, null, 2));
+        console.log(JSON.stringify(accountings ? { ...m, precision, accountings } : m, null, 2));
         return;
       }
       const b = m.bytes;
       const rows: [string, number][] = [
-        ['weights', b.weights], ['quantization constants', b.quantizationConstants], ['adapters', b.adapters], ['gradients', b.gradients],
+        ['weights', b.weights], ...(b.masterWeights ? [['master weights (float32)', b.masterWeights] as [string, number]] : []), ['quantization constants', b.quantizationConstants], ['adapters', b.adapters], ['gradients', b.gradients],
         ['optimizer states', b.optimizerStates], ['activations', b.activations], ['overhead', b.overhead], ['total', b.total],
       ];
-      console.log(`${o.model}, ${method}${method !== 'full' ? ` (r=${r}, ${m.parameters.adapters.toLocaleString('en-US')} adapter parameters)` : ''}, ${runtime} runtime: ${(m.parameters.total / 1e9).toFixed(2)}B parameters`);
+      console.log(`${o.model}, ${method}${accountings ? ` (${precision})` : ''}${method !== 'full' ? ` (r=${r}, ${m.parameters.adapters.toLocaleString('en-US')} adapter parameters)` : ''}, ${runtime} runtime: ${(m.parameters.total / 1e9).toFixed(2)}B parameters`);
       if (targets) console.log(`LoRA ${targets.line}`);
       console.log('');
       console.log(table(['component', 'bytes', 'GB (10^9 B)', 'GiB (2^30 B)'], rows.map(([k, v]) => [k, Math.round(v).toLocaleString('en-US'), (v / GB).toFixed(2), (v / GiB).toFixed(2)]), ['l', 'r', 'r', 'r']));
+      if (accountings) {
+        console.log('\nfull fine-tuning, both accountings (--precision):');
+        for (const a of accountings) console.log(`  ${a.precision === precision ? '*' : ' '} ${a.precision}: ${(a.total / GB).toFixed(2)} GB total — ${a.label}`);
+      }
       console.log(`\n${fitsLine(b.total, runtime)}`);
     });
 }

@@ -2,8 +2,12 @@
  * Memory needed to fine-tune a model, by component, before running anything.
  *
  * runtime 'pytorch' — the arithmetic of the papers (mixed precision, bitsandbytes):
- *   full   weights 2 B/param (bf16) + gradients 2 B + Adam states 8 B (two float32 moments)   = 12 B/param
- *          (QLoRA paper: 65B × 12 B = 780 GB, "more than 780 GB")
+ *   full   precision 'mixed' (the default, the standard recipe): bf16 weights 2 B/param + bf16 gradients 2 B + float32
+ *          master weights 4 B + Adam states 8 B (two float32 moments) = 16 B/param (Rajbhandari et al. 2020, ZeRO §3.1:
+ *          2Ψ + 2Ψ + KΨ with K = 12; Hugging Face Transformers docs, "Model training anatomy": 18 B/param for mixed-precision
+ *          AdamW counting an fp32 gradient, 16 with bf16 gradients). LLaMA-7B: 6.74B × 16 B ≈ 108 GB.
+ *          precision 'bf16' (pure bf16: no master copy): 2 + 2 + 8 = 12 B/param — the QLoRA paper's accounting (Dettmers et
+ *          al. 2023, §1: 65B "requires more than 780 GB", 65.3B × 12 B = 784 GB).
  *   lora   frozen bf16 weights 2 B/param; adapters in float32 4 B + their gradients 4 B + Adam 8 B per adapter param
  *   qlora  4-bit linear weights 0.5 B/param + quantization constants (32/64 bits, or 8/64 + 32/(64·256) with double
  *          quantization, per parameter), other weights bf16; adapters and their gradients in bf16 (the QLoRA recipe casts
@@ -16,13 +20,25 @@
  *   backward pass (counted per operation of our Gemma layer), plus the pieces of dequantized weight and of the output
  *   head that exist at once, and the process itself. It predicts what `loralab train` uses, to within 10% (bench/results/gemma2b-step.json).
  */
-import type { GemmaConfig } from '../models/gemma/config.js';
-import { gemmaWeightShapes } from '../models/gemma/config.js';
 import { DENSE_PIECE_ELEMENTS, headChunkRows } from '../layers/pieces.js';
-import { loraParameterCount, totalParameters } from '../peft/params.js';
+import { loraParameterCount, modelWeightShapes, totalParameters, type ShapeConfig } from '../peft/params.js';
 
 export type MemoryMethod = 'full' | 'lora' | 'qlora';
 export type Runtime = 'pytorch' | 'loralab';
+/** How full fine-tuning keeps its weights (pytorch runtime): bf16 with a float32 master copy, or bf16 alone. */
+export type FullPrecision = 'mixed' | 'bf16';
+
+/** Bytes per parameter of full fine-tuning before activations, by component (pytorch runtime). */
+export const FULL_FINETUNE_BYTES: Record<FullPrecision, { weights: number; gradients: number; masterWeights: number; optimizerStates: number; total: number }> = {
+  mixed: { weights: 2, gradients: 2, masterWeights: 4, optimizerStates: 8, total: 16 },
+  bf16: { weights: 2, gradients: 2, masterWeights: 0, optimizerStates: 8, total: 12 },
+};
+
+/** What each accounting of full fine-tuning is, in words (for `loralab memory` and the notebooks). */
+export const FULL_PRECISION_LABEL: Record<FullPrecision, string> = {
+  mixed: 'mixed precision, 16 B/param: bf16 weight 2 + bf16 gradient 2 + float32 master weight 4 + AdamW moments 8 (ZeRO; Hugging Face)',
+  bf16: 'pure bf16, 12 B/param: bf16 weight 2 + bf16 gradient 2 + AdamW moments 8, no master copy (the QLoRA paper\'s > 780 GB for 65B)',
+};
 
 export interface MemoryOptions {
   method: MemoryMethod;
@@ -34,6 +50,8 @@ export interface MemoryOptions {
   gradientCheckpointing?: boolean;
   doubleQuant?: boolean;
   runtime?: Runtime;
+  /** Full fine-tuning on the pytorch runtime: 'mixed' (default, 16 B/param) or 'bf16' (12 B/param). */
+  precision?: FullPrecision;
   /** Bytes per value of the checkpoint (2 for bf16/fp16, 4 for float32). */
   checkpointBytesPerParam?: number;
 }
@@ -42,6 +60,8 @@ export interface MemoryBreakdown {
   parameters: { total: number; linear: number; other: number; adapters: number };
   bytes: {
     weights: number;
+    /** The float32 copy of the weights that mixed-precision full fine-tuning updates (0 otherwise). */
+    masterWeights: number;
     quantizationConstants: number;
     adapters: number;
     gradients: number;
@@ -58,11 +78,11 @@ export const LORALAB_PROCESS_BYTES = 100 * 2 ** 20;
 /** Heap the wasm allocator holds beyond the live tensors, as a fraction of them (measured on the Gemma-2B step). */
 const HEAP_SLACK = 1;
 
-function linearAndOther(cfg: GemmaConfig): { linear: number; other: number; largestLinear: number } {
+function linearAndOther(cfg: ShapeConfig): { linear: number; other: number; largestLinear: number } {
   let linear = 0;
   let other = 0;
   let largestLinear = 0;
-  for (const [name, shape] of gemmaWeightShapes(cfg)) {
+  for (const [name, shape] of modelWeightShapes(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (/_proj\.weight$/.test(name)) {
       linear += n;
@@ -72,8 +92,10 @@ function linearAndOther(cfg: GemmaConfig): { linear: number; other: number; larg
   return { linear, other, largestLinear };
 }
 
-export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdown {
+export function predictMemory(cfg: ShapeConfig, o: MemoryOptions): MemoryBreakdown {
   const runtime = o.runtime ?? 'pytorch';
+  const precision = o.precision ?? 'mixed';
+  if (precision !== 'mixed' && precision !== 'bf16') throw new Error(`predictMemory: precision must be 'mixed' or 'bf16' (got '${String(precision)}')`);
   const s = o.seqLen ?? 512;
   const b = o.batchSize ?? 1;
   const ckpt = o.gradientCheckpointing ?? (o.method === 'qlora' && runtime === 'pytorch');
@@ -90,6 +112,7 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
   const N = s * b;
 
   let weights: number;
+  let master = 0;
   let constants = 0;
   let adapters = 0;
   let gradients: number;
@@ -103,8 +126,10 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
       constants = (linear * constBitsPerParam) / 8;
     } else weights = P * 2;
     if (o.method === 'full') {
-      gradients = 2 * P;
-      optimizer = 8 * P;
+      const per = FULL_FINETUNE_BYTES[precision];
+      gradients = per.gradients * P;
+      master = per.masterWeights * P;
+      optimizer = per.optimizerStates * P;
     } else {
       const bytes = o.method === 'qlora' ? 2 : 4; // PEFT upcasts LoRA weights to float32; QLoRA keeps them in bf16
       adapters = bytes * A;
@@ -154,9 +179,9 @@ export function predictMemory(cfg: GemmaConfig, o: MemoryOptions): MemoryBreakdo
     const transient = 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
     overhead = LORALAB_PROCESS_BYTES + transient + HEAP_SLACK * (transient + activations);
   }
-  const total = weights + constants + adapters + gradients + optimizer + activations + overhead;
+  const total = weights + master + constants + adapters + gradients + optimizer + activations + overhead;
   return {
     parameters: { total: P, linear, other, adapters: A },
-    bytes: { weights, quantizationConstants: constants, adapters, gradients, optimizerStates: optimizer, activations, overhead, total },
+    bytes: { weights, masterWeights: master, quantizationConstants: constants, adapters, gradients, optimizerStates: optimizer, activations, overhead, total },
   };
 }

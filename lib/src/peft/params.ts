@@ -35,8 +35,19 @@ const llama = (hidden: number, inter: number, layers: number, heads: number, kv:
 });
 
 /**
- * Model shapes the commands know by name. Llama shapes use Gemma's module names (the same projections); GPT-3's
- * two-matrix MLP (4h wide) is written as a gated MLP with the same parameter count (3·h·I = 8h², I = 8h/3).
+ * A model's shapes for the analytic counts: Gemma's config, and the kind of MLP. Gemma and LLaMA gate theirs
+ * (gate_proj, up_proj, down_proj: 3·h·I weights); GPT-2/3 have the plain two-matrix MLP of the Transformer, here named
+ * up_proj [I, h] and down_proj [h, I] (2·h·I weights, I = 4h). The module trees LoRA Lab builds are Gemma's, gated.
+ */
+export interface ShapeConfig extends GemmaConfig {
+  mlp?: 'gated' | 'plain';
+}
+
+/**
+ * Model shapes the commands know by name. Llama shapes use Gemma's module names (the same projections). GPT-3 175B
+ * (Brown et al. 2020, Table 2.1: 96 layers, d_model 12288, 96 heads of 128, d_ff = 4·d_model) has a plain MLP, listed
+ * in PLAIN_MLP_SHAPES: with LoRA r = 8 on every linear layer that is 96 · 8 · (4·2h + 2·5h) = 169.9M parameters, where
+ * a gated MLP of the same size would give 179.3M. Its biases and learned positions (about 0.03 % of it) are left out.
  */
 export const NAMED_SHAPES: Record<string, Record<string, unknown>> = {
   'gemma-2b': GEMMA_2B_CONFIG_JSON,
@@ -44,8 +55,18 @@ export const NAMED_SHAPES: Record<string, Record<string, unknown>> = {
   'llama-13b': llama(5120, 13824, 40, 40, 40),
   'llama-65b': llama(8192, 22016, 80, 64, 64),
   'llama-70b': { ...llama(8192, 28672, 80, 64, 8), vocab_size: 32000 },
-  'gpt3-175b': { model_type: 'gemma', vocab_size: 50257, hidden_size: 12288, intermediate_size: 32768, num_hidden_layers: 96, num_attention_heads: 96, num_key_value_heads: 96, head_dim: 128, tie_word_embeddings: true, torch_dtype: 'float16' },
+  'gpt3-175b': { model_type: 'gemma', vocab_size: 50257, hidden_size: 12288, intermediate_size: 4 * 12288, num_hidden_layers: 96, num_attention_heads: 96, num_key_value_heads: 96, head_dim: 128, tie_word_embeddings: true, torch_dtype: 'float16' },
 };
+
+/** Named shapes whose MLP is the plain two-matrix one (no gate_proj). */
+const PLAIN_MLP_SHAPES = new Set(['gpt3-175b']);
+
+/** The weights of a model by name and shape: Gemma's, without gate_proj when the MLP is plain. */
+export function modelWeightShapes(cfg: ShapeConfig): Map<string, number[]> {
+  const m = gemmaWeightShapes(cfg);
+  if (cfg.mlp === 'plain') for (const k of [...m.keys()]) if (k.endsWith('.mlp.gate_proj.weight')) m.delete(k);
+  return m;
+}
 
 /** LoRA parameters for one d_out × d_in matrix. */
 export function loraParamsForMatrix(dOut: number, dIn: number, r: number): number {
@@ -65,22 +86,22 @@ function row(method: MethodRow['method'], detail: string, total: number, trainab
 }
 
 /** Linear layers of a Gemma-shaped model: name -> [out, in]. */
-export function linearShapes(cfg: GemmaConfig): Map<string, [number, number]> {
+export function linearShapes(cfg: ShapeConfig): Map<string, [number, number]> {
   const m = new Map<string, [number, number]>();
-  for (const [name, shape] of gemmaWeightShapes(cfg)) {
+  for (const [name, shape] of modelWeightShapes(cfg)) {
     if (shape.length === 2 && name.endsWith('_proj.weight')) m.set(name.slice(0, -'.weight'.length), [shape[0], shape[1]]);
   }
   return m;
 }
 
-export function totalParameters(cfg: GemmaConfig): number {
+export function totalParameters(cfg: ShapeConfig): number {
   let t = 0;
-  for (const s of gemmaWeightShapes(cfg).values()) t += s.reduce((a, b) => a * b, 1);
+  for (const s of modelWeightShapes(cfg).values()) t += s.reduce((a, b) => a * b, 1);
   return t;
 }
 
 /** Trainable LoRA parameters by formula, with PEFT's target rules. */
-export function loraParameterCount(cfg: GemmaConfig, lora: Partial<LoraConfig>): number {
+export function loraParameterCount(cfg: ShapeConfig, lora: Partial<LoraConfig>): number {
   const c = loraConfig(lora);
   const shapes = linearShapes(cfg);
   checkTargetModules([...shapes.keys()], c.targetModules);
@@ -102,7 +123,7 @@ export interface MethodTableOptions {
 }
 
 /** The table of the `params` command, by formula. */
-export function methodTable(cfg: GemmaConfig, o: MethodTableOptions): MethodRow[] {
+export function methodTable(cfg: ShapeConfig, o: MethodTableOptions): MethodRow[] {
   const total = totalParameters(cfg);
   const m = o.bottleneck ?? o.r;
   const P = o.numVirtualTokens ?? o.r;
@@ -118,7 +139,8 @@ export function methodTable(cfg: GemmaConfig, o: MethodTableOptions): MethodRow[
 }
 
 /** The same table by building the module trees (meta layers) and counting their parameters. */
-export function methodTableByModules(cfg: GemmaConfig, o: MethodTableOptions): MethodRow[] {
+export function methodTableByModules(cfg: ShapeConfig, o: MethodTableOptions): MethodRow[] {
+  if (cfg.mlp === 'plain') throw new Error('methodTableByModules: LoRA Lab builds Gemma\'s gated MLP only; this model has a plain two-matrix MLP: count it with methodTable');
   const fresh = () => createGemma(cfg, { meta: true });
   const full = fresh();
   full.setTrainable(true);
@@ -132,7 +154,8 @@ export function methodTableByModules(cfg: GemmaConfig, o: MethodTableOptions): M
   return [fromCount(0, f), fromCount(1, l), fromCount(2, a), fromCount(3, p)];
 }
 
-export function namedConfig(name: string): GemmaConfig | null {
+export function namedConfig(name: string): ShapeConfig | null {
   const j = NAMED_SHAPES[name];
-  return j ? parseGemmaConfig(j, name) : null;
+  if (!j) return null;
+  return { ...parseGemmaConfig(j, name), mlp: PLAIN_MLP_SHAPES.has(name) ? 'plain' : 'gated' };
 }
