@@ -11,8 +11,8 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { namedConfig, loraParameterCount } from 'loralab/peft';
-import { predictMemory } from 'loralab/memory';
+import { namedConfig, loraParameterCount, totalParameters } from 'loralab/peft';
+import { FULL_FINETUNE_BYTES, predictMemory, type FullPrecision } from 'loralab/memory';
 import { BottleneckAdapter, PrefixKV, loraScaling } from 'loralab/layers';
 import { NF4_CODE, bitsPerParameter, quantize4bit } from 'loralab/quant';
 import { UNITS, formatQuantity, gradeAnswer, loadDrills, misconceptionsIn, presentQuestion, readChoice, readNumber, seededRandom, type DrillQuestion, type McqQuestion, type NumericQuestion, type ShortQuestion } from '../../exercises/drills/drills.mjs';
@@ -30,16 +30,20 @@ const letterOf = (q: McqQuestion) => String.fromCharCode(65 + q.options.findInde
 
 const cfg = (a: Record<string, unknown>) => namedConfig(a.model as string)!;
 const COMPUTE: Record<string, (a: Record<string, unknown>) => number> = {
-  fullFineTuneGB: (a) => { const b = predictMemory(cfg(a), { method: 'full' }).bytes; return (b.weights + b.gradients + b.optimizerStates) / 1e9; },
+  fullFineTuneBytesPerParam: (a) => FULL_FINETUNE_BYTES[a.precision as FullPrecision].total,
+  fullFineTuneGB: (a) => { const b = predictMemory(cfg(a), { method: 'full', precision: a.precision as FullPrecision }).bytes; return (b.weights + b.masterWeights + b.gradients + b.optimizerStates) / 1e9; },
   kvCacheKiBPerToken: (a) => { const c = cfg(a); return (2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * 2) / 1024; },
   loraParams: (a) => loraParameterCount(cfg(a), { r: a.r as number, loraAlpha: a.r as number, targetModules: a.targets as string[] | string }),
+  loraPercent: (a) => (100 * COMPUTE.loraParams(a)) / totalParameters(cfg(a)),
+  reduction: (a) => totalParameters(cfg(a)) / COMPUTE.loraParams(a),
+  trainableStateGB: (a) => { const b = predictMemory(cfg(a), { method: a.method as 'qlora', r: a.r as number, targetModules: a.targets as string }).bytes; return (b.adapters + b.gradients + b.optimizerStates) / 1e9; },
   scaling: (a) => loraScaling(a.r as number, a.alpha as number, a.rslora as boolean),
   adapterParams: (a) => BottleneckAdapter.parameterCount(a.hidden as number, a.bottleneck as number),
   adaptersForModel: (a) => (a.layers as number) * 2 * BottleneckAdapter.parameterCount(a.hidden as number, a.bottleneck as number),
   prefixParams: (a) => PrefixKV.parameterCount(a.layers as number, a.tokens as number, a.kvDim as number),
   bitsPerParam: (a) => bitsPerParameter(quantize4bit(Float32Array.from({ length: (a.blocksize as number) * 256 * 4 }, (_, i) => Math.sin(i)), { blocksize: a.blocksize as number, doubleQuant: a.doubleQuant as boolean }).state).total,
   nf4: (a) => NF4_CODE[a.code as number],
-  memoryGB: (a) => predictMemory(cfg(a), { method: a.method as 'full', r: a.r as number | undefined, targetModules: a.targets as string | undefined }).bytes.total / 1e9,
+  memoryGB: (a) => predictMemory(cfg(a), { method: a.method as 'full', r: a.r as number | undefined, targetModules: a.targets as string | undefined, precision: a.precision as FullPrecision | undefined }).bytes.total / 1e9,
 };
 
 /** Five copies of a question, numbered 1.1 … 1.5 (a section holds at least five). */
@@ -64,7 +68,9 @@ describe('drills: the data', () => {
 
   it('every numeric answer that the library can compute agrees with it', () => {
     const computed = all.filter((q) => q.compute) as (NumericQuestion & { compute: { fn: string; args: Record<string, unknown> } })[];
-    expect(computed.length).toBeGreaterThanOrEqual(15);
+    expect(computed.length).toBeGreaterThanOrEqual(25);
+    // the figures the teaching material once stated wrongly are all recomputed
+    for (const id of ['1.2', '1.3', '1.9', '2.9', '3.4', '3.9', '3.10', '6.10', '6.11', '6.12']) expect(byId(id).type === 'numeric' && (byId(id) as NumericQuestion).compute, id).toBeTruthy();
     for (const q of computed) {
       const fn = COMPUTE[q.compute.fn];
       expect(fn, `${q.id}: unknown compute function '${q.compute.fn}'`).toBeDefined();
@@ -217,7 +223,7 @@ describe('drills: reading answers', () => {
   it('a numeric answer is graded on the value read, with the reading in the feedback', () => {
     expect(gradeAnswer(byId('7.2'), '1.8432M')).toMatchObject({ valid: true, correct: true, read: 'read as 1.8432M = 1,843,200 parameters' });
     expect(gradeAnswer(byId('7.2'), '1.8M')).toMatchObject({ valid: true, correct: false, feedback: expect.stringMatching(/^Not quite \(read as 1\.8M = 1,800,000 parameters\)\. The answer is 1,843,200 parameters \(exactly\)/) });
-    expect(gradeAnswer(byId('1.3'), '80,860 MB')).toMatchObject({ valid: true, correct: true });
+    expect(gradeAnswer(byId('1.3'), '107,810 MB')).toMatchObject({ valid: true, correct: true });
     expect(gradeAnswer(byId('3.3'), '4,194,304').valid && gradeAnswer(byId('3.3'), '4194305')).toMatchObject({ correct: false });
   });
 });
@@ -326,7 +332,7 @@ describe('npm run drill', () => {
     });
     const mcqCount = sections[7].questions.filter((q) => q.type === 'mcq').length;
     const shortCount = sections[7].questions.filter((q) => q.type === 'short').length;
-    expect(r.stdout).toMatch(/✗ Not quite: your answer says "Full fine-tuning: it fits, QLoRA loses too much accuracy\." — 13B × 12 bytes/);
+    expect(r.stdout).toMatch(/✗ Not quite: your answer says "Full fine-tuning: it fits, QLoRA loses too much accuracy\." — 13B × 16 bytes/);
     expect(r.stdout.match(/^\(again\) /gm)!.length).toBe(mcqCount + shortCount);
     const n = sections[7].questions.length;
     expect(r.stdout).toMatch(new RegExp(`score: ${n - mcqCount - shortCount}/${n} on the first try`));
