@@ -7,6 +7,7 @@ type Fn = (n: number, o?: { weightBytes?: number; gradBytes?: number; optimizerB
 export default {
   title: 'The memory of full fine-tuning',
   exports: ['fullFineTuneBytes', 'gpusNeeded'],
+  forbiddenImports: ['predictMemory', 'methodTable', 'methodTableByModules'],
   readNext: 'notebooks/01-why-fine-tune.ipynb and notebooks/02-resource-bottlenecks.ipynb',
   checks: ['llama-7b', 'llama-70b', 'gpt3-175b'].map((name, i) => ({
     name: `${name}: weights, gradients and AdamW states`, points: i === 0 ? 3 : 2, hint: '2 bytes of bf16 weight, 2 of gradient and 8 of AdamW moments per parameter',

@@ -9,6 +9,7 @@ const cases: [string, number][] = [['llama-7b', 8], ['llama-7b', 64], ['gemma-2b
 export default {
   title: "Where LoRA's training memory goes",
   exports: ['loraTrainingBytes'],
+  forbiddenImports: ['predictMemory', 'methodTable', 'methodTableByModules'],
   readNext: 'notebooks/02-resource-bottlenecks.ipynb',
   checks: cases.map(([name, r], i) => ({
     name: `${name}, LoRA r=${r} on q,k,v,o`, points: i === 0 ? 4 : 3, hint: 'only the adapter parameters have gradients and AdamW states',

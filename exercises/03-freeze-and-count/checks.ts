@@ -13,6 +13,7 @@ function build(targets: string[] | string, r: number) {
 export default {
   title: 'Freeze the model, train the adapter, count',
   exports: ['freezeExceptLora', 'trainableLine'],
+  forbiddenImports: ['formatTrainableParameters', 'countParameters'],
   readNext: 'notebooks/03-lora-idea.ipynb; PEFT: print_trainable_parameters',
   checks: [
     { name: 'only lora_A and lora_B stay trainable', points: 3, hint: 'trainable = the name contains "lora_"; return new objects', run: (m, t) => {

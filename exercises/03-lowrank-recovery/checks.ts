@@ -30,6 +30,7 @@ function checkApprox(fn: Approx, m: number, n: number, r: number, t: Helpers, se
 export default {
   title: 'The best rank-r approximation',
   exports: ['bestRankApprox', 'energyKept'],
+  forbiddenImports: ['truncate', 'reconstruct', 'svdTopK'],
   readNext: 'notebooks/03-lora-idea.ipynb and notebooks/04-lora-mathematics.ipynb (Eckart–Young)',
   checks: [
     { name: 'rank 1 of a 12×8 matrix', points: 2, hint: 'σ₁ u₁ v₁ᵀ: U is [m, k] and Vt is [k, n], row-major', run: (m, t) => checkApprox(m.bestRankApprox as Approx, 12, 8, 1, t, 1) },

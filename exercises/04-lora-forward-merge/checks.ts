@@ -20,6 +20,7 @@ const flat = (m: unknown, what: string, t: Helpers): number[] => {
 export default {
   title: 'The LoRA forward pass and merge',
   exports: ['loraScaling', 'loraForward', 'mergeWeight'],
+  forbiddenImports: ['loraScaling', 'LoraLinear', 'getPeftModel', 'PeftModel'],
   readNext: 'notebooks/04-lora-mathematics.ipynb; the LoRA paper, section 4.1',
   checks: [
     { name: 'scaling α/r and rsLoRA α/√r', points: 2, hint: 'γ = lora_alpha / r; with use_rslora, lora_alpha / sqrt(r)', run: (m, t) => {

@@ -10,6 +10,7 @@ const cases: [string, number, string[], number][] = [
 export default {
   title: 'Counting LoRA parameters',
   exports: ['loraParamCount'],
+  forbiddenImports: ['loraParameterCount', 'loraParamsForMatrix', 'methodTable', 'methodTableByModules', 'predictMemory'],
   readNext: 'notebooks/04-lora-mathematics.ipynb (parameter counts for a 7B model)',
   checks: cases.map(([name, r, targets, points]) => ({
     name: `${name}, r=${r}, ${targets.length === 7 ? 'all linear layers' : targets.join(',')}`, points,

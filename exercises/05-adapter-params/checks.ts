@@ -6,6 +6,7 @@ const sizes: [string, number, number, number][] = [['gemma-micro', 4, 256, 64], 
 export default {
   title: 'Parameters of adapters, prefixes and LoRA',
   exports: ['houlsbyAdapterParams', 'adapterParamsForModel', 'prefixParams'],
+  forbiddenImports: ['BottleneckAdapter', 'PrefixKV', 'addBottleneckAdapters', 'addPrefixTuning', 'methodTable', 'methodTableByModules'],
   readNext: 'notebooks/05-adapters-prefix-lora.ipynb',
   checks: [
     { name: 'one Houlsby adapter', points: 2, hint: '2·d·m weights + m + d biases', run: (m, t) => {

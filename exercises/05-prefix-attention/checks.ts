@@ -23,6 +23,7 @@ function check(fn: Fn, t: Helpers, seed: number, T: number, P: number, d: number
 export default {
   title: 'Attention with a trainable prefix',
   exports: ['attentionWithPrefix'],
+  forbiddenImports: ['PrefixKV', 'addPrefixTuning', 'GemmaAttention'],
   readNext: 'notebooks/05-adapters-prefix-lora.ipynb; Li & Liang (2021), section 4',
   checks: [
     { name: 'no prefix: causal attention scaled by 1/√d', points: 3, hint: 'row i sees keys 0..i only; divide scores by √d', run: (m, t) => check(m.attentionWithPrefix as Fn, t, 1, 6, 0, 8) },

@@ -9,6 +9,7 @@ const measured = (n: number, blocksize: number, doubleQuant: boolean) => {
 export default {
   title: 'Bits per parameter with double quantization',
   exports: ['bitsPerParameter'],
+  forbiddenImports: ['bitsPerParameter', 'quantize4bit', 'quantize4bitStreaming', 'doubleQuantize', 'predictMemory'],
   readNext: 'notebooks/06-qlora.ipynb (double quantization); the QLoRA paper, section 3',
   checks: [
     { name: 'single quantization: 4 + 32/blocksize', points: 2, hint: 'one float32 absmax per block', run: (m, t) => {

@@ -30,6 +30,7 @@ const normal = (n: number, seed: number, t: { rng(s: number): { normal(): number
 export default {
   title: 'NF4 blockwise quantization',
   exports: ['quantizeNF4Blockwise'],
+  forbiddenImports: ['quantize4bit', 'quantize4bitStreaming', 'quantizeNF4', 'quantizeFP4', 'quantizeFile', 'blockAbsmax', 'scaleBlocks', 'assignCodes', 'bucketize', 'midpoints', 'Linear4bit'],
   readNext: 'notebooks/06-qlora.ipynb (every intermediate plotted) and the QLoRA paper, section 3',
   checks: [
     {

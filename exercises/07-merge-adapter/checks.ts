@@ -13,6 +13,7 @@ const throws = (f: () => void) => { try { f(); return null; } catch (e) { return
 export default {
   title: 'Merge and unmerge an adapter, safely',
   exports: ['MergeableLinear'],
+  forbiddenImports: ['LoraLinear'],
   readNext: 'notebooks/07-practice.ipynb (merge) and notebooks/06-qlora.ipynb (merging into a 4-bit base)',
   checks: [
     { name: 'forward after merge = base + delta', points: 2, hint: 'merge adds delta element-wise to the [out, in] weight', run: (m, t) => {

@@ -7,6 +7,7 @@ type Rank = (o: { budgetBytes: number; baseBytes: number; paramsPerRank: number;
 export default {
   title: 'A QLoRA configuration for a memory budget',
   exports: ['qloraBaseBytes', 'largestRank'],
+  forbiddenImports: ['predictMemory', 'methodTable', 'methodTableByModules', 'bitsPerParameter'],
   readNext: 'notebooks/07-practice.ipynb and notebooks/06-qlora.ipynb',
   checks: [
     ...(['gemma-2b', 'llama-7b', 'llama-65b'] as const).flatMap((name) => [true, false].map((dq) => ({

@@ -17,6 +17,7 @@ function setup(t: Helpers, seed: number) {
 export default {
   title: 'The gradient of a 4-bit linear layer',
   exports: ['linear4bitForward', 'linear4bitBackward'],
+  forbiddenImports: ['Linear4bit', 'linearApply', 'matmulXWt'],
   readNext: 'notebooks/06-qlora.ipynb (bf16 dequantized compute); lib/src/layers/linear.ts (Linear4bit)',
   checks: [
     { name: 'forward: y = x Wᵀ with the dequantized weight', points: 2, hint: 'y[b][o] = Σ_i x[b][i]·W[o][i]', run: (m, t) => {

@@ -91,6 +91,8 @@ export function sandboxCommand(plan, { root, learnerDir, learnerFile, library, h
   const nodeArgs = [
     plan.permission, ...reads.map((p) => `--allow-fs-read=${p}`),
     '--frozen-intrinsics', '--disallow-code-generation-from-strings', '--no-addons', '--no-warnings',
+    // WebAssembly memories otherwise reserve ~10 GB of guard pages each, which no address-space limit admits.
+    ...(process.allowedNodeEnvironmentFlags.has('--disable-wasm-trap-handler') ? ['--disable-wasm-trap-handler'] : []),
     `--max-old-space-size=${heapMb}`, SANDBOX_FILES[0], learnerFile,
   ];
   const inner = [...(plan.net ?? []), ...(plan.user ?? []), plan.node, ...nodeArgs];
