@@ -55,22 +55,39 @@ console.log(`execution accuracy on these ${report.n} questions: ${(100 * report.
 //
 // ## What full fine-tuning costs
 //
-// Full fine-tuning updates every parameter with AdamW in mixed precision. Per parameter that is 2 bytes of bf16
-// weight, 2 bytes of gradient and 8 bytes of optimizer state (two float32 moments) — 12 bytes, before activations.
-// The library's memory model (the same one `npx loralab memory` prints) for a sequence of 512 tokens, batch 1:
+// Full fine-tuning updates every parameter with AdamW. Two accountings of the bytes per parameter are in use, and
+// `npx loralab memory --method full` prints both (`--precision mixed|bf16`):
+//
+// - **mixed precision**, the standard recipe: a bf16 weight (2 bytes) and its bf16 gradient (2) for the forward and
+//   backward passes, a float32 **master copy** of the weight (4) that the optimizer updates and the bf16 weight is cast
+//   from, and AdamW's two float32 moments (8) — **16 bytes**.¹
+// - **pure bf16**, no master copy: 2 + 2 + 8 = **12 bytes**. This is the accounting behind the QLoRA paper's
+//   "more than 780 GB" for a 65B model.²
+//
+// Both before activations. The library's memory model for a sequence of 512 tokens, batch 1:
+//
+// ¹ Rajbhandari et al. 2020, *ZeRO*, §3.1: mixed-precision Adam holds 2Ψ + 2Ψ + KΨ bytes with K = 12 (float32
+// parameters, momentum and variance); Hugging Face's "Anatomy of a model's memory" (Transformers docs, *Efficient
+// training on a single GPU*) counts 18 by keeping the gradient in float32. ² Dettmers et al. 2023, §1; the last line
+// below recomputes it.
 
 // %%
 const names = ['llama-7b', 'llama-70b', 'gpt3-175b'];
 const gb = (b: number) => b / 1e9;
-const rows = names.map((n) => ({ n, p: totalParameters(namedConfig(n)!), m: predictMemory(namedConfig(n)!, { method: 'full', seqLen: 512, batchSize: 1 }).bytes }));
-show(barChart({ title: 'Memory for full fine-tuning (bf16 weights and gradients, AdamW states, seq 512)', x: 'model', y: 'GB', categories: names, stacked: true,
+const rows = names.map((n) => ({ n, p: totalParameters(namedConfig(n)!), m: predictMemory(namedConfig(n)!, { method: 'full', seqLen: 512, batchSize: 1 }).bytes, bf16: predictMemory(namedConfig(n)!, { method: 'full', seqLen: 512, batchSize: 1, precision: 'bf16' }).bytes }));
+show(barChart({ title: 'Memory for full fine-tuning in mixed precision (bf16 weights and gradients, float32 master weights, AdamW states, seq 512)', x: 'model', y: 'GB', categories: names, stacked: true,
   series: [
-    { name: 'weights', values: rows.map((r) => gb(r.m.weights)) },
-    { name: 'gradients', values: rows.map((r) => gb(r.m.gradients)) },
-    { name: 'optimizer states', values: rows.map((r) => gb(r.m.optimizerStates)) },
+    { name: 'bf16 weights', values: rows.map((r) => gb(r.m.weights)) },
+    { name: 'float32 master weights', values: rows.map((r) => gb(r.m.masterWeights)) },
+    { name: 'bf16 gradients', values: rows.map((r) => gb(r.m.gradients)) },
+    { name: 'AdamW states', values: rows.map((r) => gb(r.m.optimizerStates)) },
     { name: 'activations', values: rows.map((r) => gb(r.m.activations)) },
   ] }));
-showTable(['model', 'parameters', 'full fine-tuning memory (GB)', '80 GB GPUs just to hold it'], rows.map((r) => [r.n, r.p, gb(r.m.total).toFixed(0), Math.ceil(gb(r.m.total) / 80)]));
+const noAct = (b: typeof rows[number]['m']) => gb(b.total - b.activations);
+showTable(['model', 'parameters', 'mixed precision, 16 B/param (GB)', 'pure bf16, 12 B/param (GB)', 'with activations, mixed (GB)', '80 GB GPUs just to hold it (mixed)'],
+  rows.map((r) => [r.n, r.p, noAct(r.m).toFixed(1), noAct(r.bf16).toFixed(1), gb(r.m.total).toFixed(0), Math.ceil(gb(r.m.total) / 80)]));
+const l65 = namedConfig('llama-65b')!;
+console.log(`LLaMA-65B (${(totalParameters(l65) / 1e9).toFixed(2)}B parameters), before activations: pure bf16 ${noAct(predictMemory(l65, { method: 'full', precision: 'bf16' }).bytes).toFixed(0)} GB (the QLoRA paper's "more than 780 GB"), mixed precision ${noAct(predictMemory(l65, { method: 'full' }).bytes).toFixed(0)} GB`);
 
 // %% [markdown]
 // And compute: a training step costs about $6N$ floating-point operations per token for $N$ parameters (2 for the
