@@ -37,7 +37,9 @@ export class Remote {
     this.#port = port1;
     this.#deadline = Date.now() + timeoutMs;
     this.#worker = new Worker(new URL('./bridge.mjs', import.meta.url), { workerData: { flag, port: port2, command, timeoutMs, outputLimit }, transferList: [port2] });
-    this.pid = this.#exchange({ kind: 'hello' }, 10_000).pid;
+    const hello = this.#exchange({ kind: 'hello' }, 30_000);
+    if (!hello) throw new Error("the learner's process could not be started within 30 s");
+    this.pid = hello.pid;
   }
 
   // Posts to the bridge and blocks until it answers or `waitMs` passes (then null).
