@@ -3,6 +3,7 @@
  * parse), never another exception, a hang, or a read (= allocation) larger than the file.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { SafetensorsError, SafetensorsReader, serialize } from 'loralab/io';
 import { Rng } from '../../lib/src/util/rng.js';
 import { RecordingSource } from '../helpers/recordingSource.js';
@@ -100,5 +101,40 @@ describe('safetensors fuzz', () => {
       b.set(h, 8);
       attempt(b);
     }
+  });
+});
+
+describe('safetensors header parser: property tests', () => {
+  const T = '"dtype":"U8","shape":[2],"data_offsets":[0,2]';
+  const file = (header: string) => {
+    const h = Buffer.from(header);
+    const b = new Uint8Array(8 + h.length + 2);
+    new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+    b.set(h, 8);
+    return b;
+  };
+  it('any JSON value (well-formed strings) in an unknown field is skipped, and the tensor still reads', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        const text = JSON.stringify(v);
+        fc.pre(!/\\ud[89a-f]/i.test(text)); // JSON.stringify escapes only lone surrogates, which serde refuses
+        const r = SafetensorsReader.fromBytes(file(`{"t":{${T},"extra":${text}}}`));
+        expect(r.info('t').shape).toEqual([2]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('any string survives as a tensor name and a metadata value, escaped as JSON.stringify escapes it', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), (name, value) => {
+        // a lone surrogate cannot be written as UTF-8 (TextEncoder would replace it), so only well-formed strings
+        const wellFormed = (x: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(x);
+        fc.pre(name !== '__metadata__' && wellFormed(name) && wellFormed(value));
+        const r = SafetensorsReader.fromBytes(file(`{"__metadata__":{"k":${JSON.stringify(value)}},${JSON.stringify(name)}:{${T}}}`));
+        expect(r.names()).toEqual([name]);
+        expect(r.metadata!.k).toBe(value);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
