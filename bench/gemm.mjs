@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { initBackend, setNativeMatmul, nativeStatus, tf } from '../lib/dist/backend/index.js';
+import { initBackend, setNativeKernels, nativeStatus, tf } from '../lib/dist/backend/index.js';
 import { productXWt } from '../lib/dist/layers/linear.js';
 import { median } from './timing.mjs';
 import { torchAvailable } from './torchRef.mjs';
@@ -66,7 +66,7 @@ export async function run() {
   const backend = await initBackend({ log: false });
   if (backend.name !== 'wasm') throw new Error(`bench gemm measures the wasm backend; LORALAB_BACKEND chose '${backend.name}'`);
   const native = nativeStatus();
-  const hasNative = setNativeMatmul(true);
+  const hasNative = setNativeKernels(true);
   const torch = await torchServer();
   const cases = [];
   for (const [M, K, N] of SHAPES) {
@@ -75,11 +75,11 @@ export async function run() {
       const b = tf.randomNormal(transB ? [N, K] : [K, N]);
       const run1 = (fn) => () => tf.dispose(fn());
       const variants = {};
-      if (hasNative) variants.loralabNative = () => { setNativeMatmul(true); return run1(() => tf.matMul(a, b, false, transB)); };
+      if (hasNative) variants.loralabNative = () => { setNativeKernels(true); return run1(() => tf.matMul(a, b, false, transB)); };
       // without the addon, LoRA Lab's linear layers take the wasm kernel's fast path: (W·xᵀ)ᵀ
-      variants.loralabWasm = () => { setNativeMatmul(false); return run1(() => (transB ? productXWt(a, b) : tf.matMul(a, b))); };
+      variants.loralabWasm = () => { setNativeKernels(false); return run1(() => (transB ? productXWt(a, b) : tf.matMul(a, b))); };
       // TF.js's own x·Bᵀ (the scalar loop) once, on the smallest shape: why the workaround exists
-      if (transB && M * K * N <= 512 * 256 * 768) variants.wasmTransposedKernel = () => { setNativeMatmul(false); return run1(() => tf.matMul(a, b, false, true)); };
+      if (transB && M * K * N <= 512 * 256 * 768) variants.wasmTransposedKernel = () => { setNativeKernels(false); return run1(() => tf.matMul(a, b, false, true)); };
       const reps = {};
       for (const [k, make] of Object.entries(variants)) {
         const f = make();
@@ -93,7 +93,7 @@ export async function run() {
         for (const [k, make] of Object.entries(variants)) samples[k].push(timeOnce(make(), reps[k]));
         if (torch.time) samples.pytorch.push(await torch.time(M, K, N, transB, torchReps));
       }
-      setNativeMatmul(hasNative);
+      setNativeKernels(hasNative);
       tf.dispose([a, b]);
       const flop = 2 * M * K * N;
       const gflops = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, flop / median(v) / 1e9]));

@@ -4,14 +4,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { KERNEL_BACKENDS, KERNEL_TABLE, activeKernels, dequantizeKernelName, initBackend, nativeMatmulActive, setNativeMatmul, tf } from 'loralab/backend';
+import { KERNEL_BACKENDS, KERNEL_TABLE, activeKernels, dequantizeKernelName, initBackend, nativeKernelsActive, setNativeKernels, tf } from 'loralab/backend';
 
 describe('kernel table', () => {
   it('has a row for every backend and names the native kernels only on wasm-native', () => {
     expect(Object.keys(KERNEL_TABLE).sort()).toEqual([...KERNEL_BACKENDS].sort());
     for (const b of KERNEL_BACKENDS) {
       expect(KERNEL_TABLE[b].matmul === 'blas-sgemm').toBe(b === 'wasm-native');
-      expect(KERNEL_TABLE[b].gelu === 'native').toBe(b === 'wasm-native');
+      expect(KERNEL_TABLE[b].elementwise === 'native').toBe(b === 'wasm-native');
     }
     expect(KERNEL_TABLE.webgpu.dequantize).toBe('webgpu');
     expect(KERNEL_TABLE.cpu.dequantize).toBe('cpu-copy');
@@ -20,15 +20,15 @@ describe('kernel table', () => {
   it('follows the active backend: wasm-native while the native matmul is registered, wasm without it', async () => {
     await initBackend({ log: false });
     if (tf.getBackend() !== 'wasm') return expect(activeKernels().backend).not.toMatch(/^wasm/);
-    const native = nativeMatmulActive();
+    const native = nativeKernelsActive();
     expect(activeKernels()).toEqual({ backend: native ? 'wasm-native' : 'wasm', ...KERNEL_TABLE[native ? 'wasm-native' : 'wasm'] });
-    setNativeMatmul(false);
+    setNativeKernels(false);
     try {
-      expect(activeKernels()).toMatchObject({ backend: 'wasm', matmul: 'tfjs', gelu: 'tfjs-ops' });
+      expect(activeKernels()).toMatchObject({ backend: 'wasm', matmul: 'tfjs', elementwise: 'tfjs' });
       expect(dequantizeKernelName()).toBe('wasm-fused');
       expect(dequantizeKernelName(63)).toBe('cpu-copy'); // the SIMD kernel needs an even blocksize
     } finally {
-      setNativeMatmul(native);
+      setNativeKernels(native);
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * The native BLAS matmul on TF.js's wasm backend (lib/native + backend/nativeMatmul.ts): the decision that turns it on
+ * The native BLAS matmul on TF.js's wasm backend (lib/native + backend/nativeKernels.ts): the decision that turns it on
  * or says why not, and, where it is on, its products and gradients against TF.js's own wasm kernel.
  *
  * Tolerance: both sides accumulate K float32 products in a different order, so an entry may differ by a few ulps of
@@ -7,16 +7,16 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeChoice, initBackend, nativeMatmulActive, nativeStatus, setNativeMatmul, tf } from 'loralab/backend';
+import { describeChoice, initBackend, nativeKernelsActive, nativeStatus, setNativeKernels, tf } from 'loralab/backend';
 import { blasCandidates, blasName, describeNative, resolveNative, type NativeAddon } from '../../lib/src/backend/native.js';
-import { batchIndices } from '../../lib/src/backend/nativeMatmul.js';
+import { batchIndices } from '../../lib/src/backend/nativeKernels.js';
 import { matmulXWt } from '../../lib/src/layers/linear.js';
 import { geluTanh, geluTanhReference } from '../../lib/src/layers/activations.js';
 import { nativeGeluTanh } from '../../lib/src/backend/nativeOps.js';
 import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
-const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, setKernelThreads: (n) => n });
+const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n });
 const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2 });
 
 describe('native status (pure decision)', () => {
@@ -94,9 +94,9 @@ describe('batch indices (numpy broadcasting of the batch dimensions)', () => {
 const expectNative = process.env.LORALAB_EXPECT_NATIVE === '1';
 // started before the suites are collected, so that which of them run can depend on it
 const choice = await initBackend({ log: false });
-const active = choice.name === 'wasm' && nativeMatmulActive();
+const active = choice.name === 'wasm' && nativeKernelsActive();
 afterAll(() => {
-  setNativeMatmul(true);
+  setNativeKernels(true);
 });
 
 describe('native matmul in this process', () => {
@@ -120,14 +120,14 @@ describe('native matmul in this process', () => {
  */
 function bothWays(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): { native: Float32Array; wasm: Float32Array; scale: Float32Array } {
   return tf.tidy(() => {
-    setNativeMatmul(true);
+    setNativeKernels(true);
     const n = tf.matMul(a, b, tA, tB);
-    setNativeMatmul(false);
+    setNativeKernels(false);
     const batch = n.shape.slice(0, -2);
     const full = (t: tf.Tensor) => (batch.length ? tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]) : t);
     const w = tf.matMul(full(a), full(b), tA, tB);
     const s = tf.matMul(full(a).abs(), full(b).abs(), tA, tB);
-    setNativeMatmul(true);
+    setNativeKernels(true);
     expect(n.shape).toEqual(w.shape);
     return { native: n.dataSync() as Float32Array, wasm: w.dataSync() as Float32Array, scale: s.dataSync() as Float32Array };
   });
@@ -169,7 +169,7 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
   });
 
   it('empty products: K = 0 gives zeros, M = 0 an empty tensor', () => {
-    setNativeMatmul(true);
+    setNativeKernels(true);
     const z = tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 4]));
     expect(Array.from(z.dataSync())).toEqual(new Array(12).fill(0));
     expect(tf.matMul(tf.zeros([0, 5]), tf.ones([5, 2])).shape).toEqual([0, 2]);
@@ -177,7 +177,7 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
   });
 
   it('stays correct when allocating the output grows the wasm heap (a new ArrayBuffer)', () => {
-    setNativeMatmul(true);
+    setNativeKernels(true);
     const backend = tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } };
     const before = backend.wasm.asm.memory.buffer;
     // an outer product whose output is larger than the whole heap so far: makeOutput must grow it
@@ -202,16 +202,16 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
   });
 
   it('gradients through tf.matMul match finite differences and the wasm kernel', () => {
-    setNativeMatmul(true);
+    setNativeKernels(true);
     for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
       const a = tf.variable(tensor(tA ? [2, 9, 5] : [2, 5, 9]));
       const b = tf.variable(tensor(tB ? [2, 7, 9] : [2, 9, 7]));
       const w = tensor([2, 5, 7]);
       const loss = () => tf.tidy(() => tf.sum(tf.matMul(a, b, tA, tB).mul(w)) as tf.Scalar);
       const grads = (native: boolean) => {
-        setNativeMatmul(native);
+        setNativeKernels(native);
         const { grads: g } = tf.variableGrads(loss, [a, b]);
-        setNativeMatmul(true);
+        setNativeKernels(true);
         return [g[a.name], g[b.name]];
       };
       const [ga, gb] = grads(true);
@@ -231,11 +231,11 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
     const x = tensor([6, 11]);
     const w = tf.variable(tensor([13, 11]));
     const run = (native: boolean) => {
-      setNativeMatmul(native);
+      setNativeKernels(native);
       const f = () => tf.sum(matmulXWt(x as tf.Tensor2D, w as unknown as tf.Tensor2D, { weightGrad: true }).square()) as tf.Scalar;
       const { value, grads } = tf.variableGrads(f, [w]);
       const gx = tf.grad((xi: tf.Tensor) => tf.sum(matmulXWt(xi as tf.Tensor2D, w as unknown as tf.Tensor2D, { weightGrad: false }).square()))(x);
-      setNativeMatmul(true);
+      setNativeKernels(true);
       return [value.dataSync()[0], grads[w.name].dataSync(), gx.dataSync()] as const;
     };
     const [vn, gn, xn] = run(true);
@@ -253,10 +253,10 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
       expect(y).not.toBeNull();
       const yRef = geluTanhReference(x);
       const dx = tf.grad((t: tf.Tensor) => geluTanh(t).mul(dy).sum())(x);
-      setNativeMatmul(false);
+      setNativeKernels(false);
       expect(nativeGeluTanh(x)).toBeNull(); // off: the layers take the reference
       const dxRef = tf.grad((t: tf.Tensor) => geluTanh(t).mul(dy).sum())(x);
-      setNativeMatmul(true);
+      setNativeKernels(true);
       for (const [p, q, what] of [[y!, yRef, 'forward'], [dx, dxRef, 'backward']] as const) {
         const a = p.dataSync();
         const b = q.dataSync();
@@ -267,5 +267,19 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
       }
       tf.dispose([x, dy, y!, yRef, dx, dxRef]);
     }
+  });
+
+  it('Exp: the native kernel against TF.js wasm kernel (2 ulp; overflow to ∞ alike), over the range a softmax and a loss see', () => {
+    const n = 300_007; // threaded, odd length
+    const x = tf.tensor1d(Array.from({ length: n }, (_, i) => -100 + (200 * i) / n));
+    setNativeKernels(true);
+    const y = tf.exp(x).dataSync();
+    setNativeKernels(false);
+    const ref = tf.exp(x).dataSync();
+    setNativeKernels(true);
+    for (let i = 0; i < n; i++) if (!(y[i] === ref[i] || Math.abs(y[i] - ref[i]) <= 2.4e-7 * Math.abs(ref[i]))) expect({ i, native: y[i], wasm: ref[i] }).toBeNull();
+    expect(Array.from(tf.exp(tf.tensor1d([0, -Infinity, Infinity, NaN])).dataSync())).toEqual([1, 0, Infinity, NaN]);
+    expect(Array.from(tf.exp(tf.tensor1d([1, 2], 'int32')).dataSync()).map((v) => +v.toFixed(4))).toEqual([2.7183, 7.3891]); // int32: TF.js's kernel
+    x.dispose();
   });
 });

@@ -205,19 +205,22 @@ int64_t count(const Napi::CallbackInfo& info, size_t at) {
 constexpr float kGeluC = 0.7978845608028654f;
 constexpr float kGeluA = 0.044715f;
 
-// geluTanh(heap, x, y, n): y = gelu(x), byte offsets (y may equal x)
-Napi::Value GeluTanh(const Napi::CallbackInfo& info) {
+// y[i] = f(x[i]) for the call (heap, x, y, n): byte offsets, y may equal x.
+template <typename F>
+Napi::Value unary(const Napi::CallbackInfo& info, F f) {
   const int64_t n = count(info, 3);
   auto v = views(info, 1, 2, n);
   const float* x = v[0];
   float* y = v[1];
   parallelFor(n, [=](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) {
-      const float xi = x[i];
-      y[i] = 0.5f * xi * (1.0f + std::tanh(kGeluC * (xi + kGeluA * xi * xi * xi)));
-    }
+    for (int64_t i = b; i < e; i++) y[i] = f(x[i]);
   });
   return info.Env().Undefined();
+}
+
+// geluTanh(heap, x, y, n): y = gelu(x)
+Napi::Value GeluTanh(const Napi::CallbackInfo& info) {
+  return unary(info, [](float x) { return 0.5f * x * (1.0f + std::tanh(kGeluC * (x + kGeluA * x * x * x))); });
 }
 
 // geluTanhGrad(heap, x, dy, dx, n): dx = dy · gelu'(x),  gelu'(x) = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
@@ -237,6 +240,11 @@ Napi::Value GeluTanhGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// exp(heap, x, y, n): y = eˣ (TF.js's wasm Exp is a scalar loop; the softmax and the loss spend most of theirs here)
+Napi::Value Exp(const Napi::CallbackInfo& info) {
+  return unary(info, [](float x) { return std::exp(x); });
+}
+
 // setKernelThreads(n): threads of the element-wise kernels (default: the machine's cores). Returns the count.
 Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].As<Napi::Number>().Int32Value();
@@ -248,6 +256,7 @@ Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("geluTanh", Napi::Function::New(env, GeluTanh));
   exports.Set("geluTanhGrad", Napi::Function::New(env, GeluTanhGrad));
+  exports.Set("exp", Napi::Function::New(env, Exp));
   exports.Set("setKernelThreads", Napi::Function::New(env, SetKernelThreads));
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError, chooseBackend, describeChoice, type BackendChoice, type BackendProbe } from './select.js';
 import { loadNative } from './native.js';
-import { setNativeMatmul } from './nativeMatmul.js';
+import { setNativeKernels } from './nativeKernels.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -70,7 +70,7 @@ export async function probeBackends(env: Record<string, string | undefined> = is
 async function startNative(env: Record<string, string | undefined>): Promise<NonNullable<BackendChoice['native']>> {
   const { status, addon } = await loadNative(env);
   if (status.state !== 'on') return status;
-  return setNativeMatmul(true, addon) ? status : { state: 'unsupported', why: "the wasm backend's heap is not reachable" };
+  return setNativeKernels(true, addon) ? status : { state: 'unsupported', why: "the wasm backend's heap is not reachable" };
 }
 
 let current: Promise<BackendChoice> | null = null;

@@ -4,40 +4,41 @@
  * backend. The reference math (quant/, TF.js ops) imports no kernel; kernels (quant/kernels, lib/native) import no
  * backend; this table, in backend/, is the one place that puts them together.
  *
- *   backend       matmul (tf.matMul → BatchMatMul)          4-bit dequantize into a tensor      tanh-GELU
+ *   backend       matmul (tf.matMul → BatchMatMul)          4-bit dequantize into a tensor      tanh-GELU, Exp
  *   wasm-native   CBLAS sgemm on the wasm heap (lib/native)  wasm SIMD, in the wasm heap         native, threaded
- *   wasm          TF.js's own (XNNPACK; x·Wᵀ as (W·xᵀ)ᵀ)     wasm SIMD, in the wasm heap         TF.js ops
- *   webgpu        TF.js's own                                WGSL compute shader                 TF.js ops
- *   cpu           TF.js's own (and tensorflow: libtensorflow) JS array (SIMD or loop), uploaded  TF.js ops
+ *   wasm          TF.js's own (XNNPACK; x·Wᵀ as (W·xᵀ)ᵀ)     wasm SIMD, in the wasm heap         TF.js's
+ *   webgpu        TF.js's own                                WGSL compute shader                 TF.js's
+ *   cpu           TF.js's own (and tensorflow: libtensorflow) JS array (SIMD or loop), uploaded  TF.js's
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeMatmulActive } from './nativeMatmul.js';
+import { nativeKernelsActive } from './nativeKernels.js';
 
 export const KERNEL_BACKENDS = ['wasm-native', 'wasm', 'webgpu', 'cpu'] as const;
 export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
 
 export type MatmulKernelName = 'blas-sgemm' | 'tfjs';
 export type DequantizeKernelName = 'wasm-fused' | 'webgpu' | 'cpu-copy';
-export type GeluKernelName = 'native' | 'tfjs-ops';
+export type ElementwiseKernelName = 'native' | 'tfjs';
 
 export interface KernelRow {
   matmul: MatmulKernelName;
   dequantize: DequantizeKernelName;
-  gelu: GeluKernelName;
+  /** tanh-GELU (forward and backward) and Exp. */
+  elementwise: ElementwiseKernelName;
 }
 
 export const KERNEL_TABLE: Readonly<Record<KernelBackend, Readonly<KernelRow>>> = {
-  'wasm-native': { matmul: 'blas-sgemm', dequantize: 'wasm-fused', gelu: 'native' },
-  wasm: { matmul: 'tfjs', dequantize: 'wasm-fused', gelu: 'tfjs-ops' },
-  webgpu: { matmul: 'tfjs', dequantize: 'webgpu', gelu: 'tfjs-ops' },
-  cpu: { matmul: 'tfjs', dequantize: 'cpu-copy', gelu: 'tfjs-ops' },
+  'wasm-native': { matmul: 'blas-sgemm', dequantize: 'wasm-fused', elementwise: 'native' },
+  wasm: { matmul: 'tfjs', dequantize: 'wasm-fused', elementwise: 'tfjs' },
+  webgpu: { matmul: 'tfjs', dequantize: 'webgpu', elementwise: 'tfjs' },
+  cpu: { matmul: 'tfjs', dequantize: 'cpu-copy', elementwise: 'tfjs' },
 };
 
 /** The table's row for the active TF.js backend ('tensorflow' and 'cpu' share the plain row). */
 export function kernelBackend(): KernelBackend {
   switch (tf.getBackend()) {
     case 'wasm':
-      return nativeMatmulActive() ? 'wasm-native' : 'wasm';
+      return nativeKernelsActive() ? 'wasm-native' : 'wasm';
     case 'webgpu':
       return 'webgpu';
     default:

@@ -17,6 +17,8 @@ export interface NativeAddon {
   geluTanh(heap: ArrayBuffer, x: number, y: number, n: number): void;
   /** dx = dy · gelu_tanh'(x) over n floats. */
   geluTanhGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  /** y = eˣ over n floats (threaded). */
+  exp(heap: ArrayBuffer, x: number, y: number, n: number): void;
   /** Threads of the element-wise kernels (default: the machine's cores). */
   setKernelThreads(n: number): number;
 }

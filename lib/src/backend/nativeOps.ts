@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, wasmHeap } from './heap.js';
-import { activeNativeAddon } from './nativeMatmul.js';
+import { activeNativeAddon } from './nativeKernels.js';
 import type { NativeAddon } from './native.js';
 
 /** A new float32 tensor of `like`'s shape, written by `write(heap, outOffset)` after it is allocated in the heap. */

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
-import { nativeMatmulActive } from '../backend/nativeMatmul.js';
+import { nativeKernelsActive } from '../backend/nativeKernels.js';
 import { dequantizeToTensor, rowChunks } from '../backend/dequantize.js';
 import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
@@ -21,17 +21,17 @@ import { DENSE_PIECE_ELEMENTS } from './pieces.js';
 export type ComputeDtype = 'float32' | 'bfloat16';
 
 /**
- * x · Wᵀ for x [N, in] and W [out, in]. With the native BLAS matmul (backend/nativeMatmul.ts) every transpose flag is
+ * x · Wᵀ for x [N, in] and W [out, in]. With the native BLAS matmul (backend/nativeKernels.ts) every transpose flag is
  * as fast as none, so it is one product; on TF.js's own kernels it is computed as (W · xᵀ)ᵀ, because the wasm backend
  * multiplies fastest when nothing is flagged transposed (its x·Bᵀ path is about ten times slower).
  */
 export function productXWt(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return nativeMatmulActive() ? tf.matMul(x, w, false, true) : tf.tidy(() => tf.matMul(w, x.transpose()).transpose());
+  return nativeKernelsActive() ? tf.matMul(x, w, false, true) : tf.tidy(() => tf.matMul(w, x.transpose()).transpose());
 }
 
 /** dyᵀ · x, the weight gradient of y = x Wᵀ, with the transpose folded into the product where that is fast. */
 function productDyTx(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
-  return nativeMatmulActive() ? tf.matMul(dy, x, true, false) : tf.tidy(() => tf.matMul(dy.transpose(), x));
+  return nativeKernelsActive() ? tf.matMul(dy, x, true, false) : tf.tidy(() => tf.matMul(dy.transpose(), x));
 }
 
 /**

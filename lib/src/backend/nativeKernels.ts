@@ -1,7 +1,8 @@
 /**
- * TF.js's `BatchMatMul` kernel on the wasm backend, replaced by the native addon's CBLAS `sgemm` working in place on
- * the wasm heap: the operands are read where TF.js keeps them and the product is written into the output tensor's
- * memory, with no copy on either side. Every case `tf.matMul` can ask for runs here — either operand transposed, any
+ * TF.js kernels on the wasm backend replaced by the native addon, working in place on the wasm heap: the operands are
+ * read where TF.js keeps them and the result is written into the output tensor's memory, with no copy on either side.
+ *
+ * `BatchMatMul` runs the system's CBLAS `sgemm`. `Exp` is one threaded pass (TF.js's own is a scalar loop). Every case `tf.matMul` can ask for runs here — either operand transposed, any
  * batch shape with broadcasting (a batch dimension of 1 repeats) — where TF.js's own kernel takes its fast path only
  * for an untransposed product with batch 1.
  *
@@ -90,40 +91,63 @@ function nativeBatchMatMul(addon: NativeAddon, fallback: tf.KernelFunc) {
   };
 }
 
-let installed: { original: tf.KernelConfig } | null = null;
+/** An element-wise TF.js kernel (one float32 input x, output of its shape) run by the addon on the wasm heap. */
+function nativeUnary(run: (addon: NativeAddon, heap: ArrayBuffer, x: number, y: number, n: number) => void) {
+  return (addon: NativeAddon, fallback: tf.KernelFunc) => (args: { inputs: { x: tf.TensorInfo }; backend: WasmBackendLike }): tf.TensorInfo => {
+    const { inputs: { x }, backend } = args;
+    const memory = backend.wasm.asm?.memory;
+    if (x.dtype !== 'float32' || !memory || !(memory.buffer instanceof ArrayBuffer)) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    const out = backend.makeOutput([...x.shape], 'float32');
+    const n = size(x.shape);
+    if (n > 0) run(addon, memory.buffer as ArrayBuffer, heapOffset(backend, x), heapOffset(backend, out), n);
+    return out;
+  };
+}
+
+/** The TF.js kernels the addon replaces on the wasm backend. */
+const NATIVE_KERNELS: { name: string; make: (addon: NativeAddon, fallback: tf.KernelFunc) => unknown }[] = [
+  { name: 'BatchMatMul', make: nativeBatchMatMul },
+  { name: 'Exp', make: nativeUnary((addon, heap, x, y, n) => addon.exp(heap, x, y, n)) },
+];
+
+let installed: tf.KernelConfig[] | null = null;
 let known: NativeAddon | null = null;
 
 /**
- * Register (on = true) or unregister the native BatchMatMul on the wasm backend; returns whether it is active. The
- * wasm backend must be the active one and already started (its heap exists). The addon, once given (initBackend
- * gives it), is remembered, so that a benchmark or a test can switch the kernel off and on again.
+ * Register (on = true) or unregister the native kernels (BatchMatMul, Exp) on the wasm backend; returns whether they
+ * are active. The wasm backend must be the active one and already started (its heap exists). The addon, once given
+ * (initBackend gives it), is remembered, so that a benchmark or a test can switch the kernels off and on again.
  */
-export function setNativeMatmul(on: boolean, addon: NativeAddon | null = known): boolean {
+export function setNativeKernels(on: boolean, addon: NativeAddon | null = known): boolean {
   if (!on) {
     if (installed) {
-      tf.unregisterKernel('BatchMatMul', 'wasm');
-      tf.registerKernel(installed.original);
+      for (const original of installed) {
+        tf.unregisterKernel(original.kernelName, 'wasm');
+        tf.registerKernel(original);
+      }
       installed = null;
     }
     return false;
   }
   if (installed) return true;
   if (!addon || !wasmHeap()) return false;
-  const original = tf.getKernel('BatchMatMul', 'wasm');
-  if (!original) return false;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: nativeBatchMatMul(addon, original.kernelFunc) as unknown as tf.KernelFunc });
-  installed = { original };
+  const originals = NATIVE_KERNELS.map((k) => tf.getKernel(k.name, 'wasm'));
+  if (originals.some((o) => !o)) return false;
+  NATIVE_KERNELS.forEach((k, i) => {
+    tf.unregisterKernel(k.name, 'wasm');
+    tf.registerKernel({ kernelName: k.name, backendName: 'wasm', kernelFunc: k.make(addon, originals[i].kernelFunc) as tf.KernelFunc });
+  });
+  installed = originals;
   known = addon;
   return true;
 }
 
-/** True while tf.matMul on the wasm backend runs the native sgemm (and the wasm backend is the active one). */
-export function nativeMatmulActive(): boolean {
+/** True while the wasm backend runs the native kernels (and the wasm backend is the active one). */
+export function nativeKernelsActive(): boolean {
   return installed !== null && tf.getBackend() === 'wasm';
 }
 
-/** The addon while the native kernels are on (nativeMatmulActive), for the other native ops; else null. */
+/** The addon while the native kernels are on, for the native ops that are not TF.js kernels (nativeOps.ts); else null. */
 export function activeNativeAddon(): NativeAddon | null {
-  return nativeMatmulActive() ? known : null;
+  return nativeKernelsActive() ? known : null;
 }
