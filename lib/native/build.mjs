@@ -18,6 +18,10 @@ if (process.env.LORALAB_NATIVE === '0') {
   say('not built (LORALAB_NATIVE=0)');
   process.exit(0);
 }
+if (process.platform === 'win32') {
+  say('not built (Windows: the addon finds its BLAS with dlopen, which Windows lacks) — LoRA Lab runs on plain wasm');
+  process.exit(0);
+}
 
 /** node-gyp's entry script: the one npm runs scripts with, else npm's bundled copy, else an installed package. */
 function nodeGyp() {
