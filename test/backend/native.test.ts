@@ -33,6 +33,10 @@ describe('native status (pure decision)', () => {
       throw new Error('invalid ELF header\nmore');
     }).status).toEqual({ state: 'unbuilt', why: 'addon failed to load (invalid ELF header)' });
   });
+  it('refuses an addon built from older sources, naming what it lacks', () => {
+    const old = { ...fakeAddon(openblas), exp: undefined } as unknown as NativeAddon;
+    expect(resolveNative({}, 'linux', () => old).status).toEqual({ state: 'unbuilt', why: 'built from older sources (no exp) — run node lib/native/build.mjs' });
+  });
   it('looks for OpenBLAS on Linux, Accelerate on macOS, LORALAB_BLAS alone when set', () => {
     expect(blasCandidates('linux', {})).toEqual(['libopenblas.so.0', 'libblas.so.3', 'libopenblas.so']);
     expect(blasCandidates('darwin', {})).toEqual(['/System/Library/Frameworks/Accelerate.framework/Accelerate']);

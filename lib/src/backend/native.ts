@@ -23,6 +23,9 @@ export interface NativeAddon {
   setKernelThreads(n: number): number;
 }
 
+/** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads'] as const satisfies readonly (keyof NativeAddon)[];
+
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null }
   | { state: 'off' | 'unbuilt' | 'no-blas' | 'unsupported'; why: string };
@@ -65,6 +68,8 @@ export function resolveNative(env: Record<string, string | undefined>, platform:
     return { status: { state: 'unbuilt', why: `addon failed to load (${(e as Error).message.split('\n')[0]})` }, addon: null };
   }
   if (!addon) return { status: { state: 'unbuilt', why: 'not built — needs a C++ compiler; then run node lib/native/build.mjs' }, addon: null };
+  const missing = ADDON_FUNCTIONS.filter((f) => typeof addon![f] !== 'function');
+  if (missing.length) return { status: { state: 'unbuilt', why: `built from older sources (no ${missing.join(', ')}) — run node lib/native/build.mjs` }, addon: null };
   const candidates = blasCandidates(platform, env);
   let opened: ReturnType<NativeAddon['open']>;
   try {
