@@ -3,6 +3,9 @@
 // installed into the user's Jupyter.
 //   node scripts/jupyter.mjs setup     write .jupyter/kernels/tslab/kernel.json and print the JUPYTER_PATH to use
 //   node scripts/jupyter.mjs lab       setup, then start Jupyter on notebooks/ with that kernel (npm run lab)
+// The kernel that executes the committed notebooks (`setup`: npm run notebooks and the tests) runs with the native
+// BLAS off: its outputs are committed and compared, and TF.js's WebAssembly arithmetic gives the same bits on every
+// machine, where a CPU-tuned BLAS sums in an order of its own. `lab` runs the native path when it is there.
 // `lab` asks Jupyter which front end it has (`jupyter lab --version`, `jupyter notebook --version`: no help screens),
 // starts JupyterLab if present, else the classic Notebook, adds --allow-root when run as root, and when Jupyter fails
 // shows Jupyter's own error; the install advice is only for a Jupyter that is not there.
@@ -11,11 +14,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-export const JUPYTER_PATH = join(root, '.jupyter');
+// LORALAB_JUPYTER_PATH moves it (the tests of this script use their own, away from the kernel the notebook tests run).
+export const JUPYTER_PATH = process.env.LORALAB_JUPYTER_PATH ?? join(root, '.jupyter');
 
 const INSTALL = 'install it with apt-get install jupyter-notebook python3-nbclient (Debian, Ubuntu) or pip install jupyterlab, then run npm run lab again';
 
-export function setup() {
+/** mode 'reproducible' (the committed outputs) or 'interactive' (npm run lab: as fast as the machine allows). */
+export function setup(mode = 'reproducible') {
   const tslab = join(root, 'node_modules/tslab/bin/tslab');
   if (!existsSync(tslab)) throw new Error(`${tslab} is missing: run npm install first`);
   const dir = join(JUPYTER_PATH, 'kernels/tslab');
@@ -24,7 +29,7 @@ export function setup() {
     argv: [process.execPath, tslab, 'kernel', '--config-path', '{connection_file}'],
     display_name: 'TypeScript (LoRA Lab, tslab)',
     language: 'typescript',
-    env: { LORALAB_PROGRESS: 'notebook' },
+    env: { LORALAB_PROGRESS: 'notebook', ...(mode === 'reproducible' ? { LORALAB_NATIVE: '0' } : {}) },
   };
   writeFileSync(join(dir, 'kernel.json'), `${JSON.stringify(spec, null, 2)}\n`);
   return JUPYTER_PATH;
@@ -75,7 +80,7 @@ function start(app, extra) {
 const cmd = process.argv[2];
 if (cmd === 'setup') console.log(setup());
 else if (cmd === 'lab') {
-  setup();
+  setup('interactive');
   start(frontEnd(), process.argv.slice(3));
 } else if (cmd) {
   console.error(`loralab: error: unknown command '${cmd}' (expected setup or lab)`);

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '..');
 const SCRIPT = join(ROOT, 'scripts', 'jupyter.mjs');
 const asRoot = process.getuid?.() === 0;
+// This file's runs write their kernel spec here, never into the .jupyter/ that the notebook tests execute with.
+const OWN_JUPYTER_PATH = mkdtempSync(join(tmpdir(), 'loralab-jupyter-path-'));
 
 // Only shell builtins, so the PATH can hold nothing but this folder.
 const FAKE = `#!/bin/sh
@@ -44,7 +46,7 @@ beforeAll(() => {
 
 function lab(path: string, env: Record<string, string> = {}, extra: string[] = []) {
   writeFileSync(log, '');
-  const r = spawnSync(process.execPath, [SCRIPT, 'lab', ...extra], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: path, FAKE_LOG: log, ...env } });
+  const r = spawnSync(process.execPath, [SCRIPT, 'lab', ...extra], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: path, FAKE_LOG: log, LORALAB_JUPYTER_PATH: OWN_JUPYTER_PATH, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr, argv: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) };
 }
 
@@ -71,7 +73,7 @@ describe('npm run lab with Jupyter', () => {
   it('starts JupyterLab on notebooks/ with the project kernel path, adding --allow-root only as root', () => {
     const r = lab(bin);
     expect(r.code, r.err).toBe(0);
-    expect(r.argv).toEqual(['lab', ...(asRoot ? ['--allow-root'] : []), `cwd=${join(ROOT, 'notebooks')}`, `JUPYTER_PATH=${join(ROOT, '.jupyter')}`]);
+    expect(r.argv).toEqual(['lab', ...(asRoot ? ['--allow-root'] : []), `cwd=${join(ROOT, 'notebooks')}`, `JUPYTER_PATH=${OWN_JUPYTER_PATH}`]);
     expect(r.err).toContain('Serving notebooks from local directory'); // Jupyter's own output reaches the terminal
   });
   it("uses the classic Notebook where JupyterLab is missing, passes the user's flags and never doubles --allow-root", () => {
@@ -87,5 +89,17 @@ describe('npm run lab with Jupyter', () => {
     const last = r.err.trim().split('\n').at(-1)!;
     expect(last).toMatch(/^loralab: error: 'jupyter lab.*' failed \(exit status 1\): \[C .*Use --allow-root to bypass\.$/);
     expect(r.err).not.toMatch(/apt-get|pip install|not installed/);
+  });
+});
+
+describe('the kernel spec', () => {
+  const spec = () => JSON.parse(readFileSync(join(OWN_JUPYTER_PATH, 'kernels/tslab/kernel.json'), 'utf8')) as { env: Record<string, string> };
+  it('executes the committed notebooks with the native BLAS off (the same bits on every machine), npm run lab with it', () => {
+    const lab = spawnSync(process.execPath, [SCRIPT, 'lab'], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, LORALAB_JUPYTER_PATH: OWN_JUPYTER_PATH } });
+    expect(lab.status, lab.stderr).toBe(0);
+    expect(spec().env.LORALAB_NATIVE).toBeUndefined();
+    const setup = spawnSync(process.execPath, [SCRIPT, 'setup'], { encoding: 'utf8', env: { ...process.env, LORALAB_JUPYTER_PATH: OWN_JUPYTER_PATH } });
+    expect(setup.status, setup.stderr).toBe(0);
+    expect(spec().env).toEqual({ LORALAB_PROGRESS: 'notebook', LORALAB_NATIVE: '0' });
   });
 });
