@@ -5,7 +5,8 @@
  * - `wasm-fused`: TF.js's wasm backend. The SIMD kernel (quant/kernels/dequant4bit.wat) is instantiated on the
  *   backend's own heap and writes the weight into the tensor the matmul then reads: no float32 copy of the weight
  *   exists anywhere else.
- * - `webgpu`: TF.js's WebGPU backend. A WGSL compute shader (quant/kernels/webgpu.ts) expands the codes on the GPU.
+ * - `webgpu`: TF.js's WebGPU backend. A WGSL compute shader (quant/kernels/webgpu.ts) expands the codes on the GPU,
+ *   from the packed weight kept there (`residentQuantState`, made once per layer) when the caller has one.
  * - `cpu-copy`: any other backend. `dequantizePacked` (SIMD in a scratch memory, or the plain loop) fills a JS array
  *   that TF.js then uploads.
  *
@@ -16,7 +17,7 @@ import { dequantizePacked } from '../quant/blockwise4.js';
 import { roundToBf16 } from '../quant/bf16.js';
 import { stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
 import { Dequant4bitKernel, lastOddValue, stagingBytes } from '../quant/kernels/wasmSimd.js';
-import { dequantize4bitWebGpu } from '../quant/kernels/webgpu.js';
+import { dequantize4bitWebGpu, dequantizeResident4bit, roundToBf16WebGpu, uploadPacked4bit, type ResidentPacked4bit } from '../quant/kernels/webgpu.js';
 import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
 import { KERNEL_TABLE, kernelBackend, type DequantizeKernelName } from './kernels.js';
 
@@ -38,15 +39,36 @@ export function dequantizeKernelName(blocksize = 64): DequantizeKernelName {
 }
 
 /**
+ * A 2-D quant state's packed bytes, absmax (double quantization undone) and codebook uploaded to the active 'webgpu'
+ * backend once, kept out of every tidy scope: `dequantizeToTensor` then expands any row range of it on the GPU with
+ * nothing crossing from the CPU. The caller owns it (`disposeResident`). Null on any other backend.
+ */
+export function residentQuantState(state: QuantState4bit, absmax: Float32Array = stateAbsmax(state)): ResidentPacked4bit | null {
+  if (dequantizeKernelName(state.blocksize) !== 'webgpu') return null;
+  const n = state.shape.reduce((a, b) => a * b, 1);
+  const r = uploadPacked4bit(state.packed, absmax, state.code, state.blocksize, n);
+  tf.keep(r.words);
+  tf.keep(r.absmax);
+  tf.keep(r.code);
+  return r;
+}
+
+export function disposeResident(r: ResidentPacked4bit | null): void {
+  if (r) tf.dispose([r.words, r.absmax, r.code]);
+}
+
+/**
  * Rows [r0, r1) of the dense [out, in] weight of a 2-D quant state (all rows by default) as a float32 tensor, values
  * in `dtype`. A row range must start on a block boundary (r0 · in a multiple of the blocksize): see `rowChunks`.
- * `absmax` may be passed in when the caller has already recovered it from double quantization.
+ * `absmax` may be passed in when the caller has already recovered it from double quantization; `resident`, the state
+ * already on the GPU (`residentQuantState`), is used by the webgpu kernel instead of uploading the codes again.
  */
 export function dequantizeToTensor(
   state: QuantState4bit,
   dtype: 'float32' | 'bfloat16' = 'bfloat16',
   rows?: readonly [number, number],
-  absmaxAll: Float32Array = stateAbsmax(state),
+  absmaxAll?: Float32Array,
+  resident: ResidentPacked4bit | null = null,
 ): tf.Tensor2D {
   if (state.shape.length !== 2) throw new Error(`dequantizeToTensor: quant state shape [${state.shape.join(', ')}] is not 2-D`);
   const [outF, inF] = state.shape;
@@ -57,10 +79,13 @@ export function dequantizeToTensor(
   }
   const shape: [number, number] = [r1 - r0, inF];
   const n = shape[0] * inF;
-  const packedAll = e0 === 0 ? state.packed : state.packed.subarray(e0 / 2);
-  const absmax = e0 === 0 ? absmaxAll : absmaxAll.subarray(e0 / state.blocksize);
   const roundBf16 = dtype === 'bfloat16';
-  switch (dequantizeKernelName(state.blocksize)) {
+  const kernelName = dequantizeKernelName(state.blocksize);
+  if (kernelName === 'webgpu' && resident) return dequantizeResident4bit(resident, shape, { roundBf16, offset: e0 });
+  const absmaxWhole = absmaxAll ?? stateAbsmax(state);
+  const packedAll = e0 === 0 ? state.packed : state.packed.subarray(e0 / 2);
+  const absmax = e0 === 0 ? absmaxWhole : absmaxWhole.subarray(e0 / state.blocksize);
+  switch (kernelName) {
     case 'webgpu':
       return dequantize4bitWebGpu(packedAll, absmax, state.code, state.blocksize, shape, { roundBf16 });
     case 'cpu-copy':
@@ -103,10 +128,12 @@ export function rowChunks(outF: number, inF: number, blocksize: number, maxEleme
 
 /**
  * A new float32 tensor holding `t`'s values rounded to bf16 (round to nearest even). On the wasm backend the SIMD
- * kernel rounds inside the heap; elsewhere the values make a round trip through JS.
+ * kernel rounds inside the heap; on webgpu a WGSL shader rounds on the GPU; elsewhere the values make a round trip
+ * through JS.
  */
 export function roundTensorToBf16<R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor<R> {
   if (t.dtype !== 'float32') throw new Error(`roundTensorToBf16: expected a float32 tensor, got ${t.dtype}`);
+  if (kernelBackend() === 'webgpu') return roundToBf16WebGpu(t);
   const fused = fusedKernel();
   if (!fused) return tf.tensor(roundToBf16(t.dataSync() as Float32Array), t.shape, 'float32') as tf.Tensor<R>;
   return filledTensor<R>([...t.shape], (out) => fused.kernel.roundBf16(heapOffset(fused.backend, t), out.byteOffset, t.size));

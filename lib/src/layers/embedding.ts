@@ -9,6 +9,7 @@ import { bf16ToF32, toBf16 } from '../quant/bf16.js';
 import { Module, type ParamInfo } from './module.js';
 import { matmulXWt, productXWt } from './linear.js';
 import { filledTensor } from '../backend/heap.js';
+import { kernelBackend } from '../backend/kernels.js';
 import { headChunkRows } from './pieces.js';
 
 export class Embedding extends Module {
@@ -23,6 +24,8 @@ export class Embedding extends Module {
   chunkRows: number;
   /** A shape-only table (for counting parameters). */
   readonly meta: boolean = false;
+  /** The frozen table on the GPU (webgpu backend only), uploaded once: lookups and head chunks are slices of it. */
+  private resident: { backend: tf.KernelBackend; table: tf.Tensor2D } | null = null;
 
   constructor(
     readonly numEmbeddings: number,
@@ -78,8 +81,29 @@ export class Embedding extends Module {
    */
   rowsTensor(start: number, end: number): tf.Tensor2D {
     const d = this.embeddingDim;
+    const table = this.residentTable();
+    if (table) return table.slice([start, 0], [end - start, d]);
     if (!this.bf16) return tf.tensor2d(this.rows(start, end), [end - start, d]);
     return filledTensor<tf.Rank.R2>([end - start, d], (out) => this.bf16RowsInto(start, out));
+  }
+
+  /**
+   * On the webgpu backend, the frozen table as one float32 tensor on the GPU, made at first use outside every tidy
+   * scope (bf16 storage expands exactly); null on other backends and for a trainable table.
+   */
+  residentTable(): tf.Tensor2D | null {
+    if (this.variable || this.meta || kernelBackend() !== 'webgpu') return null;
+    const backend = tf.backend();
+    if (this.resident?.backend === backend) return this.resident.table;
+    this.releaseResident();
+    const table = tf.keep(tf.tensor2d(this.rows(0, this.numEmbeddings), [this.numEmbeddings, this.embeddingDim]));
+    this.resident = { backend, table };
+    return table;
+  }
+
+  private releaseResident(): void {
+    this.resident?.table.dispose();
+    this.resident = null;
   }
 
   /** All values as float32 (allocates the full table). */
@@ -95,6 +119,8 @@ export class Embedding extends Module {
     for (const row of ids) for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new Error(`token id ${id} is outside the vocabulary [0, ${this.numEmbeddings})`);
     const d = this.embeddingDim;
     if (this.variable) return this.gatherTrainable(ids.flat(), B, T);
+    const table = this.residentTable();
+    if (table) return tf.tidy(() => tf.gather(table, tf.tensor1d(ids.flat(), 'int32')).reshape([B, T, d]) as tf.Tensor3D);
     const out = new Float32Array(B * T * d);
     let k = 0;
     for (const row of ids) {
@@ -181,6 +207,7 @@ export class Embedding extends Module {
       return;
     }
     if (t && !this.variable) {
+      this.releaseResident();
       this.variable = tf.variable(tf.tensor2d(this.denseWeight(), [this.numEmbeddings, this.embeddingDim]), true);
       this.f32 = null;
       this.bf16 = null;
@@ -203,5 +230,6 @@ export class Embedding extends Module {
   }
   protected override disposeOwn(): void {
     this.variable?.dispose();
+    this.releaseResident();
   }
 }

@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../quant/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
 import { nativeKernelsActive } from '../backend/nativeKernels.js';
-import { dequantizeToTensor, rowChunks } from '../backend/dequantize.js';
+import { dequantizeToTensor, disposeResident, residentQuantState, rowChunks } from '../backend/dequantize.js';
+import type { ResidentPacked4bit } from '../quant/kernels/webgpu.js';
 import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import type { FloatDType } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
@@ -184,14 +185,16 @@ function quantizeOptions(outFeatures: number, inFeatures: number, opts: Linear4b
 export class Linear4bit extends Module implements LinearLike {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  state: QuantState4bit;
+  private quantState: QuantState4bit;
+  /** The packed weight on the GPU (webgpu backend only), uploaded at the first forward and kept until `state` changes. */
+  private resident: { backend: tf.KernelBackend; weight: ResidentPacked4bit } | null = null;
   bias: tf.Tensor1D | null;
   readonly computeDtype: ComputeDtype;
 
   constructor(state: QuantState4bit, opts: { computeDtype?: ComputeDtype; bias?: Float32Array | null } = {}) {
     super();
     if (state.shape.length !== 2) throw new Error(`Linear4bit: quant state shape [${state.shape.join(', ')}] is not [out, in]`);
-    this.state = state;
+    this.quantState = state;
     [this.outFeatures, this.inFeatures] = state.shape;
     this.computeDtype = opts.computeDtype ?? 'bfloat16';
     this.bias = opts.bias ? tf.tensor1d(opts.bias) : null;
@@ -219,6 +222,33 @@ export class Linear4bit extends Module implements LinearLike {
     return new Linear4bit(state, { computeDtype, bias: opts.bias });
   }
 
+  /** The 4-bit storage. Replacing it (a merge, PiSSA's residual) drops the copy resident on the GPU. */
+  get state(): QuantState4bit {
+    return this.quantState;
+  }
+  set state(s: QuantState4bit) {
+    this.releaseResident();
+    this.quantState = s;
+  }
+
+  /**
+   * On the webgpu backend, the packed weight as GPU tensors, uploaded once (4.5 bits per value); null elsewhere. Made
+   * outside every tidy scope, so the forward pass that first asks for it does not free it.
+   */
+  residentWeight(): ResidentPacked4bit | null {
+    const backend = tf.backend();
+    if (this.resident?.backend === backend) return this.resident.weight;
+    this.releaseResident();
+    const weight = residentQuantState(this.quantState);
+    if (weight) this.resident = { backend, weight };
+    return weight;
+  }
+
+  private releaseResident(): void {
+    disposeResident(this.resident?.weight ?? null);
+    this.resident = null;
+  }
+
   /** Dequantized weight values in the compute dtype (a fresh array each call; nothing is cached). */
   denseWeight(): Float32Array {
     return dequantize4bit(this.state, { dtype: this.computeDtype });
@@ -236,9 +266,11 @@ export class Linear4bit extends Module implements LinearLike {
     const dtype = this.computeDtype;
     const bf16 = dtype === 'bfloat16';
     const chunks = rowChunks(out, inF, state.blocksize, Linear4bit.maxDenseElements);
-    // W's rows [a, b), dequantized straight into a tensor (on the wasm backend: in its heap, by the SIMD kernel)
-    const absmax = stateAbsmax(state);
-    const rows = (a: number, b: number) => dequantizeToTensor(state, dtype, [a, b], absmax);
+    // W's rows [a, b), dequantized straight into a tensor (on the wasm backend: in its heap, by the SIMD kernel; on
+    // webgpu: on the GPU, from the packed weight resident there)
+    const resident = this.residentWeight();
+    const absmax = resident ? undefined : stateAbsmax(state);
+    const rows = (a: number, b: number) => dequantizeToTensor(state, dtype, [a, b], absmax, resident);
     // y = x Wᵀ piece by piece: y[:, rows_k] = x · W[rows_k]ᵀ (productXWt).
     // Backward recomputes W: dL/dx = Σ_k dL/dy[:, rows_k] · W[rows_k]. No gradient flows to the 4-bit weight.
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -291,5 +323,6 @@ export class Linear4bit extends Module implements LinearLike {
   }
   protected override disposeOwn(): void {
     this.bias?.dispose();
+    this.releaseResident();
   }
 }

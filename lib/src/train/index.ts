@@ -6,3 +6,4 @@ export * from './checkpoint.js';
 export * from './trainer.js';
 export * from './methods.js';
 export * from './generate.js';
+export * from './deviceStep.js';

@@ -5,6 +5,7 @@
  *   L = − (1/|M|) Σ_{(b,t) ∈ M} log softmax(logits[b, t])[labels[b, t+1]]
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GemmaForCausalLM } from '../models/gemma/model.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -116,4 +117,15 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
     };
   });
   return op(h) as tf.Scalar;
+}
+
+/**
+ * The loss as a function of a model's final hidden states (head + loss). With a frozen tied head (every method but
+ * full fine-tuning) the head and the loss are fused, so that the [tokens, vocabulary] logits never exist; otherwise
+ * logits, then the loss.
+ */
+export function headLoss(model: GemmaForCausalLM, labels: number[][]): (h: tf.Tensor3D) => tf.Scalar {
+  const head = model.lmHead ?? model.model.embedTokens;
+  if (!head.variable && !head.meta) return (h) => fusedHeadCausalLoss(h, head, labels);
+  return (h) => causalLmLoss(head.project(h) as tf.Tensor3D, labels);
 }

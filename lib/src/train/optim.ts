@@ -40,24 +40,37 @@ export class AdamW {
     }
   }
 
-  /** One update with gradients keyed like the params. */
-  step(grads: Map<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with gradients keyed like the params. With `apply` (a boolean scalar tensor, for a step that never
+   * reads its values back to the CPU), parameters and moments keep their old values where it is false; the caller
+   * then calls `undoStepCount` once it has read the flag, so that the bias corrections stay where they were.
+   */
+  step(grads: Map<string, tf.Tensor>, lr: number, apply?: tf.Scalar): void {
     this.t++;
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2 = 1 - this.beta2 ** this.t;
+    // x ← where(apply, new, x): selects, so that an applied step gives the same bits as the unguarded one
+    const set = apply ? (x: tf.Variable, next: tf.Tensor) => x.assign(tf.where(apply.broadcastTo(x.shape), next, x)) : (x: tf.Variable, next: tf.Tensor) => x.assign(next);
     tf.tidy(() => {
       for (const [name, p] of this.params) {
         const g = grads.get(name);
         if (!g) continue;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        m.assign(m.mul(this.beta1).add(g.mul(1 - this.beta1)));
-        v.assign(v.mul(this.beta2).add(g.square().mul(1 - this.beta2)));
-        const update = m.div(bc1).div(v.div(bc2).sqrt().add(this.eps));
+        const m2 = m.mul(this.beta1).add(g.mul(1 - this.beta1));
+        const v2 = v.mul(this.beta2).add(g.square().mul(1 - this.beta2));
+        const update = m2.div(bc1).div(v2.div(bc2).sqrt().add(this.eps));
         const decayed = this.weightDecay ? p.mul(1 - lr * this.weightDecay) : p;
-        p.assign(decayed.sub(update.mul(lr)));
+        set(m, m2);
+        set(v, v2);
+        set(p, decayed.sub(update.mul(lr)));
       }
     });
+  }
+
+  /** Take back the step count of a guarded `step` whose `apply` flag turned out false. */
+  undoStepCount(): void {
+    this.t--;
   }
 
   state(): OptimizerState {
@@ -92,6 +105,21 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { 
   const s = maxNorm / (norm + 1e-6);
   const clipped = new Map([...grads].map(([k, g]) => [k, g.mul(s)]));
   for (const g of grads.values()) g.dispose();
+  return { norm, clipped };
+}
+
+/**
+ * clipGradNorm without reading anything back: the norm stays a tensor and the scale is chosen on the device,
+ *   s = maxNorm / (‖g‖ + 1e-6) if ‖g‖ > maxNorm else 1,
+ * and every gradient is multiplied by s (by exactly 1 when not clipping, which changes no bit). `clipped` are new
+ * tensors; the caller disposes both maps.
+ */
+export function clipGradNormOnDevice(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; clipped: Map<string, tf.Tensor> } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(g.square())))) as tf.Scalar);
+  if (!(maxNorm > 0)) return { norm, clipped: new Map([...grads].map(([k, g]) => [k, g.clone()])) };
+  const scale = tf.tidy(() => tf.where(norm.greater(maxNorm), tf.div(maxNorm, norm.add(1e-6)), tf.scalar(1)));
+  const clipped = new Map([...grads].map(([k, g]) => [k, g.mul(scale)]));
+  scale.dispose();
   return { norm, clipped };
 }
 

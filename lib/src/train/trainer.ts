@@ -18,7 +18,7 @@ import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { LoraLinear } from '../layers/lora.js';
 import { addInto } from '../layers/module.js';
 import { BatchSampler, padBatch, type Example } from './data.js';
-import { causalLmLoss, fusedHeadCausalLoss } from './loss.js';
+import { headLoss } from './loss.js';
 import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
 import { commitCheckpoint, latestCheckpoint, pruneCheckpoints, writeFileAtomic } from './checkpoint.js';
 
@@ -177,9 +177,7 @@ export class Trainer {
 
   /** The loss as a function of the final hidden states (head + loss). */
   lossOfHidden(labels: number[][]): (h: tf.Tensor3D) => tf.Scalar {
-    const head = this.model.lmHead ?? this.model.model.embedTokens;
-    if (!head.variable && !head.meta) return (h) => fusedHeadCausalLoss(h, head, labels);
-    return (h) => causalLmLoss(head.project(h) as tf.Tensor3D, labels);
+    return headLoss(this.model, labels);
   }
 
   /** Loss and gradients of one batch (layer-by-layer when the model uses gradient checkpointing). */

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointWeights, TextTokenizer, type RawTensor } from '../../io/index.js';
+import { CheckpointWeights, SafetensorsReader, TextTokenizer, type RawTensor } from '../../io/index.js';
 import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
 import { toFloat32 } from '../../quant/convert.js';
 import { dequantize4bit } from '../../quant/quantize4bit.js';
@@ -68,113 +68,145 @@ export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
   const config = readGemmaConfig(dir);
   const ckpt = CheckpointWeights.open(dir);
   try {
-    const expected = gemmaWeightShapes(config);
-    const quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
-    const used = new Set<string>();
-    const total = ckpt.totalBytes();
-    let done = 0;
-    const tick = (name: string) => {
-      const t = ckpt.info(name);
-      done += t.dataOffsets[1] - t.dataOffsets[0];
-      opts.onProgress?.({ done, total, tensor: name });
-    };
-    const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
-    const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? 'bfloat16';
-
-    /** A dense tensor's header, checked against the shape config.json implies. */
-    const checkDense = (name: string): void => {
-      if (!ckpt.has(name)) {
-        throw new ConfigError(`${dir}: missing tensor '${name}' (expected shape [${expected.get(name)?.join(', ')}] for a Gemma with ${config.numHiddenLayers} layers)`);
-      }
-      const shape = ckpt.info(name).shape;
-      const want = expected.get(name);
-      if (want && shape.join() !== want.join()) {
-        throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
-      }
-    };
-    const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
-      checkDense(name);
-      const raw = ckpt.read(name);
-      used.add(name);
-      tick(name);
-      return { raw, values: () => toFloat32(raw, ckpt.fileOf(name), name) };
-    };
-
-    const linear = (name: string): Linear | Linear4bit => {
-      const [out, inF] = expected.get(`${name}.weight`)!;
-      const param = `${name}.weight`;
-      const bias = config.attentionBias && expected.has(`${name}.bias`) ? readDense(`${name}.bias`).values() : null;
-      if (quantized.has(param)) {
-        const state = unpackQuantState(param, (k) => ckpt.get(k), ckpt.fileOf(param));
-        if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
-        for (const k of ckpt.names()) if (k === param || k.startsWith(`${param}.`)) {
-          used.add(k);
-          tick(k);
-        }
-        return new Linear4bit(state, { computeDtype: opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
-      }
-      if (opts.loadIn4bit) {
-        // Streamed: a million elements at a time from the file, rounded to the compute dtype and quantized, so the
-        // whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per tensor, plus garbage).
-        checkDense(param);
-        const file = ckpt.fileOf(param);
-        const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(ckpt.readElements(param, s, e), file, param), {
-          quantType: opts.bnb4bitQuantType ?? 'nf4',
-          blocksize: opts.bnb4bitBlocksize ?? 64,
-          doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
-          computeDtype,
-          bias,
-        });
-        used.add(param);
-        tick(param);
-        return layer;
-      }
-      const w = readDense(param).values();
-      return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
-    };
-
-    const embedding = (name: string): Embedding => {
-      const [V, H] = expected.get(name)!;
-      if (quantized.has(name)) {
-        // A file quantized with `loralab quantize` without --skip holds a 4-bit embedding: LoRA Lab computes with a
-        // dense table, so it is dequantized into bf16 storage.
-        const state = unpackQuantState(name, (k) => ckpt.get(k), ckpt.fileOf(name));
-        for (const k of ckpt.names()) if (k === name || k.startsWith(`${name}.`)) used.add(k);
-        return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
-      }
-      const { raw, values } = readDense(name);
-      if (raw.dtype === 'BF16') {
-        // The bytes were read for this tensor alone: view them as bf16 instead of copying (at Gemma-2B's 1 GB table a
-        // copy doubled the loader's peak memory). Only an odd offset into a shared buffer needs the copy.
-        const d = raw.data;
-        const bits = d.byteOffset % 2 === 0 ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) : new Uint16Array(d.slice().buffer);
-        return new Embedding(V, H, { bf16: bits });
-      }
-      return new Embedding(V, H, { f32: values() });
-    };
-
-    const embed = embedding('model.embed_tokens.weight');
-    const layers: GemmaDecoderLayer[] = [];
-    for (let i = 0; i < config.numHiddenLayers; i++) {
-      const p = `model.layers.${i}`;
-      const l: Record<string, AnyLinear> = {};
-      for (const name of LINEARS) l[name] = linear(`${p}.${name}`);
-      const attn = new GemmaAttention(config, l['self_attn.q_proj'], l['self_attn.k_proj'], l['self_attn.v_proj'], l['self_attn.o_proj']);
-      const mlp = new GemmaMLP(l['mlp.gate_proj'], l['mlp.up_proj'], l['mlp.down_proj']);
-      const inNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.input_layernorm.weight`).values());
-      const postNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.post_attention_layernorm.weight`).values());
-      layers.push(new GemmaDecoderLayer(attn, mlp, inNorm, postNorm));
-    }
-    const norm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense('model.norm.weight').values());
-    const lmHead = config.tieWordEmbeddings ? null : embedding('lm_head.weight');
-    const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, norm), lmHead);
-    const unused = ckpt.names().filter((n) => !used.has(n));
-    if (unused.length && !opts.allowUnusedTensors) throw unusedError(dir, config, unused);
+    const { model, unused } = buildGemma(config, ckpt, dir, opts);
     const tokenizer = (opts.tokenizer ?? true) && existsSync(join(dir, 'tokenizer.json')) ? TextTokenizer.fromDir(dir) : null;
     return { model, config, tokenizer, dir, unused };
   } finally {
     ckpt.close();
   }
+}
+
+/** The tensors a model is built from: a checkpoint folder's, or one safetensors file's bytes (`gemmaFromBytes`). */
+export type WeightSource = Pick<CheckpointWeights, 'names' | 'has' | 'info' | 'read' | 'readElements' | 'get' | 'fileOf' | 'totalBytes'>;
+
+/**
+ * A Gemma from a config.json object and the bytes of its model.safetensors, with no file system (a browser tab, a
+ * fetched model): the same checks and the same layers as `loadGemma`. `name` stands for the file in messages.
+ */
+export function gemmaFromBytes(src: { config: unknown; safetensors: Uint8Array; tokenizer?: object; tokenizerConfig?: Record<string, unknown>; name?: string }, opts: LoadOptions = {}): LoadedGemma {
+  const name = src.name ?? '<model>';
+  const config = { ...parseGemmaConfig(src.config, `${name}/config.json`), nameOrPath: name };
+  const file = `${name}/model.safetensors`;
+  const r = SafetensorsReader.fromBytes(src.safetensors, file);
+  const weights: WeightSource = {
+    names: () => r.names(),
+    has: (n) => r.has(n),
+    info: (n) => r.info(n),
+    read: (n) => r.read(n),
+    readElements: (n, s, e) => r.readElements(n, s, e),
+    get: (n) => (r.has(n) ? r.read(n) : undefined),
+    fileOf: () => file,
+    totalBytes: () => r.tensors.reduce((a, t) => a + t.dataOffsets[1] - t.dataOffsets[0], 0),
+  };
+  const { model, unused } = buildGemma(config, weights, name, opts);
+  const tokenizer = (opts.tokenizer ?? true) && src.tokenizer ? TextTokenizer.fromJson(src.tokenizer, src.tokenizerConfig ?? {}, `${name}/tokenizer.json`) : null;
+  return { model, config, tokenizer, dir: name, unused };
+}
+
+function buildGemma(config: GemmaConfig, ckpt: WeightSource, dir: string, opts: LoadOptions): { model: GemmaForCausalLM; unused: string[] } {
+  const expected = gemmaWeightShapes(config);
+  const quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
+  const used = new Set<string>();
+  const total = ckpt.totalBytes();
+  let done = 0;
+  const tick = (name: string) => {
+    const t = ckpt.info(name);
+    done += t.dataOffsets[1] - t.dataOffsets[0];
+    opts.onProgress?.({ done, total, tensor: name });
+  };
+  const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
+  const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? 'bfloat16';
+
+  /** A dense tensor's header, checked against the shape config.json implies. */
+  const checkDense = (name: string): void => {
+    if (!ckpt.has(name)) {
+      throw new ConfigError(`${dir}: missing tensor '${name}' (expected shape [${expected.get(name)?.join(', ')}] for a Gemma with ${config.numHiddenLayers} layers)`);
+    }
+    const shape = ckpt.info(name).shape;
+    const want = expected.get(name);
+    if (want && shape.join() !== want.join()) {
+      throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
+    }
+  };
+  const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
+    checkDense(name);
+    const raw = ckpt.read(name);
+    used.add(name);
+    tick(name);
+    return { raw, values: () => toFloat32(raw, ckpt.fileOf(name), name) };
+  };
+
+  const linear = (name: string): Linear | Linear4bit => {
+    const [out, inF] = expected.get(`${name}.weight`)!;
+    const param = `${name}.weight`;
+    const bias = config.attentionBias && expected.has(`${name}.bias`) ? readDense(`${name}.bias`).values() : null;
+    if (quantized.has(param)) {
+      const state = unpackQuantState(param, (k) => ckpt.get(k), ckpt.fileOf(param));
+      if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
+      for (const k of ckpt.names()) if (k === param || k.startsWith(`${param}.`)) {
+        used.add(k);
+        tick(k);
+      }
+      return new Linear4bit(state, { computeDtype: opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
+    }
+    if (opts.loadIn4bit) {
+      // Streamed: a million elements at a time from the file, rounded to the compute dtype and quantized, so the
+      // whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per tensor, plus garbage).
+      checkDense(param);
+      const file = ckpt.fileOf(param);
+      const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(ckpt.readElements(param, s, e), file, param), {
+        quantType: opts.bnb4bitQuantType ?? 'nf4',
+        blocksize: opts.bnb4bitBlocksize ?? 64,
+        doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
+        computeDtype,
+        bias,
+      });
+      used.add(param);
+      tick(param);
+      return layer;
+    }
+    const w = readDense(param).values();
+    return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
+  };
+
+  const embedding = (name: string): Embedding => {
+    const [V, H] = expected.get(name)!;
+    if (quantized.has(name)) {
+      // A file quantized with `loralab quantize` without --skip holds a 4-bit embedding: LoRA Lab computes with a
+      // dense table, so it is dequantized into bf16 storage.
+      const state = unpackQuantState(name, (k) => ckpt.get(k), ckpt.fileOf(name));
+      for (const k of ckpt.names()) if (k === name || k.startsWith(`${name}.`)) used.add(k);
+      return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
+    }
+    const { raw, values } = readDense(name);
+    if (raw.dtype === 'BF16') {
+      // The bytes were read for this tensor alone: view them as bf16 instead of copying (at Gemma-2B's 1 GB table a
+      // copy doubled the loader's peak memory). Only an odd offset into a shared buffer needs the copy.
+      const d = raw.data;
+      const bits = d.byteOffset % 2 === 0 ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) : new Uint16Array(d.slice().buffer);
+      return new Embedding(V, H, { bf16: bits });
+    }
+    return new Embedding(V, H, { f32: values() });
+  };
+
+  const embed = embedding('model.embed_tokens.weight');
+  const layers: GemmaDecoderLayer[] = [];
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const p = `model.layers.${i}`;
+    const l: Record<string, AnyLinear> = {};
+    for (const name of LINEARS) l[name] = linear(`${p}.${name}`);
+    const attn = new GemmaAttention(config, l['self_attn.q_proj'], l['self_attn.k_proj'], l['self_attn.v_proj'], l['self_attn.o_proj']);
+    const mlp = new GemmaMLP(l['mlp.gate_proj'], l['mlp.up_proj'], l['mlp.down_proj']);
+    const inNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.input_layernorm.weight`).values());
+    const postNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.post_attention_layernorm.weight`).values());
+    layers.push(new GemmaDecoderLayer(attn, mlp, inNorm, postNorm));
+  }
+  const norm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense('model.norm.weight').values());
+  const lmHead = config.tieWordEmbeddings ? null : embedding('lm_head.weight');
+  const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, norm), lmHead);
+  const unused = ckpt.names().filter((n) => !used.has(n));
+  if (unused.length && !opts.allowUnusedTensors) throw unusedError(dir, config, unused);
+  return { model, unused };
 }
 
 function unusedError(dir: string, config: GemmaConfig, unused: string[]): ConfigError {

@@ -32,21 +32,11 @@ import { QuantizationError } from '../errors.js';
 const WORKGROUP_X = 128;
 
 /**
- * The WGSL body of the kernel, as TF.js's WebGPU backend wants it: `main(index)` is called once per output element
- * with the flat output index; TF.js prepends the storage bindings (`words: array<i32>`, `absmax: array<f32>`,
- * `codebook: array<f32>`, `result`), the `uniforms` struct (with `size` and our `blocksize`) and `setOutputAtIndex`.
+ * WGSL: round a float32 to the nearest bfloat16 value (ties to even), kept as f32; NaN -> 0x7fc0 as PyTorch does.
+ * The same integer arithmetic as quant/bf16.ts `toBf16`, so the bits agree with the CPU wherever the input is not a
+ * subnormal (which WGSL lets an f32 load flush to zero).
  */
-export function dequantize4bitWgsl(opts: { roundBf16: boolean }): string {
-  return `
-      // Element e's 4-bit code: byte e/2 of the little-endian word stream, high nibble for even e.
-      fn nibbleAt(e : i32) -> u32 {
-        let j = e >> 1;
-        let word = bitcast<u32>(words[j >> 2]);
-        let shift = u32((j & 3) * 8) + select(4u, 0u, (e & 1) == 1);
-        return (word >> shift) & 0xfu;
-      }
-
-      // Round a float32 to the nearest bfloat16 value (ties to even), kept as f32; NaN -> 0x7fc0 as PyTorch does.
+export const ROUND_BF16_WGSL = `
       fn roundToBf16(v : f32) -> f32 {
         let bits = bitcast<u32>(v);
         var rounded = (bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u;
@@ -55,10 +45,27 @@ export function dequantize4bitWgsl(opts: { roundBf16: boolean }): string {
         }
         return bitcast<f32>(rounded);
       }
+`;
+
+/**
+ * The WGSL body of the kernel, as TF.js's WebGPU backend wants it: `main(index)` is called once per output element
+ * with the flat output index; TF.js prepends the storage bindings (`words: array<i32>`, `absmax: array<f32>`,
+ * `codebook: array<f32>`, `result`), the `uniforms` struct (with `size` and our `blocksize`) and `setOutputAtIndex`.
+ */
+export function dequantize4bitWgsl(opts: { roundBf16: boolean }): string {
+  return `${ROUND_BF16_WGSL}
+      // Element e's 4-bit code: byte e/2 of the little-endian word stream, high nibble for even e.
+      fn nibbleAt(e : i32) -> u32 {
+        let j = e >> 1;
+        let word = bitcast<u32>(words[j >> 2]);
+        let shift = u32((j & 3) * 8) + select(4u, 0u, (e & 1) == 1);
+        return (word >> shift) & 0xfu;
+      }
 
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let v = codebook[nibbleAt(index)] * absmax[index / uniforms.blocksize];
+          let e = index + uniforms.offset;
+          let v = codebook[nibbleAt(e)] * absmax[e / uniforms.blocksize];
           setOutputAtIndex(index, ${opts.roundBf16 ? 'roundToBf16(v)' : 'v'});
         }
       }
@@ -73,7 +80,8 @@ export class Dequantize4bitProgram implements WebGPUProgram {
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [WORKGROUP_X, 1, 1];
-  uniforms = 'blocksize : i32,';
+  /** `offset`: the first element's index in the whole weight, so that a row range reads the resident buffers as they are. */
+  uniforms = 'blocksize : i32, offset : i32,';
   size = true;
   private readonly roundBf16: boolean;
 
@@ -115,9 +123,71 @@ function activeWebGpuBackend(): WebGPUBackend {
 }
 
 /**
+ * A 4-bit weight resident on the GPU: its packed bytes as int32 words, its absmax (double quantization already undone)
+ * and its 16-entry codebook, uploaded once. Whoever made it disposes it.
+ */
+export interface ResidentPacked4bit {
+  words: tf.Tensor1D;
+  absmax: tf.Tensor1D;
+  code: tf.Tensor1D;
+  /** Elements the weight holds. */
+  numel: number;
+  blocksize: number;
+}
+
+function checkPacked(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number): void {
+  if (!Number.isInteger(blocksize) || blocksize < 1) throw new QuantizationError(`blocksize must be a positive integer (got ${blocksize})`);
+  if (code.length !== 16) throw new QuantizationError(`a 4-bit codebook has 16 entries (got ${code.length})`);
+  const bytes = Math.ceil(n / 2);
+  if (packed.length < bytes) throw new QuantizationError(`packed weight has ${packed.length} bytes, ${bytes} are needed for ${n} elements`);
+  const blocks = Math.ceil(n / blocksize);
+  if (absmax.length < blocks) {
+    throw new QuantizationError(`absmax has ${absmax.length} blocks, ${blocks} are needed for ${n} elements at blocksize ${blocksize}`);
+  }
+}
+
+/** Upload the first `n` elements of a 4-bit weight to the active 'webgpu' backend (4.5 bits a value, not 32). */
+export function uploadPacked4bit(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number): ResidentPacked4bit {
+  activeWebGpuBackend();
+  if (!Number.isInteger(n) || n < 0) throw new QuantizationError(`element count must be a non-negative integer (got ${n})`);
+  checkPacked(packed, absmax, code, blocksize, n);
+  const blocks = Math.max(1, Math.ceil(n / blocksize));
+  return {
+    words: tf.tensor1d(packedToWords(packed, Math.ceil(n / 2)), 'int32'),
+    absmax: tf.tensor1d(absmax.length === blocks ? absmax : absmax.subarray(0, blocks), 'float32'),
+    code: tf.tensor1d(code, 'float32'),
+    numel: n,
+    blocksize,
+  };
+}
+
+/**
+ * Dequantize elements [offset, offset + rows·cols) of a resident 4-bit weight into a float32 tensor of `shape`, on the
+ * GPU: `x̂[e] = code[nibble(e)] * absmax[e / blocksize]`, optionally rounded to bfloat16. Nothing crosses to the CPU.
+ */
+export function dequantizeResident4bit(w: ResidentPacked4bit, shape: readonly [number, number], opts: { roundBf16: boolean; offset?: number }): tf.Tensor2D {
+  const backend = activeWebGpuBackend();
+  const [rows, cols] = shape;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+    throw new QuantizationError(`shape must be two non-negative integers (got [${shape.join(', ')}])`);
+  }
+  const offset = opts.offset ?? 0;
+  const n = rows * cols;
+  if (!Number.isInteger(offset) || offset < 0 || offset + n > w.numel) {
+    throw new QuantizationError(`elements [${offset}, ${offset + n}) are outside the resident weight's ${w.numel}`);
+  }
+  if (n === 0) return tf.zeros([rows, cols], 'float32') as tf.Tensor2D;
+  const program = new Dequantize4bitProgram([rows, cols], opts.roundBf16);
+  const uniforms = [{ type: 'int32', data: [w.blocksize] }, { type: 'int32', data: [offset] }];
+  const info = backend.runWebGPUProgram(program, [w.words, w.absmax, w.code], 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+}
+
+/**
  * Dequantize a 4-bit (NF4/FP4) weight on the GPU: `x̂[e] = code[nibble(e)] * absmax[e / blocksize]`, optionally rounded
  * to bfloat16, returned as a float32 tensor of `shape` on the active 'webgpu' backend. Bit-identical to
- * `dequantizePacked` (then `roundToBf16`).
+ * `dequantizePacked` (then `roundToBf16`). Uploads the weight for this one call; a layer that multiplies by it again
+ * keeps it resident instead (`uploadPacked4bit`, `dequantizeResident4bit`).
  */
 export function dequantize4bitWebGpu(
   packed: Uint8Array,
@@ -127,33 +197,55 @@ export function dequantize4bitWebGpu(
   shape: readonly [number, number],
   opts: { roundBf16: boolean },
 ): tf.Tensor2D {
-  const backend = activeWebGpuBackend();
+  activeWebGpuBackend();
   const [rows, cols] = shape;
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new QuantizationError(`shape must be two non-negative integers (got [${shape.join(', ')}])`);
   }
-  if (!Number.isInteger(blocksize) || blocksize < 1) throw new QuantizationError(`blocksize must be a positive integer (got ${blocksize})`);
-  if (code.length !== 16) throw new QuantizationError(`a 4-bit codebook has 16 entries (got ${code.length})`);
   const n = rows * cols;
-  const bytes = Math.ceil(n / 2);
-  if (packed.length < bytes) throw new QuantizationError(`packed weight has ${packed.length} bytes, ${bytes} are needed for ${n} elements`);
-  const blocks = Math.ceil(n / blocksize);
-  if (absmax.length < blocks) {
-    throw new QuantizationError(`absmax has ${absmax.length} blocks, ${blocks} are needed for ${n} elements at blocksize ${blocksize}`);
-  }
+  checkPacked(packed, absmax, code, blocksize, n);
   if (n === 0) return tf.zeros([rows, cols], 'float32') as tf.Tensor2D;
-
-  const words = tf.tensor1d(packedToWords(packed, bytes), 'int32');
-  const scales = tf.tensor1d(absmax.length === blocks ? absmax : absmax.subarray(0, blocks), 'float32');
-  const table = tf.tensor1d(code, 'float32');
+  const w = uploadPacked4bit(packed, absmax, code, blocksize, n);
   try {
-    const program = new Dequantize4bitProgram([rows, cols], opts.roundBf16);
-    const info = backend.runWebGPUProgram(program, [words, scales, table], 'float32', [{ type: 'int32', data: [blocksize] }]);
-    return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+    return dequantizeResident4bit(w, shape, { roundBf16: opts.roundBf16 });
   } finally {
     // The backend keeps the buffers alive until the queued commands that read them are submitted.
-    words.dispose();
-    scales.dispose();
-    table.dispose();
+    tf.dispose([w.words, w.absmax, w.code]);
   }
+}
+
+/** Round every element of a float32 tensor to bf16 (RNE), on the GPU: one thread per element. */
+export class RoundBf16Program implements WebGPUProgram {
+  variableNames = ['x'];
+  outputShape: number[];
+  shaderKey = 'loralab_round_bf16';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP_X, 1, 1];
+  size = true;
+
+  constructor(shape: readonly number[]) {
+    this.outputShape = [...shape];
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / WORKGROUP_X), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `${ROUND_BF16_WGSL}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          setOutputAtIndex(index, roundToBf16(x[index]));
+        }
+      }
+  `;
+  }
+}
+
+/** A new float32 tensor of `t`'s values rounded to bf16, computed on the active 'webgpu' backend. */
+export function roundToBf16WebGpu<R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor<R> {
+  const backend = activeWebGpuBackend();
+  if (t.dtype !== 'float32') throw new QuantizationError(`roundToBf16WebGpu: expected a float32 tensor, got ${t.dtype}`);
+  if (t.size === 0) return tf.zeros(t.shape, 'float32') as tf.Tensor<R>;
+  const info = backend.runWebGPUProgram(new RoundBf16Program(t.shape), [t], 'float32');
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }
