@@ -17,7 +17,12 @@ import { lineChart, barChart, heatmap, show, showTable, toRows } from 'loralab/v
 import { namedConfig, loraParameterCount, totalParameters } from 'loralab/peft';
 import { Linear, LoraLinear, loraScaling } from 'loralab/layers';
 import { CheckpointWeights, toFloat32, Rng } from 'loralab';
-import { createGemma, readGemmaConfig } from 'loralab/models/gemma';
+import { createGemma, loadGemma, readGemmaConfig } from 'loralab/models/gemma';
+import { getPeftModel } from 'loralab/peft';
+import { Trainer, variablesTrainableSet, readJsonl, buildExample, SQL_TEMPLATE } from 'loralab/train';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend } from 'loralab/backend';
 import * as tf from '@tensorflow/tfjs';
 const backend = await initBackend();
@@ -40,10 +45,12 @@ for (let i = 0; i < 3; i++) console.log('  ', Array.from(dW.slice(3 * i, 3 * i +
 const sv = svdJacobi(dW, 3, 3);
 console.log('singular values:', Array.from(sv.S).map((s) => Number(s.toFixed(6))));
 console.log(`parameters as a matrix: ${3 * 3}, as B and A: ${3 * 1 + 1 * 3}`);
+console.log(`‖B‖·‖A‖ = √${B.reduce((a, v) => a + v * v, 0)} · √${A.reduce((a, v) => a + v * v, 0)} = ${(fro(B) * fro(A)).toFixed(6)}`);
 
 // %% [markdown]
-// Only one singular value is non-zero: $\sigma_1 = \lVert B \rVert \, \lVert A \rVert = \sqrt{14} \cdot \sqrt{5.25}
-// \approx 8.573$. The rank of a matrix is the number of its non-zero singular values.
+// Only one singular value is non-zero, and it equals the product of the two vectors' lengths (the last line):
+// $\sigma_1 = \lVert B \rVert \, \lVert A \rVert = \sqrt{14} \cdot \sqrt{5.25}$.
+// The rank of a matrix is the number of its non-zero singular values.
 //
 // ## SVD and the Eckart–Young theorem
 //
@@ -52,21 +59,35 @@ console.log(`parameters as a matrix: ${3 * 3}, as B and A: ${3 * 1 + 1 * 3}`);
 // rank $r$ is closer to $M$: $\lVert M - M_r \rVert_F^2 = \sum_{i > r} \sigma_i^2$. So the singular values of a weight
 // update tell exactly how well a LoRA of rank $r$ *could* represent it.
 //
-// A real weight update: `gemma-micro` was pre-trained from a seeded random initialisation. The difference between
-// its trained `q_proj` of layer 0 and the initial one is what training wrote into that matrix.
+// A real fine-tuning update. Load `gemma-micro`, make its linear layers trainable, fine-tune them for 16 steps on the
+// text-to-SQL task (as notebook 3 does), and take $\Delta W = W_{\text{fine-tuned}} - W_0$ of layer 0's `q_proj`. For
+// contrast, the *pre-training* update of the same matrix: its trained value minus the seeded initialisation that
+// `scripts/pretrain-gemma-micro.mjs` started from.
 
 // %%
 const dir = '../datasets/models/gemma-micro';
 const config = readGemmaConfig(dir);
+const name = 'model.layers.0.self_attn.q_proj.weight';
+const { model: ftModel, tokenizer } = loadGemma(dir);
+const sqlExamples = (file: string, n: number) => readJsonl(`../datasets/sql/${file}`, ['question', 'sql']).slice(0, n).map((r) => buildExample(tokenizer!, SQL_TEMPLATE, r, { maxLength: 96, eosId: config.eosTokenId }));
+const trainSet = sqlExamples('train.jsonl', 400), validSet = sqlExamples('valid.jsonl', 32);
+const linears = [...ftModel.namedModules()].filter(([, m]) => m instanceof Linear) as [string, Linear][];
+const target = linears.find(([n]) => `${n}.weight` === name)![1];
+const W0 = target.denseWeight().slice();
+ftModel.setTrainable(false);
+for (const [, l] of linears) l.weight.trainable = true;
+new Trainer(ftModel, variablesTrainableSet(new Map(linears.map(([n, l]) => [`${n}.weight`, l.weight]))), trainSet, [], { steps: 16, lr: 1e-3, batchSize: 8, warmupSteps: 4, schedule: 'constant', seed: 0, outDir: mkdtempSync(join(tmpdir(), 'loralab-nb04-')) }, config.padTokenId).run();
+const [d, k] = [target.outFeatures, target.inFeatures];
+const delta = Float64Array.from(target.denseWeight(), (v, i) => v - W0[i]);
+const svdDelta = svdJacobi(delta, d, k);
+console.log(`${name}: ${d}×${k}, fine-tuning update ‖ΔW‖_F = ${fro(delta).toFixed(4)}`);
+
+// the pre-training update of the same matrix, for contrast
 const init = createGemma(config, { seed: 1234 }); // the initialisation scripts/pretrain-gemma-micro.mjs started from
 const ckpt = CheckpointWeights.open(dir);
-const name = 'model.layers.0.self_attn.q_proj.weight';
-const [d, k] = ckpt.info(name).shape;
-const trained = toFloat32(ckpt.read(name));
 const initial = [...init.namedParameters()].find((p) => p.name === name)!.variable!.dataSync();
-const delta = Float64Array.from(trained, (v, i) => v - initial[i]);
-const svdDelta = svdJacobi(delta, d, k);
-console.log(`${name}: ${d}×${k}, ‖ΔW‖_F = ${fro(delta).toFixed(4)}`);
+const pretrainDelta = Float64Array.from(toFloat32(ckpt.read(name)), (v, i) => v - initial[i]);
+const svdPretrain = svdJacobi(pretrainDelta, d, k);
 
 // a Gaussian matrix with the same norm, for comparison: no structure, so no low-rank shortcut
 let seed = 7;
@@ -76,14 +97,17 @@ const scale = fro(delta) / fro(noise);
 noise.forEach((v, i) => (noise[i] = v * scale));
 const svdNoise = svdJacobi(noise, d, k);
 const idx = Array.from({ length: svdDelta.k }, (_, i) => i + 1);
+const normalised = (S: Float64Array) => { const top = S[0]; return Array.from(S, (v) => v / top); };
 show(lineChart({
-  title: 'Singular values of a trained weight update vs a random matrix of the same norm',
-  x: { title: 'index i', log: true }, y: { title: 'singular value σᵢ', log: true },
-  series: [{ name: 'ΔW (q_proj, layer 0)', x: idx, y: Array.from(svdDelta.S) }, { name: 'Gaussian, same ‖·‖_F', x: idx, y: Array.from(svdNoise.S), dash: 'dash' }],
+  title: 'Singular values (divided by the largest) of a fine-tuning update, a pre-training update and a random matrix',
+  x: { title: 'index i', log: true }, y: { title: 'σᵢ / σ₁', log: true },
+  series: [{ name: 'fine-tuning ΔW (q_proj, layer 0)', x: idx, y: normalised(svdDelta.S) }, { name: 'pre-training ΔW (same matrix)', x: idx, y: normalised(svdPretrain.S), dash: 'dot' }, { name: 'Gaussian', x: idx, y: normalised(svdNoise.S), dash: 'dash' }],
 }));
 
 // %% [markdown]
-// The trained update's spectrum falls off much faster than the random matrix's: a few directions carry most of it.
+// The fine-tuning update's spectrum falls off much faster than the random matrix's: a few directions carry most of
+// it. Its tail also falls faster than the pre-training update's: adapting to one task moves fewer directions than
+// learning the language did.
 // Now the error of the best rank-$r$ approximation, computed two ways — by reconstructing $M_r$ and measuring, and
 // from the tail of the singular values as Eckart–Young predicts. The two columns must agree.
 
@@ -95,18 +119,20 @@ const relErr = (s: typeof svdDelta, M: Float64Array, r: number) => {
 };
 const tail = (s: typeof svdDelta, r: number) => Math.sqrt(s.S.slice(r).reduce((a, v) => a + v * v, 0) / s.S.reduce((a, v) => a + v * v, 0));
 const errDelta = ranks.map((r) => relErr(svdDelta, delta, r));
+const errPretrain = ranks.map((r) => tail(svdPretrain, r));
 const errNoise = ranks.map((r) => relErr(svdNoise, noise, r));
-showTable(['rank r', 'LoRA params r(d+k)', 'relative error ΔW (measured)', 'Eckart–Young √(Σ_{i>r}σᵢ²)/‖ΔW‖', 'relative error, Gaussian'],
-  ranks.map((r, i) => [r, r * (d + k), errDelta[i].toFixed(4), tail(svdDelta, r).toFixed(4), errNoise[i].toFixed(4)]));
+showTable(['rank r', 'LoRA params r(d+k)', 'relative error, fine-tuning ΔW (measured)', 'Eckart–Young √(Σ_{i>r}σᵢ²)/‖ΔW‖', 'pre-training ΔW', 'Gaussian'],
+  ranks.map((r, i) => [r, r * (d + k), errDelta[i].toFixed(4), tail(svdDelta, r).toFixed(4), errPretrain[i].toFixed(4), errNoise[i].toFixed(4)]));
 show(lineChart({
   title: 'Best rank-r approximation error (Eckart–Young)', x: { title: 'rank r', log: true }, y: { title: '‖ΔW − ΔW_r‖_F / ‖ΔW‖_F', range: [0, 1.05] },
-  series: [{ name: 'trained ΔW', x: ranks, y: errDelta, mode: 'lines+markers' }, { name: 'Gaussian', x: ranks, y: errNoise, mode: 'lines+markers', dash: 'dash' }],
+  series: [{ name: 'fine-tuning ΔW', x: ranks, y: errDelta, mode: 'lines+markers' }, { name: 'pre-training ΔW', x: ranks, y: errPretrain, mode: 'lines+markers', dash: 'dot' }, { name: 'Gaussian', x: ranks, y: errNoise, mode: 'lines+markers', dash: 'dash' }],
 }));
 
 // %% [markdown]
 // Read the chart at a rank you might pick, say $r = 8$: that is the share of the update a rank-8 LoRA cannot express
-// in this matrix, at $8(d+k)$ parameters instead of $dk$. Fine-tuning updates are usually even more low-rank than this
-// pre-training update (notebook 3 measures one); that observation, "intrinsic rank", is the LoRA paper's premise.
+// in this matrix, at $8(d+k)$ parameters instead of $dk$. It need not be small for LoRA to work: notebook 3 shows the
+// loss recovering while much of the norm is left out. That fine-tuning updates have low "intrinsic rank" is the LoRA
+// paper's premise.
 //
 // ## Parameter counts: a 7B model at r = 1 and r = 4
 //
@@ -130,19 +156,26 @@ showTable(['r', 'target modules', 'trainable parameters', 'of the model', 'adapt
 // ## What α and the scaling do
 //
 // The update enters as $\gamma_r BAx$. With PEFT's default, $\gamma_r = \alpha / r$; with rsLoRA
-// (`use_rslora=True`), $\gamma_r = \alpha / \sqrt{r}$. Why it matters: at initialisation and early in training the
-// entries of $B$ and $A$ are roughly independent, so $\lVert BAx \rVert$ grows like $\sqrt{r}$. Multiply by
-// $\alpha / r$ and the update *shrinks* as $1/\sqrt{r}$ when you raise the rank — large ranks learn slowly unless you
-// raise α or the learning rate. $\alpha / \sqrt{r}$ keeps it constant. Measured on LoRA
-// layers whose $A$ and $B$ are set to random values with entries of a fixed size (as they are, roughly, once training
-// has moved them):
+// (`use_rslora=True`), $\gamma_r = \alpha / \sqrt{r}$ (Kalajdzievski 2023). Why it matters: once training has moved
+// them, the entries of $B$ and $A$ are roughly independent and of a given size, so $BAx$ sums $r$ terms and
+// $\lVert BAx \rVert$ grows like $\sqrt{r}$. Three ways of choosing α as you raise the rank then behave differently:
+//
+// - **α fixed** (the LoRA paper: "we simply set α to the first r we try and do not tune it", noting that tuning α is
+//   roughly the same as tuning the learning rate; Hu et al. 2021, §4.1): $\gamma = \alpha / r$ falls as $1/r$, and the
+//   update *shrinks* like $1/\sqrt{r}$: large ranks learn slowly unless the learning rate goes up.
+// - **α = 2r**, a common recipe: $\gamma = 2$ is constant, so the update *grows* with $r$ at a fixed learning rate
+//   (like $\sqrt{r}$ here): large ranks take larger steps and can go unstable (notebook 8's rank sweep).
+// - **rsLoRA**, $\gamma = \alpha/\sqrt{r}$: the update's size stays the same at every rank, so one learning rate
+//   suits them all. That is what "rank-stabilized" means.
+//
+// Measured on LoRA layers whose $A$ and $B$ are set to random values with entries of a fixed size:
 
 // %%
 const dim = 256, alpha = 16;
 const x = tf.randomNormal([64, dim], 0, 1, 'float32', 3);
 const rs = [1, 2, 4, 8, 16, 32, 64, 128];
-const updateNorm = (r: number, rslora: boolean) => {
-  const layer = new LoraLinear(new Linear(dim, dim, { weight: new Float32Array(dim * dim) }), { r, loraAlpha: alpha, useRslora: rslora });
+const updateNorm = (r: number, a: number, rslora: boolean) => {
+  const layer = new LoraLinear(new Linear(dim, dim, { weight: new Float32Array(dim * dim) }), { r, loraAlpha: a, useRslora: rslora });
   layer.loraA.assign(tf.randomNormal([r, dim], 0, 1 / Math.sqrt(dim), 'float32', 4)); // (Ax)_j ~ N(0, 1)
   layer.loraB.assign(tf.randomNormal([dim, r], 0, 1, 'float32', 5));                 // B_ij ~ N(0, 1)
   const y = layer.forward(x); // the base weight is zero, so y is the scaled update γ·BAx alone
@@ -150,15 +183,47 @@ const updateNorm = (r: number, rslora: boolean) => {
   layer.dispose(); y.dispose();
   return rms;
 };
+const fixedA = rs.map((r) => updateNorm(r, alpha, false)), twoR = rs.map((r) => updateNorm(r, 2 * r, false)), rsl = rs.map((r) => updateNorm(r, alpha, true));
 show(lineChart({
-  title: `RMS of the LoRA update γ·BAx (α = ${alpha}) as the rank grows`, x: { title: 'rank r', log: true }, y: { title: 'RMS of the update', log: true },
-  series: [{ name: 'γ = α/r (LoRA)', x: rs, y: rs.map((r) => updateNorm(r, false)), mode: 'lines+markers' }, { name: 'γ = α/√r (rsLoRA)', x: rs, y: rs.map((r) => updateNorm(r, true)), mode: 'lines+markers' }],
+  title: 'RMS of the LoRA update γ·BAx as the rank grows', x: { title: 'rank r', log: true }, y: { title: 'RMS of the update', log: true },
+  series: [
+    { name: `γ = α/r, α = ${alpha} fixed`, x: rs, y: fixedA, mode: 'lines+markers' },
+    { name: 'γ = α/r, α = 2r (γ = 2)', x: rs, y: twoR, mode: 'lines+markers' },
+    { name: `γ = α/√r (rsLoRA), α = ${alpha}`, x: rs, y: rsl, mode: 'lines+markers' },
+  ],
 }));
-showTable(['r', 'α/r', 'α/√r'], rs.map((r) => [r, loraScaling(r, alpha), loraScaling(r, alpha, true).toFixed(3)]));
+showTable(['r', `α/r (α = ${alpha})`, 'α/r (α = 2r)', `α/√r (α = ${alpha})`, 'RMS, α fixed', 'RMS, α = 2r', 'RMS, rsLoRA'],
+  rs.map((r, i) => [r, loraScaling(r, alpha), loraScaling(r, 2 * r), loraScaling(r, alpha, true).toFixed(3), fixedA[i].toFixed(2), twoR[i].toFixed(2), rsl[i].toFixed(2)]));
 
 // %% [markdown]
-// The α/r line falls as $1/\sqrt{r}$ (from about 16 at $r=1$ to about 1.4 at $r=128$); the rsLoRA line stays near α. This is why a common recipe sets $\alpha = 2r$ (keeping
-// $\gamma$ fixed) when sweeping ranks, and why rsLoRA exists.
+// Read the last three columns: with α fixed the update falls by about $\sqrt{128} \approx 11$ between $r = 1$ and
+// $r = 128$, with α = 2r it rises by as much, and with rsLoRA it stays put. So α = 2r does keep $\gamma$ fixed, but
+// a fixed $\gamma$ is not a fixed update; when you sweep ranks, either re-tune the learning rate per rank or use
+// rsLoRA.
+//
+// Random factors are a model of training, not training. So train it: LoRA on the attention projections of `gemma-micro`,
+// α = 16, the same learning rate, data and seed, at a small and a large rank, with $\gamma = \alpha / r$ and with
+// rsLoRA's $\alpha / \sqrt{r}$ (`useRslora: true`). 10 steps each:
+
+// %%
+const lossCurves = [4, 64].flatMap((r) => [false, true].map((useRslora) => {
+  const { model: m } = loadGemma(dir);
+  const peft = getPeftModel(m, { r, loraAlpha: alpha, useRslora, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+  const t = new Trainer(m, variablesTrainableSet(new Map(peft.trainableVariables().map((v) => [v.name, v]))), trainSet, validSet, { steps: 10, lr: 3e-3, batchSize: 8, warmupSteps: 2, schedule: 'constant', seed: 0, evalEvery: 10, outDir: mkdtempSync(join(tmpdir(), 'loralab-nb04-rs-')) }, config.padTokenId);
+  const rec = t.run();
+  return { name: `r = ${r}, γ = ${useRslora ? 'α/√r' : 'α/r'} = ${loraScaling(r, alpha, useRslora).toFixed(2)}`, r, useRslora, steps: rec.map((x) => x.step), loss: rec.map((x) => x.loss), evalLoss: rec.at(-1)!.evalLoss! };
+}));
+show(lineChart({ title: 'Training loss of LoRA (q, k, v, o; α = 16, lr 3e-3) at two ranks, α/r vs rsLoRA', x: 'step', y: 'training loss (SQL tokens)',
+  series: lossCurves.map((c) => ({ name: c.name, x: c.steps, y: c.loss, dash: c.useRslora ? 'solid' as const : 'dash' as const })) }));
+showTable(['rank', 'scaling', 'γ', 'validation loss after 10 steps'], lossCurves.map((c) => [c.r, c.useRslora ? 'rsLoRA α/√r' : 'LoRA α/r', loraScaling(c.r, alpha, c.useRslora).toFixed(3), c.evalLoss.toFixed(4)]));
+const [l4, rs4, l64, rs64] = lossCurves.map((c) => c.evalLoss);
+console.log(`γ = α/r: r = 64 ${l64 > l4 ? 'ends worse than' : 'ends no worse than'} r = 4 (${l64.toFixed(3)} vs ${l4.toFixed(3)}); rsLoRA: r = 64 ${rs64 < rs4 ? 'ends better than' : 'ends no better than'} r = 4 (${rs64.toFixed(3)} vs ${rs4.toFixed(3)})`);
+
+// %% [markdown]
+// What to expect, and the last line says what happened: with $\gamma = \alpha/r$ the large rank learns more slowly
+// than the small one at the same learning rate, because its update is $\sqrt{64/4} = 4$ times smaller at the same size
+// of factors; with rsLoRA the two ranks start from the same footing, and the larger rank can use its extra directions.
+// (Ten steps on a tiny model are a demonstration, not a benchmark; Kalajdzievski 2023 shows the effect at scale.)
 //
 // ## Why B starts at zero
 //
