@@ -1,11 +1,13 @@
 // %% [markdown]
 // # 6 · QLoRA: 4-bit NormalFloat, double quantization, bf16 compute
 //
-// QLoRA (Dettmers et al., 2023) fine-tunes a LoRA on top of a base model stored in 4 bits. Three ideas make that work
-// without losing quality: the **NF4** data type (16 values placed at normal quantiles), **blockwise absmax**
-// scaling (one float per 64 weights), and **double quantization** (those floats themselves stored in 8 bits). The
-// base is dequantized to **bf16** on the fly for each matrix multiply; gradients flow through it to the LoRA
-// weights only. **Paged optimizers** handle memory spikes.
+// QLoRA (Dettmers et al., 2023) fine-tunes a LoRA on top of a base model stored in 4 bits. The paper names three
+// contributions (§3): the **4-bit NormalFloat (NF4)** data type (16 values placed at normal quantiles), **double
+// quantization** (the quantization constants themselves stored in 8 bits), and **paged optimizers** (optimizer states
+// in unified memory, evicted to CPU RAM under memory spikes). All three rest on **blockwise absmax** quantization —
+// one scale per block of 64 weights — which comes from the earlier 8-bit optimizers work (Dettmers et al. 2022,
+// *8-bit Optimizers via Block-wise Quantization*). The base is dequantized to **bf16** on the fly for each matrix
+// multiply; gradients flow through it to the LoRA weights only.
 //
 // Everything below runs LoRA Lab's implementation, which is bit-compatible with bitsandbytes (the test suite checks it
 // against bitsandbytes' reference vectors byte for byte).
@@ -13,6 +15,11 @@
 // %%
 import { createNormalMap, NF4_CODE, FP4_CODE, quantize4bit, dequantize4bit, bitsPerParameter, roundToBf16, toBf16, fromBf16 } from 'loralab/quant';
 import { CheckpointWeights, toFloat32 } from 'loralab';
+import { loadGemma, type GemmaForCausalLM } from 'loralab/models/gemma';
+import { Trainer, buildExample, packExamples, TEXT_TEMPLATE } from 'loralab/train';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Linear, Linear4bit, LoraLinear } from 'loralab/layers';
 import { namedConfig } from 'loralab/peft';
 import { predictMemory } from 'loralab/memory';
@@ -74,13 +81,35 @@ show(histogram({ title: 'Per-block absmax (one float per 64 weights)', x: 'absma
 // %%
 const codeCounts = new Array(16).fill(0);
 for (const c of t.codes) codeCounts[c]++;
-show(barChart({ title: 'How often each NF4 code is used', x: 'code', y: 'weights', categories: [...Array(16).keys()].map(String), series: [{ name: 'count', values: codeCounts }] }));
+const uniform = W.length / 16;
+const probs = codeCounts.map((c) => c / W.length);
+const entropy = -probs.reduce((a, p) => a + (p > 0 ? p * Math.log2(p) : 0), 0);
+const codeFig = barChart({ title: 'How often each NF4 code is used (down_proj, layer 0), against equal use', x: 'code', y: 'weights', categories: [...Array(16).keys()].map(String), series: [{ name: 'count', values: codeCounts }] });
+codeFig.data.push({ type: 'scatter', mode: 'lines', name: 'equal use (n / 16)', x: [...Array(16).keys()].map(String), y: codeCounts.map(() => uniform), line: { dash: 'dash' } });
+codeFig.layout.showlegend = true;
+show(codeFig);
+console.log(`codes used from ${Math.min(...codeCounts).toLocaleString('en-US')} to ${Math.max(...codeCounts).toLocaleString('en-US')} times (${(Math.max(...codeCounts) / Math.min(...codeCounts)).toFixed(1)}×); entropy ${entropy.toFixed(2)} bits of the 4 available`);
+// what NF4 assumes: values distributed as its levels are, N(0, 1) scaled so that the quantile Φ⁻¹(0.9677) lands on 1
+const assumedStd = 1 / trace.positive[0];
+const stdScaled = Math.sqrt(Array.from(t.scaled).reduce((a, v) => a + v * v, 0) / t.scaled.length);
+const meanAbsmaxInSigmas = Array.from(t.absmax).reduce((a, m, b) => { const blk = W.subarray(64 * b, 64 * b + 64); const sd = Math.sqrt(blk.reduce((s2, v) => s2 + v * v, 0) / blk.length); return a + m / sd; }, 0) / t.absmax.length;
+showTable(['', 'value'], [
+  ['std of the scaled values NF4 assumes, 1 / Φ⁻¹(0.9677)', assumedStd.toFixed(3)],
+  ['std of the scaled values, measured', stdScaled.toFixed(3)],
+  ['mean block absmax, in units of the block\'s own std', meanAbsmaxInSigmas.toFixed(2)],
+]);
 show(histogram({ title: 'Quantization error (dequantized − original)', x: 'error', series: [{ name: 'error', values: t.error }], bins: 80 }));
 
 // %% [markdown]
-// The codes are used nearly uniformly — that is the point of placing levels at quantiles: each of the 16 codes
-// carries close to the full 4 bits. The error is bounded by half the gap between neighbouring levels times the
-// block's absmax.
+// The codes are **not** used uniformly: the inner codes carry several times more weights than the outer ones, and the
+// entropy falls short of 4 bits. Why: NF4's levels are the quantiles of $N(0, 1)$ rescaled so that the outermost one,
+// $\Phi^{-1}(0.9677) \approx 1.85$, lands on 1, which assumes the scaled values have a standard deviation of
+// $1/1.85$. But each block is divided by its own absmax, and the largest of 64 normal values lies around 2.5 standard
+// deviations out (the last row), not 1.85: the scaled block is *narrower* than NF4 assumes, so the central codes fill
+// up and the outer ones stay rare (apart from the ±1 code that every block's absmax itself takes). NF4 is still the
+// best of the 4-bit types below, but "information-theoretically optimal" holds for the distribution it assumes, not
+// for the blocks it is given. The error is bounded by half the gap between neighbouring levels times the block's
+// absmax.
 //
 // ## NF4 vs FP4 vs int4
 //
@@ -162,6 +191,82 @@ console.log(`relative output error of the 4-bit layer (NF4 + DQ, bf16 compute): 
 console.log('bf16 of 1/3:', fromBf16(toBf16([1 / 3]))[0], ' (float32:', Math.fround(1 / 3), ')');
 
 // %% [markdown]
+// ## Does 4-bit hurt the model?
+//
+// The QLoRA paper's core evidence is model quality under each data type (its Figure 3: zero-shot accuracy of
+// LLaMA models stored in int4, FP4 and NF4 + DQ; its Table 2: perplexity by data type). Here is the same measurement on
+// `gemma-micro`: its loss on held-out pre-training text (every 50th paragraph of the corpus, which pre-training never
+// saw; 16 rows of 128 tokens), with **every linear layer** stored in each format. Two effects are kept apart: the 4-bit *storage* error,
+// measured with the dequantized weights multiplied in float32, and the *bf16 compute* error, which QLoRA adds by
+// rounding the dequantized weight and the input to bf16 for the multiply (the last row against the one above it).
+
+// %%
+const microDir = '../datasets/models/gemma-micro';
+const { model: microModel, tokenizer: microTok, config: microCfg } = loadGemma(microDir, { dtype: 'float32' });
+const paragraphs = readFileSync('../datasets/corpus/corpus.txt', 'utf8').split('\n\n').filter(Boolean);
+const heldOut = packExamples(paragraphs.filter((_, i) => i % 50 === 0).map((text) => buildExample(microTok!, TEXT_TEMPLATE, { text }, { maxLength: 4096, eosId: microCfg.eosTokenId })), 128).slice(0, 16);
+const outDir = mkdtempSync(join(tmpdir(), 'loralab-nb06-'));
+const heldOutLoss = (m: GemmaForCausalLM) => { const l = new Trainer(m, { params: new Map(), save: () => {}, load: () => {} }, heldOut, heldOut, { steps: 1, lr: 0, batchSize: 8, outDir }, microCfg.padTokenId).evaluate(); m.dispose(); return l; };
+// int4: symmetric absmax integers k/7, k = -7..7, per block (not a bitsandbytes type; the paper's int4 baseline)
+const int4Values = (w: Float32Array, blocksize: number) => {
+  const out = new Float32Array(w.length);
+  for (let b = 0; b < w.length; b += blocksize) {
+    const blk = w.subarray(b, b + blocksize);
+    const m = blk.reduce((a, v) => Math.max(a, Math.abs(v)), 0) || 1;
+    blk.forEach((v, i) => (out[b + i] = (Math.round((v / m) * 7) / 7) * m));
+  }
+  return out;
+};
+const fakeQuantized = (f: (w: Float32Array) => Float32Array) => {
+  const { model: m } = loadGemma(microDir, { dtype: 'float32' });
+  for (const [, l] of m.namedModules()) if (l instanceof Linear) l.setWeight(f(l.denseWeight()));
+  return m;
+};
+const load4bit = (quantType: 'nf4' | 'fp4', doubleQuant: boolean, computeDtype: 'float32' | 'bfloat16', blocksize = 64) =>
+  loadGemma(microDir, { loadIn4bit: true, bnb4bitQuantType: quantType, bnb4bitUseDoubleQuant: doubleQuant, bnb4bitComputeDtype: computeDtype, bnb4bitBlocksize: blocksize }).model;
+const fp32Loss = heldOutLoss(microModel);
+const dtypeRows: [string, number][] = [
+  ['fp32 (as trained)', fp32Loss],
+  ['bf16 weights', heldOutLoss(loadGemma(microDir, { dtype: 'bfloat16' }).model)],
+  ['int4 absmax (blocks of 64)', heldOutLoss(fakeQuantized((w) => int4Values(w, 64)))],
+  ['FP4 (blocks of 64)', heldOutLoss(load4bit('fp4', false, 'float32'))],
+  ['NF4 (blocks of 64)', heldOutLoss(load4bit('nf4', false, 'float32'))],
+  ['NF4 + double quantization', heldOutLoss(load4bit('nf4', true, 'float32'))],
+  ['NF4 + double quantization, bf16 compute (QLoRA)', heldOutLoss(load4bit('nf4', true, 'bfloat16'))],
+];
+showTable(['linear layers stored as', 'held-out loss', 'perplexity', 'loss − fp32'], dtypeRows.map(([n, l]) => [n, l.toFixed(4), Math.exp(l).toFixed(2), (l - fp32Loss).toFixed(4)]));
+show(barChart({ title: 'gemma-micro: held-out loss increase over fp32, by storage format of the linear layers', x: 'format', y: 'loss − fp32 loss (nats per token)', categories: dtypeRows.slice(1).map(([n]) => n), series: [{ name: 'loss increase', values: dtypeRows.slice(1).map(([, l]) => l - fp32Loss) }] }));
+const [nf4dq, nf4dqBf16] = [dtypeRows[5][1], dtypeRows[6][1]];
+console.log(`NF4 + DQ storage error: ${(nf4dq - fp32Loss).toFixed(4)} nats per token; bf16 compute adds ${(nf4dqBf16 - nf4dq).toFixed(4)}`);
+console.log(`4-bit formats from best to worst here: ${dtypeRows.slice(2, 6).sort((a, b) => a[1] - b[1]).map(([n]) => n).join(' < ')}`);
+
+// %% [markdown]
+// Read the last column, and the last line for the order: the paper's Figure 3 ranks the 4-bit types NF4 + DQ above FP4
+// above int4, with double quantization costing nothing measurable; here is the same comparison on a model 10,000 times
+// smaller. bf16 compute on top is a separate error (the first line).
+// Then the blocksize: larger blocks store fewer constants (bits per parameter fall towards 4) but one absmax covers
+// more weights, so the loss rises:
+
+// %%
+const sweep = [32, 64, 256, 1024, 4096];
+const sweepLoss = (quantType: 'nf4' | 'fp4') => sweep.map((b) => heldOutLoss(load4bit(quantType, false, 'float32', b)) - fp32Loss);
+const nf4Sweep = sweepLoss('nf4'), fp4Sweep = sweepLoss('fp4');
+show(lineChart({ title: 'Held-out loss increase over fp32 vs blocksize (every linear layer quantized, fp32 compute)', x: { title: 'blocksize', log: true }, y: 'loss − fp32 loss (nats per token)',
+  series: [{ name: 'NF4', x: sweep, y: nf4Sweep, mode: 'lines+markers' }, { name: 'FP4', x: sweep, y: fp4Sweep, mode: 'lines+markers', dash: 'dash' }] }));
+showTable(['blocksize', 'bits per parameter (float32 absmax)', 'NF4: loss − fp32', 'FP4: loss − fp32'], sweep.map((b, i) => [b, (4 + 32 / b).toFixed(3), nf4Sweep[i].toFixed(4), fp4Sweep[i].toFixed(4)]));
+
+// %% [markdown]
+// ### Why there is no NF4 matmul
+//
+// An NF4 code is an *index* into a table of 16 floats, not a number: code 7 means 0, code 15 means 1.0 × absmax, and
+// the gaps between neighbouring levels are all different. Adding or multiplying two indices means nothing, and no
+// hardware has an NF4 multiplier. So every product needs a real float type: the weight is looked up and scaled into
+// bf16 (or fp16, or float32) and multiplied in that type — the `bnb_4bit_compute_dtype`. 4-bit is storage only; it
+// saves memory and the bytes read per token (notebook 2), and it costs a dequantization in every forward and backward
+// pass. (int4 *is* a number, and int4 tensor cores exist, but int4's evenly spaced levels fit normal weights worse, as
+// the table shows.)
+//
+// %% [markdown]
 // ## Dequantizing has to be cheap
 //
 // QLoRA dequantizes every frozen weight in every forward pass, and again in the backward pass. Writing
@@ -192,6 +297,28 @@ console.log('bf16 of 1/3:', fromBf16(toBf16([1 / 3]))[0], ' (float32:', Math.fro
   console.log(`the two dequantized arrays are ${same ? 'identical, bit for bit' : 'DIFFERENT'}`);
 }
 
+// %% [markdown]
+// ## The speed trade-off: a QLoRA step against a LoRA step
+//
+// What the dequantization costs in training, measured by the benchmark (`npm run bench -- train-step`: forward,
+// backward and AdamW on `gemma-micro`, r = 8 on every linear layer, the median over several steps; the same step in
+// PyTorch on the same CPU where it ran):
+
+// %%
+const bench = JSON.parse(readFileSync('../bench/results/train-step.json', 'utf8'));
+const stepCase = bench.cases[0];
+const stepOf = (method: 'lora' | 'qlora', impl: 'loralab' | 'pytorch') => stepCase.runs[method]?.[impl]?.medianStepSeconds as number | undefined;
+const fmt = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(3));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '–' : (a / b).toFixed(2));
+showTable(['implementation', 'LoRA step (s)', 'QLoRA step (s)', 'QLoRA / LoRA'], (['loralab', 'pytorch'] as const).map((impl) => [impl === 'loralab' ? 'LoRA Lab (TF.js)' : 'PyTorch (CPU)', fmt(stepOf('lora', impl)), fmt(stepOf('qlora', impl)), ratio(stepOf('qlora', impl), stepOf('lora', impl))]));
+console.log(`${stepCase.model}, batch ${stepCase.settings.batch} × ${stepCase.settings.seq} tokens; ${bench.machine?.cpu ?? ''}`);
+
+// %% [markdown]
+// The ratio in the last column is the price of 4-bit storage per step on this machine: each 4-bit layer dequantizes
+// its weight in the forward pass and again in the backward pass. The QLoRA paper accepts this trade — slower steps for
+// a model that fits at all — and on a GPU the dequantization is fused into the matmul kernel, so the relative cost
+// depends on the hardware and the implementation.
+//
 // %% [markdown]
 // ## Paged optimizers
 //

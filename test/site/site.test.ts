@@ -1,6 +1,6 @@
 /**
  * The built site in a real browser (playwright-core driving Debian's Chromium, headless): every notebook page loads
- * without console errors and its charts render as Plotly plots; the drills quiz shows its seeded shuffle, refuses empty
+ * without console errors, its charts render as Plotly plots and no math is left as raw TeX; the drills quiz shows its seeded shuffle, refuses empty
  * answers, highlights the choice, fails a stated misconception, keeps progress across reloads and resets; both live demos
  * run and redraw when a control changes; the NF4 playground's WebGPU dequantize kernel matches the CPU kernel bit for
  * bit (skipped when Chromium finds no WebGPU adapter); the offline search index has the notebooks' headings.
@@ -104,6 +104,18 @@ describe('site', () => {
     // every <Math> the generator emitted for this page is rendered by KaTeX (one .katex element each)
     const mathCount = (readFileSync(join(root, 'site/docs/notebooks', `${slug}.mdx`), 'utf8').match(/<Math /g) ?? []).length;
     expect(await page.locator('.katex').count(), `${slug}: KaTeX elements`).toBe(mathCount);
+    // no math left as raw TeX: no block of prose (outside code, KaTeX and charts) holds a $…$ pair or a lone $\command
+    const rawMath = await page.evaluate(() => {
+      const article = (document.querySelector('article') ?? document.body).cloneNode(true) as HTMLElement;
+      for (const el of article.querySelectorAll('code, pre, .katex, .plotly-chart, script, style, svg')) el.remove();
+      const found: string[] = [];
+      for (const el of article.querySelectorAll('p, li, td, th, h1, h2, h3, h4, h5, h6, blockquote, figcaption')) {
+        const text = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || !['P', 'LI', 'UL', 'OL', 'TABLE'].includes((n as Element).tagName)).map((n) => n.textContent ?? '').join('');
+        if (/\$[^$]+\$|\$\s*\\[A-Za-z]/.test(text)) found.push(text.trim().slice(0, 160));
+      }
+      return found;
+    });
+    expect(rawMath, `${slug}: unrendered math`).toEqual([]);
     if (slug.startsWith('06')) await page.screenshot({ path: join(artifacts, 'notebook-06-qlora.png'), fullPage: false });
     expect(errors).toEqual([]);
     await page.close();
