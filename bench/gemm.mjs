@@ -63,6 +63,7 @@ function timeOnce(f, reps) {
 }
 
 export async function run() {
+  const loadAverageAtStart = os.loadavg();
   const backend = await initBackend({ log: false });
   if (backend.name !== 'wasm') throw new Error(`bench gemm measures the wasm backend; LORALAB_BACKEND chose '${backend.name}'`);
   const native = nativeStatus();
@@ -116,6 +117,7 @@ export async function run() {
     name: 'gemm',
     what: 'float32 matmul GFLOP/s (2·M·K·N / median seconds of interleaved rounds): LoRA Lab with the native BLAS kernel, LoRA Lab on TF.js wasm kernels, PyTorch (CPU); B transposed = x·Wᵀ with W stored [N, K]',
     rounds: ROUNDS,
+    loadAverage: { start: loadAverageAtStart, end: os.loadavg() },
     native,
     pytorch: torch.info,
     peak,
