@@ -26,6 +26,7 @@ const config: Config = {
     ],
   ],
   stylesheets: [{ href: '/katex/katex.min.css', type: 'text/css' }],
+  clientModules: ['./src/clientModules/noViewportPrefetch.js'],
   plugins: [
     // The live demos import LoRA Lab's own TypeScript (lib/src) — the same quantizer and SVD the library runs — as
     // '@loralab/...'. Its imports name '.js' files that are '.ts' on disk.

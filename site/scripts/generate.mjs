@@ -4,10 +4,17 @@
 //                                Plotly outputs as <PlotlyChart> (figure JSON and SVG fallback in static/figures/)
 //   docs/exercises/NN-slug.mdx   each exercise: its README, the starter code, how to grade it locally
 //   src/data/drills.json         the interview drills, for the quiz page
+//   src/data/course.json         notebooks/course.json, checked, with the notebooks' titles (home page, lesson frames)
+//   static/notebooks/            each .ipynb and its TypeScript source (notebooks/src/), served as downloads
+//   static/vendor/, static/data/ Plotly's cartesian bundle (content-hashed name), weights for the NF4 explorable
 // Links between notebooks, exercises and drills are rewritten to site routes; Docusaurus then fails the build on any
 // broken link.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { fence, mdToMdx } from './mdx.mjs';
+import { notebookToMdx } from './notebook.mjs';
+import { loadCourse } from './course.mjs';
 
 const site = new URL('..', import.meta.url).pathname;
 const repo = join(site, '..');
@@ -18,141 +25,28 @@ const docs = join(site, 'docs');
 reset(join(docs, 'notebooks'));
 reset(join(docs, 'exercises'));
 reset(join(site, 'static/figures'));
+reset(join(site, 'static/notebooks/src'));
 mkdirSync(join(site, 'src/data'), { recursive: true });
 
-const src = (s) => (Array.isArray(s) ? s.join('') : s ?? '');
-
-/** Titles go into the sidebar and <title> as plain text: inline TeX becomes Unicode ("$\\Delta W = BA$" → "ΔW = BA"). */
-const plainTitle = (t) => t.replace(/\$([^$]+)\$/g, (_, tex) => tex.replace(/\\Delta\s*/g, 'Δ').replace(/\\alpha/g, 'α').replace(/_0/g, '₀').replace(/_\{?r\}?/g, 'ᵣ').replace(/[{}\\]/g, ''));
-
-/** Site route of a repository-relative link target, or null to drop the link. */
-function route(target) {
-  const t = target.replace(/^(\.\.\/)+/, '').replace(/^\.\//, '');
-  let m;
-  if ((m = /^notebooks\/(\d\d-[a-z0-9-]+)\.ipynb$/.exec(t))) return `/notebooks/${m[1]}`;
-  if ((m = /^exercises\/drills(\/README\.md)?\/?$/.exec(t))) return '/drills';
-  if ((m = /^exercises\/(\d\d-[a-z0-9-]+)(\/README\.md)?\/?$/.exec(t))) return `/exercises/${m[1]}`;
-  if (/^exercises\/?(README\.md)?$/.test(t)) return '/exercises';
-  return null;
-}
-
-/** Escape text for MDX outside code: braces and angle brackets would be parsed as JSX. */
-const escText = (s) => s.replace(/\\/g, '\\\\').replace(/([{}<>])/g, '\\$1');
-
-/**
- * One markdown cell to MDX: code spans and fenced blocks kept literal, math turned into <Math> (rendered by KaTeX at
- * build time), links rewritten, the rest escaped.
- */
-function mdToMdx(md, from) {
-  const out = [];
-  const lines = md.split('\n');
-  let i = 0;
-  while (i < lines.length) {
-    if (/^```/.test(lines[i])) {
-      const start = i++;
-      while (i < lines.length && !/^```/.test(lines[i])) i++;
-      out.push(lines.slice(start, i + 1).join('\n'));
-      i++;
-      continue;
-    }
-    if (/^\$\$/.test(lines[i].trim())) {
-      const buf = [lines[i].trim().replace(/^\$\$/, '')];
-      let closed = /\$\$$/.test(buf[0]) && buf[0].length > 0;
-      if (closed) buf[0] = buf[0].replace(/\$\$$/, '');
-      while (!closed && ++i < lines.length) {
-        if (/\$\$\s*$/.test(lines[i])) { buf.push(lines[i].replace(/\$\$\s*$/, '')); closed = true; } else buf.push(lines[i]);
-      }
-      out.push(`<Math display tex={${JSON.stringify(buf.join('\n').trim())}} />`);
-      i++;
-      continue;
-    }
-    out.push(inline(lines[i], from));
-    i++;
-  }
-  return out.join('\n');
-}
-
-function inline(line, from) {
-  // tokens: `code`, $math$, [text](link), plain text
-  const re = /(`[^`]+`)|(\$[^$\n]+\$)|\[([^\]]+)\]\(([^)\s]+)\)/g;
-  let last = 0;
-  let out = '';
-  let m;
-  const heading = /^(#{1,6} |\s*[-*] |\s*\d+\. |\s*\| |\s*> )/.exec(line)?.[0] ?? '';
-  const body = line.slice(heading.length);
-  while ((m = re.exec(body))) {
-    out += escText(body.slice(last, m.index));
-    if (m[1]) out += m[1];
-    else if (m[2]) out += `<Math tex={${JSON.stringify(m[2].slice(1, -1))}} />`;
-    else {
-      const r = /^https?:/.test(m[4]) ? m[4] : route(m[4]);
-      const text = inline(m[3], from);
-      out += r ? `[${text}](${r})` : text;
-      if (!r && !/^https?:/.test(m[4])) process.stderr.write(`generate: ${from}: link to ${m[4]} has no page on the site; kept as text\n`);
-    }
-    last = m.index + m[0].length;
-  }
-  return heading + out + escText(body.slice(last));
-}
-
-const fence = (lang, text) => {
-  const t = text.replace(/\n+$/, '');
-  const ticks = t.includes('```') ? '````' : '```';
-  return `${ticks}${lang}\n${t}\n${ticks}`;
-};
-
-// ---- notebooks
+// ---- notebooks: each page, its figures, and the .ipynb and TypeScript source as downloads (static/notebooks/)
 const nbDir = join(repo, 'notebooks');
 const notebooks = readdirSync(nbDir).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
+const courseFile = join(nbDir, 'course.json');
+const course = loadCourse(courseFile, notebooks.map((f) => f.replace(/\.ipynb$/, '')));
 const nbIndex = [];
 for (const f of notebooks) {
   const slug = f.replace(/\.ipynb$/, '');
-  const n = Number(slug.slice(0, 2));
   const nb = JSON.parse(readFileSync(join(nbDir, f), 'utf8'));
-  const title = plainTitle((/^#\s+(.*)$/m.exec(src(nb.cells[0].source))?.[1] ?? slug).replace(/^\d+\s*·\s*/, ''));
-  const parts = [
-    '---',
-    `title: ${JSON.stringify(`${n} · ${title}`)}`,
-    `sidebar_label: ${JSON.stringify(`${n} · ${title}`)}`,
-    `description: ${JSON.stringify(`Notebook ${n} of LoRA Lab: ${title}`)}`,
-    `slug: /notebooks/${slug}`,
-    '---',
-    "import PlotlyChart from '@site/src/components/PlotlyChart';",
-    "import Math from '@site/src/components/Math';",
-    '',
-    `:::note[Notebook]\nThis page is \`notebooks/${f}\`, executed with the tslab kernel and published with its outputs. Run it yourself with \`npm run lab\`.\n:::`,
-    '',
-  ];
-  let fig = 0;
-  nb.cells.forEach((c, ci) => {
-    let text = src(c.source);
-    if (c.cell_type === 'markdown') {
-      if (ci === 0) text = text.replace(/^#\s+.*\n?/, ''); // the title is the page title
-      parts.push(mdToMdx(text, f), '');
-      return;
-    }
-    parts.push(fence('ts', text), '');
-    for (const o of c.outputs ?? []) {
-      if (o.output_type === 'stream') {
-        if (o.name === 'stdout') parts.push(fence('text', src(o.text)), '');
-      } else if (o.output_type === 'error') {
-        parts.push(fence('text', `${o.ename}: ${o.evalue}`), '');
-      } else if (o.data) {
-        const d = o.data;
-        if (d['application/vnd.plotly.v1+json']) {
-          const id = `${slug}-${++fig}`;
-          writeFileSync(join(site, 'static/figures', `${id}.json`), JSON.stringify(d['application/vnd.plotly.v1+json']));
-          if (d['image/svg+xml']) writeFileSync(join(site, 'static/figures', `${id}.svg`), src(d['image/svg+xml']));
-          const t = d['application/vnd.plotly.v1+json'].layout?.title?.text ?? 'chart';
-          parts.push(`<PlotlyChart id="${id}" title={${JSON.stringify(t)}} />`, '');
-        } else if (d['text/markdown']) parts.push(mdToMdx(src(d['text/markdown']), f), '');
-        else if (d['text/html']) parts.push(fence('html', src(d['text/html'])), '');
-        else if (d['text/plain']) parts.push(fence('text', src(d['text/plain'])), '');
-      }
-    }
-  });
-  writeFileSync(join(docs, 'notebooks', `${slug}.mdx`), `${parts.join('\n')}\n`);
-  nbIndex.push({ n, slug, title });
+  const { mdx, title, figures } = notebookToMdx(nb, { slug, file: `notebooks/${f}`, course: course.notebooks[slug], courseFile: 'notebooks/course.json' });
+  for (const fig of figures) {
+    writeFileSync(join(site, 'static/figures', `${fig.id}.json`), fig.json);
+    if (fig.svg) writeFileSync(join(site, 'static/figures', `${fig.id}.svg`), fig.svg);
+  }
+  writeFileSync(join(docs, 'notebooks', `${slug}.mdx`), mdx);
+  cpSync(join(nbDir, f), join(site, 'static/notebooks', f));
+  const source = join(nbDir, 'src', `${slug}.ts`);
+  if (existsSync(source)) cpSync(source, join(site, 'static/notebooks/src', `${slug}.ts`));
+  nbIndex.push({ n: Number(slug.slice(0, 2)), slug, title, hasSource: existsSync(source) });
 }
 
 // ---- exercises
@@ -201,14 +95,33 @@ reset(join(site, 'static/katex'));
 cpSync(join(katexDist, 'katex.min.css'), join(site, 'static/katex/katex.min.css'));
 cpSync(join(katexDist, 'fonts'), join(site, 'static/katex/fonts'), { recursive: true });
 
-// ---- Plotly, served as a static file and loaded on demand by PlotlyChart (kept out of the webpack bundle: 3.5 MB
-// of pre-minified code that webpack would only parse and minify again)
-mkdirSync(join(site, 'static/vendor'), { recursive: true });
-cpSync(join(repo, 'node_modules/plotly.js-dist-min/plotly.min.js'), join(site, 'static/vendor/plotly.min.js'));
+// ---- Plotly's cartesian bundle (scatter, bar, heatmap and the other 2-D traces; the notebooks' figures use only
+// scatter, bar and heatmap), served as a static file and loaded on demand by PlotlyChart. Kept out of the webpack
+// bundle: 1.4 MB of pre-minified code that webpack would only parse and minify again. The file name carries a hash
+// of its content, so the server can let browsers cache it for good.
+const plotlySrc = readFileSync(join(repo, 'node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js'));
+const plotlyName = `plotly-cartesian-${createHash('sha256').update(plotlySrc).digest('hex').slice(0, 12)}.min.js`;
+reset(join(site, 'static/vendor'));
+writeFileSync(join(site, 'static/vendor', plotlyName), plotlySrc);
+
+// ---- real weights for the NF4 explorable: the first 16,384 of gemma-micro's layer-0 mlp.down_proj (the matrix
+// notebook 6 quantizes), rounded to bf16 as the notebook does, as little-endian float32
+reset(join(site, 'static/data'));
+{
+  const dist = join(repo, 'lib/dist');
+  if (!existsSync(join(dist, 'io/index.js'))) throw new Error(`generate: ${dist}/io/index.js is missing: build the library first (npm run build)`);
+  const { CheckpointWeights } = await import(join(dist, 'io/index.js'));
+  const { roundToBf16 } = await import(join(dist, 'quant/bf16.js'));
+  const { toFloat32 } = await import(join(dist, 'quant/convert.js'));
+  const w = roundToBf16(toFloat32(CheckpointWeights.open(join(repo, 'datasets/models/gemma-micro')).read('model.layers.0.mlp.down_proj.weight'))).slice(0, 16384);
+  writeFileSync(join(site, 'static/data/gemma-micro-down-proj-16k.f32'), new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+}
 
 // ---- drills
 const drillDir = join(exDir, 'drills');
 const drills = readdirSync(drillDir).filter((f) => /^section-\d+\.json$/.test(f)).sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8))).map((f) => JSON.parse(readFileSync(join(drillDir, f), 'utf8')));
 writeFileSync(join(site, 'src/data/drills.json'), JSON.stringify(drills));
+writeFileSync(join(site, 'src/data/vendor.json'), JSON.stringify({ plotly: `/vendor/${plotlyName}` }));
+writeFileSync(join(site, 'src/data/course.json'), JSON.stringify({ ...course, titles: Object.fromEntries(nbIndex.map((x) => [x.slug, { n: x.n, title: x.title, hasSource: x.hasSource }])) }));
 writeFileSync(join(site, 'src/data/contents.json'), JSON.stringify({ sections: SECTIONS.map((title, i) => ({ n: i + 1, title, notebook: nbIndex.find((x) => x.n === i + 1) ?? null, exercises: exIndex.filter((x) => x.n === i + 1) })) }));
 console.log(`generate: ${nbIndex.length} notebooks, ${exIndex.length} exercises, ${drills.reduce((s, d) => s + d.questions.length, 0)} drills`);

@@ -14,6 +14,9 @@ const fmt = (v: number) => {
   return Number(v.toPrecision(4)).toString();
 };
 
+/** Narrower than this (pixels), a figure's legend goes under the plot. */
+export const NARROW = 520;
+
 /** "Nice" ticks (1, 2, 5 × 10^k) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -55,17 +58,22 @@ function categoryScale(cats: string[], a: number, b: number): Scale & { band: nu
   return { map, band, ticks: cats.map((c) => ({ at: map(c), label: c })) };
 }
 
-export function figureToSvg(fig: Figure, opts: { width?: number; height?: number } = {}): string {
+/**
+ * `title: false` leaves the title to the page (a caption); below `NARROW` pixels of width the legend goes under the
+ * plot, one entry per row, so that the plot keeps the width of a phone.
+ */
+export function figureToSvg(fig: Figure, opts: { width?: number; height?: number; title?: boolean } = {}): string {
   const W = opts.width ?? fig.layout.width ?? 720;
-  const H = opts.height ?? fig.layout.height ?? 380;
-  const m = { l: 70, r: 20, t: 44, b: 56 };
   const legend = fig.data.filter((t) => t.name && t.type !== 'heatmap');
-  const legendW = legend.length > 1 ? 150 : 0;
+  const below = W < NARROW && legend.length > 1;
+  const H = (opts.height ?? fig.layout.height ?? 380) + (below ? 18 * legend.length : 0);
+  const m = { l: 70, r: 20, t: opts.title === false ? 14 : 44, b: 56 + (below ? 18 * legend.length : 0) };
+  const legendW = legend.length > 1 && !below ? 150 : 0;
   const x0 = m.l, x1 = W - m.r - legendW, y0 = H - m.b, y1 = m.t;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(fig.layout.title.text)}</text>`);
+  if (opts.title !== false) out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(fig.layout.title.text)}</text>`);
 
   const heat = fig.data.find((t): t is HeatmapTrace => t.type === 'heatmap');
   if (heat) {
@@ -112,19 +120,24 @@ export function figureToSvg(fig: Figure, opts: { width?: number; height?: number
     });
     lines.forEach((l) => {
       const color = l.line?.color ?? l.marker?.color ?? COLORS[fig.data.indexOf(l) % COLORS.length];
-      const pts = l.x.map((x, i) => [xs.map(x), ys.map(l.y[i])]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+      const all = l.x.map((x, i) => [xs.map(x), ys.map(l.y[i])]);
+      const pts = all.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
       const mode = l.mode ?? 'lines';
-      if (mode.includes('lines') && pts.length > 1) out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${l.line?.dash && l.line.dash !== 'solid' ? ` stroke-dasharray="${l.line.dash === 'dot' ? '2,3' : '6,4'}"` : ''} points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`);
+      // a point that is not a finite number breaks the line, as in Plotly
+      const runs: number[][][] = [[]];
+      for (const p of all) if (Number.isFinite(p[0]) && Number.isFinite(p[1])) runs[runs.length - 1].push(p); else if (runs[runs.length - 1].length) runs.push([]);
+      if (mode.includes('lines')) for (const run of runs) if (run.length > 1) out.push(`<polyline fill="none" stroke="${color}" stroke-width="${l.line?.width ?? 2}"${l.line?.dash && l.line.dash !== 'solid' ? ` stroke-dasharray="${l.line.dash === 'dot' ? '2,3' : '6,4'}"` : ''} points="${run.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`);
       if (mode.includes('markers')) for (const [a, b] of pts) out.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3.5" fill="${color}"/>`);
       if (mode.includes('text') && l.text) pts.forEach(([a, b], i) => out.push(`<text x="${a.toFixed(1)}" y="${(b - 7).toFixed(1)}" text-anchor="middle">${esc(l.text?.[i] ?? '')}</text>`));
     });
   }
   out.push(`<line x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}" stroke="#444"/><line x1="${x0}" x2="${x0}" y1="${y0}" y2="${y1}" stroke="#444"/>`);
-  out.push(`<text x="${(x0 + x1) / 2}" y="${H - 14}" text-anchor="middle" font-size="12">${esc(fig.layout.xaxis.title.text)}</text>`);
+  out.push(`<text x="${(x0 + x1) / 2}" y="${y0 + 42}" text-anchor="middle" font-size="12">${esc(fig.layout.xaxis.title.text)}</text>`);
   out.push(`<text transform="translate(16,${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(fig.layout.yaxis.title.text)}</text>`);
-  if (legendW) legend.forEach((t, i) => {
+  if (legendW || below) legend.forEach((t, i) => {
     const color = COLORS[fig.data.indexOf(t) % COLORS.length];
-    out.push(`<rect x="${x1 + 14}" y="${y1 + i * 18}" width="12" height="12" fill="${color}"/><text x="${x1 + 32}" y="${y1 + i * 18 + 10}">${esc((t.name ?? '').slice(0, 20))}</text>`);
+    const lx = below ? x0 : x1 + 14, ly = below ? y0 + 56 + i * 18 - 8 : y1 + i * 18;
+    out.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${color}"/><text x="${lx + 18}" y="${ly + 10}">${esc((t.name ?? '').slice(0, below ? 48 : 20))}</text>`);
   });
   out.push('</svg>');
   return out.join('');

@@ -1,68 +1,86 @@
-import { useEffect, useMemo, useState, type ReactElement } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState, type ReactElement } from 'react';
 import BrowserOnly from '@docusaurus/BrowserOnly';
-import * as tf from '@tensorflow/tfjs';
-import { svdJacobi } from '@loralab/linalg/svd.js';
-import { Rng } from '@loralab/util/rng.js';
-import { lineChart } from '@loralab/viz/figure.js';
-import { usePlot } from './usePlot';
+import { drawState } from './usePlot';
+import { useSvgPlot } from './useSvgPlot';
+import PlotFrame from './PlotFrame';
+import { D, K, NOISE, PLANTED_RANK, precomputeSpectra, gamma, keptEnergy, loraParams, measuredError, relativeError, spectrum, truncated } from './loraModel';
+import { energyFigure, heatmapFigure, scalingFigure, spectrumFigure } from './loraFigures';
+import { Slider } from './controls';
 
-const D = 96, K = 64;
+/** The decay slider's values: 0 to 3 in steps of 0.25. */
+const DECAYS = Array.from({ length: 13 }, (_, i) => i / 4);
+const LoraTfCheck = lazy(() => import('./LoraTfCheck'));
+const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
-/** A weight update with a decaying spectrum plus a little noise, as fine-tuning updates look (notebook 3). */
-function makeUpdate(decay: number): Float64Array {
-  const r = new Rng(7);
-  const M = new Float64Array(D * K);
-  for (let i = 0; i < 24; i++) {
-    const s = 1 / (i + 1) ** decay;
-    const u = Array.from({ length: D }, () => r.normal() / Math.sqrt(D));
-    const v = Array.from({ length: K }, () => r.normal() / Math.sqrt(K));
-    for (let a = 0; a < D; a++) for (let b = 0; b < K; b++) M[a * K + b] += s * u[a] * v[b];
-  }
-  for (let j = 0; j < M.length; j++) M[j] += 0.002 * r.normal();
-  return M;
-}
-
-function Explorer(): ReactElement {
+/**
+ * What a rank-r LoRA can hold of a weight update ΔW: its singular values with the first r kept, the energy kept and
+ * the error against r (Eckart–Young), ΔW and its best rank-r approximation as heat maps, and the scale γ that α and r
+ * give under PEFT's and rsLoRA's conventions. LoRA Lab's SVD runs in the page and its SVG renderer draws the figures (fast enough to follow a slider); `tfCheck` adds the TF.js check of the
+ * demo page.
+ */
+function Explorer({ tfCheck }: { tfCheck: boolean }): ReactElement {
   const [r, setR] = useState(8);
   const [alpha, setAlpha] = useState(16);
   const [decay, setDecay] = useState(1.5);
-  const [backend, setBackend] = useState('…');
-  useEffect(() => { tf.ready().then(() => setBackend(tf.getBackend())); }, []);
-  const svd = useMemo(() => svdJacobi(makeUpdate(decay), D, K), [decay]);
-  const total = useMemo(() => svd.S.reduce((s, v) => s + v * v, 0), [svd]);
-  const errAt = (k: number) => Math.sqrt(svd.S.slice(k).reduce((s, v) => s + v * v, 0) / total);
-  // ΔW_r = U_r diag(S_r) V_rᵀ computed with TF.js on the browser's backend, and its error measured directly
-  const measured = useMemo(() => tf.tidy(() => {
-    const U = tf.tensor2d(Float32Array.from(svd.U), [D, svd.k]).slice([0, 0], [D, r]);
-    const S = tf.tensor1d(Float32Array.from(svd.S.slice(0, r)));
-    const Vt = tf.tensor2d(Float32Array.from(svd.Vt), [svd.k, K]).slice([0, 0], [r, K]);
-    const approx = tf.matMul(U.mul(S), Vt);
-    const full = tf.tensor2d(Float32Array.from(makeUpdate(decay)), [D, K]);
-    return tf.norm(tf.sub(full, approx)).dataSync()[0] / tf.norm(full).dataSync()[0];
-  }), [svd, r, decay]);
-  const idx = Array.from({ length: svd.k }, (_, i) => i + 1);
-  const spectrum = useMemo(() => lineChart({ title: `Singular values of ΔW (${D}×${K}); the first r are kept`, x: 'index i', y: { title: 'σᵢ', log: true },
-    series: [{ name: 'all', x: idx, y: Array.from(svd.S), mode: 'markers' }, { name: `kept (r = ${r})`, x: idx.slice(0, r), y: Array.from(svd.S.slice(0, r)), mode: 'markers' }] }), [svd, r]);
-  const errors = useMemo(() => lineChart({ title: 'Best rank-r approximation error (Eckart–Young)', x: 'rank r', y: { title: '‖ΔW − ΔW_r‖ / ‖ΔW‖', range: [0, 1] },
-    series: [{ name: 'error', x: idx, y: idx.map(errAt) }, { name: `r = ${r}`, x: [r], y: [errAt(r)], mode: 'markers' }] }), [svd, r]);
-  const a = usePlot(spectrum), b = usePlot(errors);
+  const s = useMemo(() => spectrum(decay), [decay]);
+  useEffect(() => precomputeSpectra(DECAYS), []);
+  const approx = useMemo(() => truncated(s, r), [s, r]);
+  const zmax = useMemo(() => s.M.reduce((m, v) => Math.max(m, Math.abs(v)), 0), [s]);
+  const figs = {
+    spectrum: useMemo(() => spectrumFigure(s, r), [s, r]),
+    energy: useMemo(() => energyFigure(s, r), [s, r]),
+    target: useMemo(() => heatmapFigure('ΔW, the update to hold', s.M, zmax), [s, zmax]),
+    approx: useMemo(() => heatmapFigure(`ΔW_r = BA, its best rank-${r} approximation`, approx, zmax), [approx, r, zmax]),
+    scaling: useMemo(() => scalingFigure(alpha, r, K), [alpha, r]),
+  };
+  const plots = { spectrum: useSvgPlot(figs.spectrum), energy: useSvgPlot(figs.energy), target: useSvgPlot(figs.target), approx: useSvgPlot(figs.approx), scaling: useSvgPlot(figs.scaling) };
+  const p = loraParams(r);
+  const err = relativeError(s, r);
   return (
-    <div className="demo" data-demo="lora" data-draws={a.version + b.version}>
+    <div className="demo" data-demo="lora" {...drawState(Object.values(plots))}>
       <div className="demo-controls">
-        <label>rank r = {r} <input aria-label="rank" type="range" min={1} max={K} value={r} onChange={(e) => setR(Number(e.target.value))} /></label>
-        <label>lora_alpha = {alpha} <input aria-label="alpha" type="range" min={1} max={64} value={alpha} onChange={(e) => setAlpha(Number(e.target.value))} /></label>
-        <label>spectrum decay = {decay} <input aria-label="decay" type="range" min={0} max={3} step={0.25} value={decay} onChange={(e) => setDecay(Number(e.target.value))} /></label>
+        <Slider label="rank" text="rank r" value={r} min={1} max={K} onChange={setR} />
+        <Slider label="alpha" text="lora_alpha α" value={alpha} min={1} max={64} onChange={setAlpha} />
+        <Slider label="decay" text="spectrum decay" value={decay} min={0} max={DECAYS.at(-1)!} step={DECAYS[1]} onChange={setDecay} />
       </div>
       <p className="demo-readout" data-testid="lora-readout">
-        LoRA parameters r(d+k) = <strong>{(r * (D + K)).toLocaleString('en-US')}</strong> vs dk = {(D * K).toLocaleString('en-US')} ({((100 * r * (D + K)) / (D * K)).toFixed(1)} %) ·
-        relative error <strong>{errAt(r).toFixed(4)}</strong> (measured with TF.js: {measured.toFixed(4)}) · scaling α/r = {(alpha / r).toFixed(3)}, rsLoRA α/√r = {(alpha / Math.sqrt(r)).toFixed(3)} ·
-        TF.js backend: <strong data-testid="tf-backend">{backend}</strong>
+        LoRA parameters r(d+k) = <strong>{p.lora.toLocaleString('en-US')}</strong> vs dk = {p.full.toLocaleString('en-US')} ({pct(p.share)}) ·
+        relative error <strong data-testid="lora-error">{err.toFixed(4)}</strong>
+        {tfCheck
+          ? <BrowserOnly>{() => <Suspense fallback={<> (measured with TF.js: …) · TF.js backend: <strong data-testid="tf-backend">…</strong></>}><LoraTfCheck s={s} r={r} /></Suspense>}</BrowserOnly>
+          : <> (measured on the rebuilt matrix: <span data-testid="lora-measured">{measuredError(s.M, approx).toFixed(4)}</span>)</>}
+        {' '}· energy kept <strong data-testid="lora-energy">{pct(keptEnergy(s, r))}</strong> · scaling α/r = <strong data-testid="lora-gamma">{gamma(r, alpha, false).toFixed(3)}</strong>, rsLoRA α/√r = <strong data-testid="lora-gamma-rs">{gamma(r, alpha, true).toFixed(3)}</strong>
       </p>
-      <div ref={a.ref} /><div ref={b.ref} />
+      {p.share > 1 && (
+        <p className="demo-note" data-testid="lora-note-over">
+          Over 100 %: above r = {p.breakEven.toFixed(1)} (= dk/(d+k)) the two factors B ({D}×r) and A (r×{K}) hold more numbers than ΔW itself.
+          LoRA only saves parameters when r is well below that — for a 4096×4096 projection the break-even rank is 2,048, so r = 8 costs 0.4 %.
+        </p>
+      )}
+      <p className="demo-note" data-testid="lora-note-cliff">
+        Why a cliff after i = {PLANTED_RANK}: this ΔW was made as a sum of {PLANTED_RANK} rank-one directions of strength σᵢ = 1/i^decay, plus noise of size {NOISE} in
+        every entry, so its singular values past the {PLANTED_RANK}th are only that noise (about {s.svd.S[PLANTED_RANK].toFixed(3)} here).{' '}
+        {decay === 0
+          ? `With decay 0 all ${PLANTED_RANK} directions are equally strong: the spectrum is flat, then drops — a rank below ${PLANTED_RANK} must leave whole directions out, and the error falls in even steps until r = ${PLANTED_RANK}.`
+          : s.svd.S[PLANTED_RANK - 1] > 2 * s.svd.S[PLANTED_RANK]
+            ? `A rank past ${PLANTED_RANK} keeps nothing but noise.`
+            : `At this decay the weakest planted directions are already below the noise, so the spectrum sinks into the noise floor before i = ${PLANTED_RANK} and the cliff disappears: the update's useful rank is lower than the one it was made with.`}
+      </p>
+      <div className="demo-grid">
+        <PlotFrame fig={figs.spectrum} plot={plots.spectrum} />
+        <PlotFrame fig={figs.energy} plot={plots.energy} />
+        <PlotFrame fig={figs.target} plot={plots.target} />
+        <PlotFrame fig={figs.approx} plot={plots.approx} />
+      </div>
+      <PlotFrame fig={figs.scaling} plot={plots.scaling} testId="lora-scaling-chart" />
+      <p className="demo-note">
+        α sets the scale γ of the update γ·BAx. With PEFT's γ = α/r, doubling r halves γ; rsLoRA's α/√r halves it only by √2, which keeps the update's size
+        steady as r grows (notebook 4 measures it). Keeping α = 2r holds γ = 2 fixed.
+      </p>
     </div>
   );
 }
 
-export default function LoraRankExplorer(): ReactElement {
-  return <BrowserOnly fallback={<p>The explorer runs in your browser once the page has loaded.</p>}>{() => <Explorer />}</BrowserOnly>;
+export default function LoraRankExplorer({ tfCheck = false }: { tfCheck?: boolean }): ReactElement {
+  return <BrowserOnly fallback={<p>The explorer runs in your browser once the page has loaded.</p>}>{() => <Explorer tfCheck={tfCheck} />}</BrowserOnly>;
 }

@@ -6,29 +6,15 @@ import { dequantizePacked } from '@loralab/quant/blockwise4.js';
 import { roundToBf16 } from '@loralab/quant/bf16.js';
 import { dequantize4bitWebGpu } from '@loralab/quant/kernels/webgpu.js';
 import { NF4_CODE } from '@loralab/quant/codebooks.js';
-import { Rng } from '@loralab/util/rng.js';
 import { histogram, barChart } from '@loralab/viz/figure.js';
 import { usePlot } from './usePlot';
+import PlotFrame from './PlotFrame';
 import { onWebGpu, prepareWebGpuBackend } from './webgpuBackend';
+import { DISTS, sampleWeights, type Dist } from './nf4Model';
 
 const BLOCKSIZES = [32, 64, 128, 256, 512, 1024, 4096];
 /** The weights as a matrix, for the GPU kernel (n = 128 × 128 = 16,384). */
 const SHAPE: [number, number] = [128, 128];
-type Dist = 'normal' | 'uniform' | 'laplace' | 'normal + outliers';
-
-function sample(dist: Dist, n: number, seed: number): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => {
-    const u = r.next();
-    switch (dist) {
-      case 'uniform': return 0.05 * (2 * u - 1);
-      case 'laplace': return 0.02 * Math.sign(u - 0.5) * -Math.log(1 - 2 * Math.abs(u - 0.5));
-      case 'normal + outliers': return u < 0.002 ? 0.4 * (r.next() < 0.5 ? -1 : 1) : 0.02 * r.normal();
-      default: return 0.02 * r.normal();
-    }
-  });
-}
-
 type GpuCheck =
   | { status: 'pending' }
   | { status: 'unavailable' | 'error'; why: string }
@@ -93,7 +79,7 @@ function Playground(): ReactElement {
   useEffect(() => { tf.ready().then(() => setBackend(tf.getBackend())); }, []);
   const n = SHAPE[0] * SHAPE[1];
   const result = useMemo(() => {
-    const x = sample(dist, n, 1);
+    const x = sampleWeights(dist, n, 1);
     const t0 = performance.now();
     const q = quantize4bit(x, { quantType: 'nf4', blocksize, trace: true });
     const ms = performance.now() - t0;
@@ -102,10 +88,18 @@ function Playground(): ReactElement {
     const rms = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
     const counts = new Array(16).fill(0);
     for (const c of t.codes) counts[c]++;
-    // the same relative error computed by TF.js on the browser's backend, from the dequantized weights
-    const tfRelErr = tf.tidy(() => { const a = tf.tensor1d(x), b = tf.tensor1d(t.dequantized); return tf.norm(tf.sub(b, a)).dataSync()[0] / tf.norm(a).dataSync()[0]; });
-    return { x, t, state: q.state, ms, tfRelErr, relErr: rms(t.error) / rms(x), bits: bitsPerParameter(q.state).total, bitsDq: bitsPerParameter(dq.state).total, counts };
+    return { x, t, state: q.state, ms, relErr: rms(t.error) / rms(x), bits: bitsPerParameter(q.state).total, bitsDq: bitsPerParameter(dq.state).total, counts };
   }, [dist, blocksize]);
+  // the same relative error computed by TF.js on the browser's backend, from the dequantized weights: read back
+  // asynchronously (no dataSync), so a change redraws the charts without waiting for the GPU round trip
+  const [tfRelErr, setTfRelErr] = useState<number | null>(null);
+  useEffect(() => {
+    let live = true;
+    setTfRelErr(null);
+    const ratio = tf.tidy(() => { const a = tf.tensor1d(result.x), b = tf.tensor1d(result.t.dequantized); return tf.div(tf.norm(tf.sub(b, a)), tf.norm(a)); });
+    ratio.data().then((v) => { if (live) setTfRelErr(v[0]); }).finally(() => ratio.dispose());
+    return () => { live = false; };
+  }, [result]);
   const values = useMemo(() => histogram({ title: `${n.toLocaleString('en-US')} weights (${dist})`, x: 'value', series: [{ name: 'weights', values: result.x }], bins: 80 }), [result, dist]);
   const codes = useMemo(() => barChart({ title: `NF4 codes used (blocksize ${blocksize})`, x: 'code', y: 'count', categories: Array.from(NF4_CODE, (_, i) => String(i)), series: [{ name: 'count', values: result.counts }] }), [result, blocksize]);
   const errors = useMemo(() => histogram({ title: 'Quantization error (dequantized − original)', x: 'error', series: [{ name: 'error', values: result.t.error }], bins: 80 }), [result]);
@@ -114,18 +108,18 @@ function Playground(): ReactElement {
     <div className="demo" data-demo="nf4" data-draws={a.version + b.version + c.version}>
       <div className="demo-controls">
         <label>Distribution <select aria-label="distribution" value={dist} onChange={(e) => setDist(e.target.value as Dist)}>
-          {(['normal', 'uniform', 'laplace', 'normal + outliers'] as Dist[]).map((d) => <option key={d}>{d}</option>)}
+          {DISTS.map((d) => <option key={d}>{d}</option>)}
         </select></label>
         <label>Blocksize <select aria-label="blocksize" value={blocksize} onChange={(e) => setBlocksize(Number(e.target.value))}>
           {BLOCKSIZES.map((b) => <option key={b} value={b}>{b}</option>)}
         </select></label>
       </div>
       <p className="demo-readout" data-testid="nf4-readout">
-        RMS error / RMS weight: <strong>{result.relErr.toFixed(4)}</strong> (TF.js on <strong data-testid="tf-backend">{backend}</strong>: {result.tfRelErr.toFixed(4)}) · bits per parameter: <strong>{result.bits.toFixed(3)}</strong>{' '}
+        RMS error / RMS weight: <strong>{result.relErr.toFixed(4)}</strong> (TF.js on <strong data-testid="tf-backend">{tfRelErr === null ? '…' : backend}</strong>: {tfRelErr === null ? '…' : tfRelErr.toFixed(4)}) · bits per parameter: <strong>{result.bits.toFixed(3)}</strong>{' '}
         ({result.bitsDq.toFixed(3)} with double quantization) · {result.t.absmax.length} blocks · quantized in {result.ms.toFixed(1)} ms by LoRA Lab's own code
       </p>
       <GpuKernelLine state={result.state} shape={SHAPE} />
-      <div ref={a.ref} /><div ref={b.ref} /><div ref={c.ref} />
+      <PlotFrame fig={values} plot={a} /><PlotFrame fig={codes} plot={b} /><PlotFrame fig={errors} plot={c} />
     </div>
   );
 }
