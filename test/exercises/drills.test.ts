@@ -1,6 +1,7 @@
 /**
  * The interview drills: every file validates against the schema, there are at least 60 questions over the eight
- * sections, every numeric answer the library can compute is recomputed here (so it can never be wrong), and the
+ * sections, every numeric answer the library can compute is recomputed here (so it can never be wrong) and agrees
+ * with what the notebooks print, and the
  * drills cannot be passed without knowing the answers: the correct option's position is spread in the files and
  * shuffled (seeded) per attempt, empty and unreadable answers are refused without counting, numbers are read with
  * their units and suffixes, a short answer stating a listed misconception fails, and the terminal quiz behaves so on
@@ -77,6 +78,29 @@ describe('drills: the data', () => {
       const v = fn(q.compute.args);
       const tol = q.tolerance.kind === 'relative' ? q.tolerance.value * Math.abs(v) : q.tolerance.value;
       expect(Math.abs(q.answer - v), `${q.id}: stated ${q.answer}, the library computes ${v}`).toBeLessThanOrEqual(tol + 1e-9 * Math.abs(v));
+    }
+  });
+
+  it('the numbers a drill and a notebook both state agree (the notebooks\' committed outputs)', () => {
+    const outputs = (nb: string) => (JSON.parse(readFileSync(join(root, 'notebooks', `${nb}.ipynb`), 'utf8')).cells as { outputs?: { text?: string | string[]; data?: Record<string, string | string[]> }[] }[])
+      .flatMap((c) => c.outputs ?? []).map((o) => [o.text, o.data?.['text/markdown'], o.data?.['text/plain']].flat().filter((t) => typeof t === 'string').join('')).join('\n');
+    const num = (t: string) => Number(t.replace(/,/g, ''));
+    // drill id, notebook, where the notebook prints the number, and how many decimals it prints
+    const pairs: [string, string, RegExp, number][] = [
+      ['1.3', '01-why-fine-tune', /^\| llama-7b \| [\d,]+ \| ([\d.]+) \|/m, 1],
+      ['2.9', '02-resource-bottlenecks', /parameters, ([\d.]+) % of the model/, 2],
+      ['3.3', '03-lora-idea', /^\| llama-7b \| [\d,]+ \| ([\d,]+) \|/m, 0],
+      ['3.9', '03-lora-idea', /^\| gpt3-175b \|(?: [^|]+ \|){3} ([\d,]+)× \|/m, 0],
+      ['3.10', '03-lora-idea', /^\| gpt3-175b \|(?: [^|]+ \|){2} ([\d,]+) \|/m, 0],
+      ['6.10', '08-experiments-interviews', /(\d+) GB in pure bf16/, 0],
+      ['6.11', '08-experiments-interviews', /16 B\/param\) vs ([\d.]+) GB/, 1],
+    ];
+    for (const [id, nb, re, decimals] of pairs) {
+      const q = byId(id) as NumericQuestion;
+      const m = re.exec(outputs(nb));
+      expect(m, `${id}: ${nb} prints no figure matching ${re}`).not.toBeNull();
+      const tol = (q.tolerance.kind === 'relative' ? q.tolerance.value * Math.abs(q.answer) : q.tolerance.value) + 0.5 * 10 ** -decimals;
+      expect(Math.abs(num(m![1]) - q.answer), `${id}: the drill states ${q.answer}, ${nb} prints ${m![1]}`).toBeLessThanOrEqual(tol + 1e-9);
     }
   });
 
