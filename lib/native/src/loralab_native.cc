@@ -69,7 +69,8 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       const char* e = dlerror();
-      failures += (failures.empty() ? "" : "; ") + path + ": " + (e ? e : "dlopen failed");
+      const std::string why = e ? e : "dlopen failed";  // glibc's message already names the file
+      failures += (failures.empty() ? "" : "; ") + (why.find(path) != std::string::npos ? why : path + ": " + why);
       continue;
     }
     auto sgemm = symbol<SgemmFn>(h, "cblas_sgemm");
