@@ -115,7 +115,9 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { 
  * tensors; the caller disposes both maps.
  */
 export function clipGradNormOnDevice(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; clipped: Map<string, tf.Tensor> } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(g.square())))) as tf.Scalar);
+  // Σ_k Σ g_k² added one tensor at a time, in order (tf.addN's order), since WebGPU's AddN binds one buffer per input
+  // and adapters allow only 8 to 10 of them.
+  const norm = tf.tidy(() => tf.sqrt([...grads.values()].map((g) => tf.sum(g.square())).reduce((a, b) => a.add(b))) as tf.Scalar);
   if (!(maxNorm > 0)) return { norm, clipped: new Map([...grads].map(([k, g]) => [k, g.clone()])) };
   const scale = tf.tidy(() => tf.where(norm.greater(maxNorm), tf.div(maxNorm, norm.add(1e-6)), tf.scalar(1)));
   const clipped = new Map([...grads].map(([k, g]) => [k, g.mul(scale)]));
