@@ -29,6 +29,11 @@ export const NEEDS = {
     present: pythonImports('torch'),
     debian: ['python3-torch'],
   },
+  compiler: {
+    why: "builds LoRA Lab's native kernels (lib/native, node-gyp) at npm install",
+    present: () => ['g++', 'make'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0),
+    debian: ['g++', 'make'],
+  },
   openblas: {
     why: "the CBLAS that LoRA Lab's native matmul and PyTorch's fair float32 baseline use",
     present: sharedLibrary('libopenblas.so.0'),
@@ -37,7 +42,7 @@ export const NEEDS = {
 };
 
 export const JOBS = {
-  test: ['jupyterClient', 'chromium', 'torch', 'openblas'],
+  test: ['jupyterClient', 'chromium', 'torch', 'compiler', 'openblas'],
   bench: ['torch', 'openblas'],
 };
 
@@ -85,6 +90,8 @@ export function setup(job, system = {}) {
     return 1;
   }
   say(`installed ${packages.join(' ')}`);
+  // npm install ran before a compiler was here: build the native kernels now, as npm install would have
+  if (missing.includes('compiler') && !system.needs) spawnSync(process.execPath, [new URL('../lib/native/build.mjs', import.meta.url).pathname], { stdio: 'inherit' });
   return 0;
 }
 

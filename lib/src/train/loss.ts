@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
+import { productXWt } from '../layers/linear.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -60,8 +61,8 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
   if (count === 0) throw new Error('the batch has no tokens to learn from (every label is masked)');
   const chunk = head.chunkRows;
   const chunkTensor = (s: number, e: number) => head.rowsTensor(s, e);
-  /** logits of a chunk for the N positions: (E_c · hᵀ)ᵀ */
-  const chunkLogits = (h2: tf.Tensor2D, w: tf.Tensor2D) => tf.matMul(w, h2.transpose()).transpose() as tf.Tensor2D;
+  /** logits of a chunk for the N positions: h · E_cᵀ */
+  const chunkLogits = (h2: tf.Tensor2D, w: tf.Tensor2D) => productXWt(h2, w);
   const targetsFor = (s: number, e: number) => tf.tensor1d(Array.from(target, (y) => (y >= s && y < e ? y - s : -1)), 'int32');
 
   const positions = (hIn: tf.Tensor3D) => hIn.slice([0, 0, 0], [B, T - 1, d]).reshape([N, d]) as tf.Tensor2D;
