@@ -25,16 +25,17 @@ const RECORDS = readFileSync(join(ROOT, 'datasets/sql/train.jsonl'), 'utf8').spl
 /**
  * Tolerances, from float32 accumulation order. The two steps compute the same expression with the same bf16 operands
  * (the 4-bit weights dequantize to identical bits, checked below), but the GPU sums each dot product in another order:
- * a length-K float32 sum differs by at most ~K·2⁻²⁴ relative (K ≤ 768 here: 5e-5) and typically √K·2⁻²⁴ (2e-6).
- * Two larger effects ride on that: an activation whose float32 value sits within an ulp of a bf16 rounding midpoint
- * can round to the neighbouring bf16 value on one side only (a 2⁻⁸ change of that one operand, rare), and WGSL's exp,
- * log and tanh are accurate to a few ulp rather than correctly rounded. Summed over a layer, these stay under 1e-5 of
- * the loss and 1e-4 of a gradient tensor's largest entry; the bounds below keep a 10× margin. Over a few steps AdamW
- * divides by √v, so a gradient entry near zero can change its update's sign (a 2·lr difference in that weight): the
- * loss curve is compared at 1e-3.
+ * a length-K float32 sum differs by at most ~K·2⁻²⁴ relative (K ≤ 768 here: 5e-5) and typically √K·2⁻²⁴ (2e-6); WGSL's
+ * exp, log and tanh are accurate to a few ulp rather than correctly rounded. One effect is larger: an activation whose
+ * float32 value sits within an ulp of a bf16 rounding midpoint rounds to the neighbouring bf16 value on one side only,
+ * a 2⁻⁸ change of that operand, and a gradient entry fed by a few such products moves by up to ~2⁻⁹ of the tensor's
+ * scale. Hence: loss within 1e-4 relative, each gradient tensor within 2e-3 of its largest entry (measured on
+ * SwiftShader: loss 1.5e-6, gradients 4.5e-7 on the tiny fixture, whose activations rarely cross a midpoint, and up to
+ * 3e-4 on gemma-micro). Over a few steps AdamW divides by √v, so a gradient entry near zero can flip its update's sign
+ * (a 2·lr difference in that weight): the loss curve is compared at 1e-3 (measured: 1.2e-5).
  */
 const LOSS_RTOL = 1e-4;
-const GRAD_RTOL = 1e-3;
+const GRAD_RTOL = 2e-3;
 const CURVE_RTOL = 1e-3;
 
 const inCI = process.env.CI === 'true';
@@ -103,8 +104,10 @@ function expectSameStep(gpu: StepReport, cpu: ReturnType<typeof cpuReference>): 
       diff = Math.max(diff, Math.abs(got[i] - want[i]));
     }
     expect(scale, `${name}: the reference gradient is all zero, so it checks nothing`).toBeGreaterThan(0);
+    if (process.env.LORALAB_WEBGPU_REPORT) console.info(`${name}: max|Δg|/max|g| = ${(diff / scale).toExponential(2)}`);
     expect(diff, `${name}: max |Δg| against max |g| = ${scale}`).toBeLessThanOrEqual(GRAD_RTOL * scale);
   }
+  if (process.env.LORALAB_WEBGPU_REPORT) console.info(`loss ${gpu.loss0} vs ${cpu.loss0}; curve ${gpu.losses.join(', ')} vs ${cpu.losses.join(', ')}; step seconds ${gpu.seconds.map((x) => x.toFixed(2)).join(', ')}`);
   expect(gpu.losses.length).toBe(cpu.losses.length);
   gpu.losses.forEach((l, k) => expect(Math.abs(l - cpu.losses[k]), `step ${k + 1}: ${l} vs ${cpu.losses[k]}`).toBeLessThanOrEqual(CURVE_RTOL * Math.abs(cpu.losses[k])));
   // the loss is the one value a step reads back from the GPU
@@ -147,7 +150,7 @@ describe('QLoRA step on WebGPU (Chromium)', () => {
 
   it('releases GPU memory: tensors, bytes and the buffer manager\'s counts do not grow over 50 steps', async (ctx) => {
     needsAdapter(ctx);
-    const s = spec('gemma-tiny', { records: RECORDS.slice(0, 1), batchSize: 1, maxLength: 36, steps: 50, targetModules: ['q_proj'] });
+    const s = spec('gemma-tiny', { records: RECORDS.slice(0, 1), batchSize: 1, maxLength: 44, steps: 50, targetModules: ['q_proj'] });
     const gpu = await call('runSteps', s);
     const [after2, last] = [gpu.memory[1], gpu.memory[49]];
     expect(last.numTensors).toBe(after2.numTensors);
