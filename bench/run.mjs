@@ -13,6 +13,7 @@ const BENCHES = {
   'gemma2b-load': () => import('./gemma2bLoad.mjs'),
   'gemma2b-step': () => import('./gemma2bStep.mjs'),
   finetune: () => import('./finetune.mjs'),
+  webgpu: () => import('./webgpu.mjs'),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
