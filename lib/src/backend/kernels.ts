@@ -9,6 +9,10 @@
  *   wasm          TF.js's own (XNNPACK; x·Wᵀ as (W·xᵀ)ᵀ)     wasm SIMD, in the wasm heap         TF.js's
  *   webgpu        TF.js's own                                WGSL compute shader                 TF.js's
  *   cpu           TF.js's own (and tensorflow: libtensorflow) JS array (SIMD or loop), uploaded  TF.js's
+ *
+ * On webgpu the packed weight is uploaded once per layer and stays on the GPU (`residentQuantState`): the shader
+ * expands any row range of it into the matmul's operand, and bf16 rounding of activations is a WGSL shader too
+ * (`roundTensorToBf16`), so a training step (train/deviceStep.ts) reads nothing back but its loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelsActive } from './nativeKernels.js';

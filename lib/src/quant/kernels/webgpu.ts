@@ -17,8 +17,9 @@
  * whose absmax is under ~1.5e-37. All-zero blocks are unaffected: their codes are the exact zero (0 × 1e-38 = 0).
  *
  * Layout on the GPU: the packed bytes are uploaded as an int32 tensor (four bytes per word, little-endian, as WebGPU
- * buffers are; the tail padded with zeros), absmax and the 16-entry codebook as float32 tensors; blocksize is a
- * uniform; the output is a float32 tensor of the requested 2-D shape.
+ * buffers are; the tail padded with zeros), absmax and the 16-entry codebook as float32 tensors; blocksize and the
+ * first element's offset are uniforms (a layer keeps the upload and dequantizes row ranges of it); the output is a
+ * float32 tensor of the requested 2-D shape.
  *
  * The active TF.js backend must be 'webgpu'. This module only imports the types of @tensorflow/tfjs-backend-webgpu;
  * registering that backend (`await import('@tensorflow/tfjs-backend-webgpu')`, as `initBackend` does) and switching to
