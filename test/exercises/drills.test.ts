@@ -71,7 +71,7 @@ describe('drills: the data', () => {
     const computed = all.filter((q) => q.compute) as (NumericQuestion & { compute: { fn: string; args: Record<string, unknown> } })[];
     expect(computed.length).toBeGreaterThanOrEqual(25);
     // the figures the teaching material once stated wrongly are all recomputed
-    for (const id of ['1.2', '1.3', '1.9', '2.9', '3.4', '3.9', '3.10', '6.10', '6.11', '6.12']) expect(byId(id).type === 'numeric' && (byId(id) as NumericQuestion).compute, id).toBeTruthy();
+    for (const id of ['1.2', '1.3', '1.9', '2.9', '3.4', '3.9', '3.10', '6.10', '6.11', '6.12']) expect(byId(id).type === 'numeric' && (byId(id) as NumericQuestion & { compute?: object }).compute, id).toBeTruthy();
     for (const q of computed) {
       const fn = COMPUTE[q.compute.fn];
       expect(fn, `${q.id}: unknown compute function '${q.compute.fn}'`).toBeDefined();

@@ -107,10 +107,10 @@ describe('site', () => {
     // no math left as raw TeX: no block of prose (outside code, KaTeX and charts) holds a $…$ pair or a lone $\command
     const rawMath = await page.evaluate(() => {
       const article = (document.querySelector('article') ?? document.body).cloneNode(true) as HTMLElement;
-      for (const el of article.querySelectorAll('code, pre, .katex, .plotly-chart, script, style, svg')) el.remove();
+      for (const el of Array.from(article.querySelectorAll('code, pre, .katex, .plotly-chart, script, style, svg'))) el.remove();
       const found: string[] = [];
-      for (const el of article.querySelectorAll('p, li, td, th, h1, h2, h3, h4, h5, h6, blockquote, figcaption')) {
-        const text = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || !['P', 'LI', 'UL', 'OL', 'TABLE'].includes((n as Element).tagName)).map((n) => n.textContent ?? '').join('');
+      for (const el of Array.from(article.querySelectorAll('p, li, td, th, h1, h2, h3, h4, h5, h6, blockquote, figcaption'))) {
+        const text = Array.from(el.childNodes).filter((n) => n.nodeType === Node.TEXT_NODE || !['P', 'LI', 'UL', 'OL', 'TABLE'].includes((n as Element).tagName)).map((n) => n.textContent ?? '').join('');
         if (/\$[^$]+\$|\$\s*\\[A-Za-z]/.test(text)) found.push(text.trim().slice(0, 160));
       }
       return found;
