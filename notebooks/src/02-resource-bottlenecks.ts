@@ -66,16 +66,16 @@ show(lineChart({ title: 'QLoRA r=8 on LLaMA-7B: total memory vs sequence length'
 //
 // Generating text needs the weights and, for every token in the context, a key and a value vector per layer:
 // $2 \cdot L \cdot n_{kv} \cdot d_{head}$ values per token. LLaMA-7B has 32 heads of 128 for keys and values; Gemma-2B
-// uses multi-query attention (a single KV head of 256), so its cache per token is 28 times smaller; LLaMA-70B shares
-// 8 KV heads among 64 query heads (grouped-query attention):
+// uses multi-query attention (a single KV head of 256), so its cache per token is many times smaller (the last
+// column); LLaMA-70B shares 8 KV heads among 64 query heads (grouped-query attention):
 
 // %%
 const kvPerToken = (n: string) => { const c = namedConfig(n)!; return 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * 2; }; // bf16
 const infRows = ['gemma-2b', 'llama-7b', 'llama-70b'].map((n) => {
   const w = predictMemory(namedConfig(n)!, { method: 'full' }).bytes.weights;
-  return [n, (w / GB).toFixed(1), (kvPerToken(n) / 1024).toFixed(0), ((kvPerToken(n) * 4096 * 8) / GB).toFixed(1)];
+  return [n, (w / GB).toFixed(1), (kvPerToken(n) / 1024).toFixed(0), ((kvPerToken(n) * 4096 * 8) / GB).toFixed(1), `${(kvPerToken('llama-7b') / kvPerToken(n)).toFixed(1)}×`];
 });
-showTable(['model', 'bf16 weights (GB)', 'KV cache per token (KiB)', 'KV cache, 8 sequences × 4096 tokens (GB)'], infRows);
+showTable(['model', 'bf16 weights (GB)', 'KV cache per token (KiB)', 'KV cache, 8 sequences × 4096 tokens (GB)', 'LLaMA-7B\'s cache per token / this one\'s'], infRows);
 
 // %% [markdown]
 // ## Decode latency: bytes read per token
