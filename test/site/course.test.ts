@@ -22,6 +22,11 @@ const course = JSON.parse(readFileSync(join(root, 'notebooks/course.json'), 'utf
 /** §5 of the site's brief: a notebook page in all, as transferred, and the time until the network is idle. */
 const BUDGET = { bytes: 1.5e6, idleMs: 2000 };
 const PHONE = { width: 390, height: 844 };
+/** §1: a control's change reaches the screen within this (median over the changes of one explorable). */
+const RESPONSE_MS = 100;
+/** ms per control change, per explorable (data-demo). */
+const responses: Record<string, number[]> = {};
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 let site: Site;
 const loads: Record<string, Load & { warmBytes: number; plotlyFromCache: boolean }> = {};
@@ -41,6 +46,7 @@ afterAll(async () => {
       budget: { transferredBytes: BUDGET.bytes, networkIdleMs: BUDGET.idleMs },
       max: { transferredBytes: Math.max(...pages.map((p) => p.transferredBytes)), networkIdleMs: Math.max(...pages.map((p) => p.networkIdleMs)) },
       pages,
+      explorables: { what: 'ms from the first event of a control change to every plot of the explorable redrawn (median, max), headless Chromium at 1366×900', budgetMs: RESPONSE_MS, ...Object.fromEntries(Object.entries(responses).map(([d, v]) => [d, { changes: v.length, medianMs: Math.round(median(v)), maxMs: Math.round(Math.max(...v)) }])) },
     }, null, 2)}\n`);
   }
 });
@@ -65,12 +71,15 @@ describe('site weight (bench/results/site.json)', () => {
   it.each(notebooks)('notebook page %s: ≤ 1.5 MB transferred, network idle ≤ 2 s, Plotly compressed and cached', async (slug) => {
     const context = await site.browser.newContext({ viewport: { width: 1366, height: 900 } });
     const page = await context.newPage();
-    // warm the server's file cache and the browser's JIT, as a second visitor would find them; then the best of two
-    // cold loads (the machine is shared: the better one is the page's own cost)
+    // warm the server's file cache and the browser's JIT, as a second visitor would find them; then a cold load, and
+    // a second one if the first was over the time budget (the machine is shared: the better one is the page's own cost)
     await page.goto(`${site.base}/notebooks/${slug}`, { waitUntil: 'load' });
     await chartsDrawn(page);
-    const cold = [await measureLoad(page, `${site.base}/notebooks/${slug}`), await measureLoad(page, `${site.base}/notebooks/${slug}`)];
-    const load = cold[0].idleMs <= cold[1].idleMs ? cold[0] : cold[1];
+    let load = await measureLoad(page, `${site.base}/notebooks/${slug}`);
+    if (load.idleMs > BUDGET.idleMs) {
+      const again = await measureLoad(page, `${site.base}/notebooks/${slug}`);
+      if (again.idleMs < load.idleMs) load = again;
+    }
     // a revisit: everything content-hashed comes from the cache, Plotly included
     await chartsDrawn(page);
     await page.goto('about:blank');
@@ -256,12 +265,9 @@ const settled = (page: Page, demo: string, minDraws: number) => page.waitForFunc
 }, [demo, minDraws] as const, { timeout: 30_000 });
 const draws = async (page: Page, demo: string) => Number(await page.locator(`[data-demo="${demo}"]`).getAttribute('data-draws'));
 const text = async (page: Page, id: string) => (await page.getByTestId(id).textContent()) ?? '';
-/** §1: a control's change reaches the screen within this (median over the changes of one explorable). */
-const RESPONSE_MS = 100;
-const responses: Record<string, number[]> = {};
 
 /**
- * Change a control and time it in the page, from the first input or change event the explorable receives to the
+ * Change a control and time it in the page, from the first event of the gesture the explorable receives to the
  * moment every plot shows the new state (a MutationObserver on its data attributes); returns which plots changed.
  * `act` performs the change (fill, select, check, key press).
  */
@@ -277,9 +283,10 @@ async function change(page: Page, demo: string, act: () => Promise<unknown>): Pr
     const done = () => { if (w.t0 !== null && w.t1 === null && Number(el.getAttribute('data-draws')) > n && el.getAttribute('data-pending') === '0') w.t1 = performance.now(); };
     const mo = new MutationObserver(done);
     mo.observe(el, { attributes: true, attributeFilter: ['data-draws', 'data-pending'] });
-    el.addEventListener('input', arm, true);
-    el.addEventListener('change', arm, true);
-    w.stop = () => { mo.disconnect(); el.removeEventListener('input', arm, true); el.removeEventListener('change', arm, true); };
+    // the first event of the gesture: React handles a radio's or checkbox's change on 'click', before 'input' fires
+    const events = ['pointerdown', 'keydown', 'click', 'input', 'change'];
+    for (const e of events) el.addEventListener(e, arm, true);
+    w.stop = () => { mo.disconnect(); for (const e of events) el.removeEventListener(e, arm, true); };
   }, demo);
   await act();
   await page.waitForFunction(() => (window as unknown as { t1: number | null }).t1 !== null, null, { timeout: 30_000 });
@@ -292,7 +299,6 @@ async function change(page: Page, demo: string, act: () => Promise<unknown>): Pr
   const after = await plotData(page, demo);
   return after.map((a, i) => a !== before[i]);
 }
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 /** A lesson page with its explorable placed by course.json, drawn (at least `minDraws` plots) and settled. */
 async function openExplorable(path: string, component: string, demo: string, minDraws: number): Promise<{ page: Page; errors: string[] }> {
   const opened = await openPage(path);
@@ -308,14 +314,16 @@ async function finish(page: Page, demo: string, errors: string[]): Promise<void>
 }
 
 describe('explorables in the lessons', () => {
-  afterAll(() => {
-    if (!Object.keys(responses).length) return;
-    const file = join(root, 'bench/results/site.json');
-    let doc: Record<string, unknown> = {};
-    try { doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { /* written by the weight tests, or not yet */ }
-    doc.explorables = { what: 'ms from a control change to every plot of the explorable redrawn (median, max), headless Chromium at 1366×900', budgetMs: RESPONSE_MS, ...Object.fromEntries(Object.entries(responses).map(([d, v]) => [d, { changes: v.length, medianMs: Math.round(median(v)), maxMs: Math.round(Math.max(...v)) }])) };
-    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
-  });
+  it('the NF4 playground (demo page) redraws within the budget when the distribution and the blocksize change', async () => {
+    const { page, errors } = await openPage('/demos/nf4-playground');
+    const demo = 'nf4';
+    await settled(page, demo, 3);
+    expect(await change(page, demo, () => page.selectOption('[data-demo="nf4"] select[aria-label="distribution"]', 'laplace'))).toEqual([true, true, true]);
+    expect(await change(page, demo, () => page.selectOption('[data-demo="nf4"] select[aria-label="blocksize"]', '256'))).toEqual([false, true, true]);
+    expect(await change(page, demo, () => page.selectOption('[data-demo="nf4"] select[aria-label="distribution"]', 'normal + outliers'))).toEqual([true, true, true]);
+    expect(await text(page, 'nf4-readout')).toMatch(/bits per parameter: 4\.125/);
+    await finish(page, demo, errors);
+  }, 60_000);
 
   it('notebook 3: the rank explorer — r, α and the decay each move a figure, the readout is the SVD’s, the surprises are explained', async () => {
     const demo = 'lora';

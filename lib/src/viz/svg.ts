@@ -93,11 +93,12 @@ export function figureToSvg(fig: Figure, opts: { width?: number; height?: number
     const lines = fig.data.filter((t): t is ScatterTrace => t.type === 'scatter');
     const all = [...bars, ...lines];
     const isCat = all.some((t) => t.x.some((v) => typeof v === 'string')) || fig.layout.xaxis.type === 'category';
-    const cats = isCat ? [...new Set(all.flatMap((t) => t.x.map(String)))] : [];
+    // Array.from, not spread: the site's Babel build spreads a Set in loose mode as [set]
+    const cats = isCat ? Array.from(new Set(all.flatMap((t) => t.x.map(String)))) : [];
     const xs = isCat ? categoryScale(cats, x0, x1) : numericScale(fig.layout.xaxis, all.flatMap((t) => t.x.map(Number)), x0, x1, false);
     const stacked = fig.layout.barmode === 'stack';
     const yValues = stacked
-      ? [...(() => { const s = new Map<string, number>(); for (const b of bars) b.x.forEach((x, i) => s.set(String(x), (s.get(String(x)) ?? 0) + b.y[i])); return s.values(); })()]
+      ? Array.from((() => { const s = new Map<string, number>(); for (const b of bars) b.x.forEach((x, i) => s.set(String(x), (s.get(String(x)) ?? 0) + b.y[i])); return s.values(); })())
       : all.flatMap((t) => t.y);
     const ys = numericScale(fig.layout.yaxis, [...yValues, ...lines.flatMap((t) => t.y)], y0, y1, bars.length > 0);
     for (const t of ys.ticks) out.push(`<line x1="${x0}" x2="${x1}" y1="${t.at.toFixed(1)}" y2="${t.at.toFixed(1)}" stroke="#eee"/><text x="${x0 - 6}" y="${(t.at + 4).toFixed(1)}" text-anchor="end">${esc(t.label)}</text>`);

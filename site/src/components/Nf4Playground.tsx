@@ -7,7 +7,8 @@ import { roundToBf16 } from '@loralab/quant/bf16.js';
 import { dequantize4bitWebGpu } from '@loralab/quant/kernels/webgpu.js';
 import { NF4_CODE } from '@loralab/quant/codebooks.js';
 import { histogram, barChart } from '@loralab/viz/figure.js';
-import { usePlot } from './usePlot';
+import { drawState } from './usePlot';
+import { useSvgPlot } from './useSvgPlot';
 import PlotFrame from './PlotFrame';
 import { onWebGpu, prepareWebGpuBackend } from './webgpuBackend';
 import { DISTS, sampleWeights, type Dist } from './nf4Model';
@@ -103,9 +104,9 @@ function Playground(): ReactElement {
   const values = useMemo(() => histogram({ title: `${n.toLocaleString('en-US')} weights (${dist})`, x: 'value', series: [{ name: 'weights', values: result.x }], bins: 80 }), [result, dist]);
   const codes = useMemo(() => barChart({ title: `NF4 codes used (blocksize ${blocksize})`, x: 'code', y: 'count', categories: Array.from(NF4_CODE, (_, i) => String(i)), series: [{ name: 'count', values: result.counts }] }), [result, blocksize]);
   const errors = useMemo(() => histogram({ title: 'Quantization error (dequantized − original)', x: 'error', series: [{ name: 'error', values: result.t.error }], bins: 80 }), [result]);
-  const a = usePlot(values), b = usePlot(codes), c = usePlot(errors);
+  const a = useSvgPlot(values), b = useSvgPlot(codes), c = useSvgPlot(errors);
   return (
-    <div className="demo" data-demo="nf4" data-draws={a.version + b.version + c.version}>
+    <div className="demo" data-demo="nf4" {...drawState([a, b, c])}>
       <div className="demo-controls">
         <label>Distribution <select aria-label="distribution" value={dist} onChange={(e) => setDist(e.target.value as Dist)}>
           {DISTS.map((d) => <option key={d}>{d}</option>)}
