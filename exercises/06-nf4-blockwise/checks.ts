@@ -34,7 +34,7 @@ export default {
   readNext: 'notebooks/06-qlora.ipynb (every intermediate plotted) and the QLoRA paper, section 3',
   checks: [
     {
-      name: 'one hand-made block of 32', points: 2, hint: 'absmax is max |x|; divide, then pick the nearest of the 16 levels',
+      name: 'one hand-made block of 32', points: 2, hint: 'absmax is max |x|; multiply by its float32 reciprocal, then pick the nearest of the 16 levels',
       run: (m, t) => compare(m.quantizeNF4Blockwise as Fn, Float32Array.from({ length: 32 }, (_, i) => [0.5, -1, 0.25, 0, 0.1, -0.3, 0.9, -0.05][i % 8] * (1 - i / 64)), 32, t, 'block [0.5, -1, 0.25, …]'),
     },
     {

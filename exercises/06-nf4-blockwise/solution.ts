@@ -16,9 +16,11 @@ export function quantizeNF4Blockwise(x: Float32Array, blocksize: number): { code
     let m = 0;
     for (let i = start; i < end; i++) m = Math.max(m, Math.abs(x[i]));
     absmax[b] = m;
-    const div = Math.max(m, 1e-38); // bitsandbytes clamps the divisor
+    // bitsandbytes clamps absmax at 1e-38 and multiplies by its float32 reciprocal (not a division: the two can differ
+    // in the last place, and so pick different codes for a value next to a midpoint)
+    const inv = Math.fround(1 / Math.max(m, 1e-38));
     for (let i = start; i < end; i++) {
-      const s = Math.min(1, Math.max(-1, Math.fround(x[i] / div)));
+      const s = Math.min(1, Math.max(-1, Math.fround(x[i] * inv)));
       let c = 0;
       while (c < 15 && mids[c] < s) c++; // strictly below: a value on a midpoint stays at the lower code
       codes[i] = c;
