@@ -1,7 +1,7 @@
 // Writes datasets/copy-probe/probe.jsonl: held-out contexts whose next tokens must repeat a value stated earlier in
 // the context, {"context", "target", "kind"} per line, PER_KIND of every kind in scripts/corpus-text.mjs. The text is
 // the corpus's copy text drawn from another seed; an item whose context (or whose context and target together) occurs
-// in datasets/corpus/corpus.txt is drawn again, so the probe measures copying, not recall of the corpus.
+// in datasets/corpus/copy/corpus.txt is drawn again, so the probe measures copying, not recall of the corpus.
 // Run: npm run build && node scripts/make-copy-probe.mjs   (after scripts/make-corpus.mjs)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +32,7 @@ export function makeCopyProbe(corpus, { seed = PROBE_SEED, perKind = PER_KIND } 
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const root = new URL('..', import.meta.url).pathname;
-  const corpus = readFileSync(`${root}datasets/corpus/corpus.txt`, 'utf8');
+  const corpus = readFileSync(`${root}datasets/corpus/copy/corpus.txt`, 'utf8');
   const items = makeCopyProbe(corpus);
   const out = `${root}datasets/copy-probe/`;
   mkdirSync(out, { recursive: true });
@@ -44,11 +44,14 @@ Can a base model copy a value from its context? \`probe.jsonl\` holds ${items.le
 of the same kind) and ends where the value must be repeated; \`target\` is that repetition, starting with its space.
 
 - Made by \`scripts/make-copy-probe.mjs\` (seed ${PROBE_SEED}) from the same generators as the pre-training corpus
-  (\`scripts/corpus-text.mjs\`) but another seed; no context occurs in \`datasets/corpus/corpus.txt\`, so random values
+  (\`scripts/corpus-text.mjs\`) but another seed; no context occurs in \`datasets/corpus/copy/corpus.txt\`, so random values
   (made-up names, long numbers, codes) are new to the model.
 - Scored by \`node scripts/copy-probe.mjs --model <dir>\`: greedy decoding of each context; an item counts when the
   decoded text starts with the target and the value ends there (no letter or digit follows). Exact-match rate per kind
-  and overall, with 95 % Wilson intervals. \`score-gemma-micro.json\`: the shipped base model's score.
+  and overall, with 95 % Wilson intervals.
+- \`score-gemma-micro.json\`: the committed base model's score. \`score-copy-base-step-1500.json\`,
+  \`curve-copy-base.json\` and \`copy-base-training_log.jsonl\`: a 1500-step pre-training run on \`datasets/corpus/copy/\`
+  (weights not committed) and its probe score by step.
 `);
   console.log(`${items.length} probe items`);
 }

@@ -1,0 +1,138 @@
+/**
+ * The copy probe (datasets/copy-probe/): its generator (scripts/make-copy-probe.mjs) and its scorer
+ * (scripts/copy-probe.mjs), on the committed corpus and probe and on a fake decoder.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COPY_KINDS, MONTHS } from '../../scripts/corpus-text.mjs';
+import { makeCopyProbe, PER_KIND, PROBE_SEED } from '../../scripts/make-copy-probe.mjs';
+import { copyMatch, readProbe, runCopyProbe, scoreCopyProbe, wilson } from '../../scripts/copy-probe.mjs';
+
+const root = join(import.meta.dirname, '../..');
+const corpus = readFileSync(join(root, 'datasets/corpus/copy/corpus.txt'), 'utf8');
+const probePath = join(root, 'datasets/copy-probe/probe.jsonl');
+const probe = readProbe(probePath);
+
+/** The value a target repeats, as the context states it: unquoted, and a 'YYYY-MM' month as "September 2022". */
+function statedAs(kind: string, target: string): string {
+  const v = target.trim().replace(/^'(.*)'$/, '$1');
+  const m = /^(\d{4})-(\d{2})$/.exec(v);
+  return kind === 'month' && m ? `${MONTHS[Number(m[2]) - 1]} ${m[1]}` : v;
+}
+
+describe('copy probe generator', () => {
+  it('is deterministic in its seed, and another seed draws other items', () => {
+    const sample = corpus.slice(0, 200_000);
+    const a = makeCopyProbe(sample, { perKind: 3 });
+    expect(makeCopyProbe(sample, { perKind: 3 })).toEqual(a);
+    const b = makeCopyProbe(sample, { perKind: 3, seed: PROBE_SEED + 1 });
+    expect(b.map((x) => x.context)).not.toEqual(a.map((x) => x.context));
+  });
+
+  it('the committed probe.jsonl is what the generator writes from the committed corpus', () => {
+    expect(makeCopyProbe(corpus)).toEqual(probe);
+  });
+
+  it('has every kind, PER_KIND times, and about 400 items', () => {
+    const counts = new Map<string, number>();
+    for (const x of probe) counts.set(x.kind, (counts.get(x.kind) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual([...COPY_KINDS].sort());
+    for (const k of COPY_KINDS) expect(counts.get(k), k).toBe(PER_KIND);
+    expect(probe.length).toBeGreaterThanOrEqual(400);
+  });
+
+  it('every target repeats a value stated earlier in its context, and the context ends right before it', () => {
+    for (const x of probe) {
+      expect(x.context.includes(statedAs(x.kind, x.target)), `${x.kind}: ${x.context} -> ${x.target}`).toBe(true);
+      expect(x.target.startsWith(' ') && !x.context.endsWith(' ')).toBe(true);
+    }
+  });
+
+  it('no probe context (nor context + target) occurs in the corpus, and none repeats', () => {
+    for (const x of probe) {
+      expect(corpus.includes(x.context), x.context).toBe(false);
+      expect(corpus.includes(x.context + x.target)).toBe(false);
+    }
+    expect(new Set(probe.map((x) => x.context)).size).toBe(probe.length);
+  });
+
+  it('the corpus never uses the fine-tuning format ("Question: ... SQL: ...")', () => {
+    expect(corpus.includes('Question:')).toBe(false);
+    expect(/^SQL:/m.test(corpus)).toBe(false);
+  });
+});
+
+describe('copy probe scorer', () => {
+  it('copyMatch: the decoded text starts with the target and the value ends there', () => {
+    expect(copyMatch(' 48213', ' 48213.')).toBe(true);
+    expect(copyMatch(' 48213', ' 48213')).toBe(true);
+    expect(copyMatch(" 'Vienna'", " 'Vienna';\n")).toBe(true);
+    expect(copyMatch(' 2022-09', ' 2022-09 and')).toBe(true);
+    expect(copyMatch(' 48213', ' 482139')).toBe(false); // a longer number is another value
+    expect(copyMatch(' Klara', ' Klaras')).toBe(false);
+    expect(copyMatch(' 48213', '48213')).toBe(false); // the space is part of the target
+    expect(copyMatch(' Oslo', ' Olso')).toBe(false);
+    expect(copyMatch(' Oslo', '')).toBe(false);
+  });
+
+  it('wilson: the 95 % score interval, inside [0, 1] even at 0 and n', () => {
+    const [lo, hi] = wilson(5, 10);
+    expect(lo).toBeCloseTo(0.2366, 4);
+    expect(hi).toBeCloseTo(0.7634, 4);
+    expect(wilson(0, 10)[0]).toBe(0);
+    expect(wilson(0, 10)[1]).toBeCloseTo(0.2775, 4);
+    expect(wilson(10, 10)[1]).toBeCloseTo(1, 12);
+    expect(wilson(10, 10)[0]).toBeCloseTo(0.7225, 4);
+    const [a, b] = wilson(380, 400);
+    expect(a).toBeLessThan(0.95);
+    expect(b).toBeGreaterThan(0.95);
+    expect(() => wilson(3, 2)).toThrow(/k <= n/);
+    expect(() => wilson(0, 0)).toThrow(/n > 0/);
+  });
+
+  it('scores a fake decoder per kind and overall: right only where it copies the target', async () => {
+    const items = [
+      { context: 'The code of Ana is 12.  The code of Ana is', target: ' 12', kind: 'key_value' },
+      { context: 'Bo has the code 7. Bo has the code', target: ' 7', kind: 'key_value' },
+      { context: 'Ana lives in Oslo. So the city of Ana is', target: ' Oslo', kind: 'city' },
+      { context: 'Bo lives in Rome. So the city of Bo is', target: ' Rome', kind: 'city' },
+    ];
+    // copies key_value targets, and for cities always says Oslo (right once by coincidence of the kind's few values)
+    const decode = (contexts: string[], targets: string[]) => contexts.map((_, i) => (items[i].kind === 'key_value' ? `${targets[i]}.` : ' Oslo.'));
+    const s = await runCopyProbe(items, decode);
+    expect(s.overall).toMatchObject({ correct: 3, n: 4, rate: 0.75 });
+    expect(s.overall.ci95).toEqual(wilson(3, 4));
+    expect(s.perKind.key_value).toMatchObject({ correct: 2, n: 2, rate: 1 });
+    expect(s.perKind.city).toMatchObject({ correct: 1, n: 2, rate: 0.5 });
+    expect(Object.keys(s.perKind)).toEqual(['city', 'key_value']); // in COPY_KINDS order
+    expect(s.failures).toEqual([{ kind: 'city', context: items[3].context, target: ' Rome', generated: ' Oslo.' }]);
+    expect(() => scoreCopyProbe(items, [' 12'])).toThrow(/1 outputs for 4 items/);
+  });
+
+  it('readProbe names the file, line and field of a bad record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copy-probe-'));
+    const bad = (lines: string[]) => {
+      const p = join(dir, `p${lines.length}${lines[0].length}.jsonl`);
+      writeFileSync(p, lines.join('\n'));
+      return () => readProbe(p);
+    };
+    const ok = JSON.stringify({ context: 'a is 1. a is', target: ' 1', kind: 'key_value' });
+    expect(bad([ok, '{"context": "x", "target": 1, "kind": "id"}'])).toThrow(/p2\d+\.jsonl:2: field 'target' must be a string/);
+    expect(bad([ok, JSON.stringify({ context: 'x', target: '1', kind: 'id' })])).toThrow(/:2: field 'target' must be a space and a value/);
+    expect(bad([JSON.stringify({ context: 'x', target: ' 1', kind: 'colour' })])).toThrow(/:1: field 'kind' must be one of id, number/);
+    expect(bad(['not json'])).toThrow(/:1: not valid JSON/);
+    expect(() => readProbe(join(dir, 'missing.jsonl'))).toThrow(/missing\.jsonl: no such file/);
+  });
+
+  it('the committed score is of the committed gemma-micro and covers every kind', () => {
+    const score = JSON.parse(readFileSync(join(root, 'datasets/copy-probe/score-gemma-micro.json'), 'utf8'));
+    const sha = (p: string) => createHash('sha256').update(readFileSync(join(root, p))).digest('hex');
+    expect(score.modelSha256).toBe(sha('datasets/models/gemma-micro/model.safetensors'));
+    expect(score.probeSha256).toBe(sha('datasets/copy-probe/probe.jsonl'));
+    expect(Object.keys(score.perKind)).toEqual(COPY_KINDS);
+    expect(score.overall.n).toBe(probe.length);
+  });
+});
