@@ -29,13 +29,14 @@ const RECORDS = readFileSync(join(ROOT, 'datasets/sql/train.jsonl'), 'utf8').spl
  * exp, log and tanh are accurate to a few ulp rather than correctly rounded. One effect is larger: an activation whose
  * float32 value sits within an ulp of a bf16 rounding midpoint rounds to the neighbouring bf16 value on one side only,
  * a 2⁻⁸ change of that operand, and a gradient entry fed by a few such products moves by up to ~2⁻⁹ of the tensor's
- * scale. Hence: loss within 1e-4 relative, each gradient tensor within 2e-3 of its largest entry (measured on
- * SwiftShader: loss 1.5e-6, gradients 4.5e-7 on the tiny fixture, whose activations rarely cross a midpoint, and up to
- * 3e-4 on gemma-micro). Over a few steps AdamW divides by √v, so a gradient entry near zero can flip its update's sign
+ * scale; several flips feeding one entry add up. Hence: loss within 1e-4 relative, each gradient tensor within 1e-2
+ * of its largest entry, about five such flips on one entry (measured on SwiftShader: loss 1.5e-6, gradients 4.5e-7 on
+ * the tiny fixture, whose activations rarely cross a midpoint; on gemma-micro 3e-4 against the CPU step on TF.js's
+ * wasm matmul and 4.1e-3 against the native BLAS matmul, whose summation order differs more from the GPU's). Over a few steps AdamW divides by √v, so a gradient entry near zero can flip its update's sign
  * (a 2·lr difference in that weight): the loss curve is compared at 1e-3 (measured: 1.2e-5).
  */
 const LOSS_RTOL = 1e-4;
-const GRAD_RTOL = 2e-3;
+const GRAD_RTOL = 1e-2;
 const CURVE_RTOL = 1e-3;
 
 const inCI = process.env.CI === 'true';
