@@ -5,7 +5,7 @@
       "sources": ["src/loralab_native.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-O2", "-std=c++17"],
+      "cflags_cc": ["-O3", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["OS=='mac'", { "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "11.0" } }]

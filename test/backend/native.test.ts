@@ -12,11 +12,14 @@ import { blasCandidates, blasName, describeNative, resolveNative, type NativeAdd
 import { batchIndices } from '../../lib/src/backend/nativeKernels.js';
 import { matmulXWt } from '../../lib/src/layers/linear.js';
 import { geluTanh, geluTanhReference } from '../../lib/src/layers/activations.js';
-import { nativeGeluTanh } from '../../lib/src/backend/nativeOps.js';
+import { nativeBf16Tensor, nativeDequantize4bit, nativeGeluTanh } from '../../lib/src/backend/nativeOps.js';
+import { dequantizePackedScalar } from '../../lib/src/quant/blockwise4.js';
+import { roundToBf16 } from '../../lib/src/quant/bf16.js';
+import { codebook } from '../../lib/src/quant/codebooks.js';
 import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
-const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n });
+const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, bf16ToF32: () => {}, dequant4bit: () => {} });
 const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2 });
 
 describe('native status (pure decision)', () => {
@@ -285,5 +288,53 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
     expect(Array.from(tf.exp(tf.tensor1d([0, -Infinity, Infinity, NaN])).dataSync())).toEqual([1, 0, Infinity, NaN]);
     expect(Array.from(tf.exp(tf.tensor1d([1, 2], 'int32')).dataSync()).map((v) => +v.toFixed(4))).toEqual([2.7183, 7.3891]); // int32: TF.js's kernel
     x.dispose();
+  });
+
+  it('4-bit dequantize: the native kernel (AVX2 and scalar tails, threaded) gives the reference loop\'s bits (property)', () => {
+    setNativeKernels(true);
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 70_000 }), fc.constantFrom(2, 6, 16, 32, 64, 128, 4096), fc.constantFrom('nf4', 'fp4'), fc.boolean(), fc.integer(),
+      (n, blocksize, quantType, roundBf16, seed) => {
+        const rng = new Rng(seed >>> 0);
+        const packed = Uint8Array.from({ length: Math.ceil(n / 2) }, () => Math.floor(rng.next() * 256));
+        // absmax over many binades, so that products round differently in bf16 (and one NaN block)
+        const absmax = Float32Array.from({ length: Math.ceil(n / blocksize) }, () => Math.exp(20 * (rng.next() - 0.5)));
+        if (absmax.length > 2) absmax[1] = NaN;
+        const code = Float32Array.from(codebook(quantType));
+        const want = dequantizePackedScalar(packed, absmax, code, blocksize, n);
+        if (roundBf16) roundToBf16(want, { inPlace: true });
+        const t = nativeDequantize4bit(packed, absmax, code, blocksize, [1, n], roundBf16)!;
+        const got = t.dataSync() as Float32Array;
+        t.dispose();
+        for (let i = 0; i < n; i++) if (!Object.is(got[i], want[i])) return expect({ i, n, blocksize, native: got[i], reference: want[i] }).toBeNull();
+      },
+    ), { numRuns: 60 });
+    expect(nativeDequantize4bit(new Uint8Array(4), new Float32Array(1), new Float32Array(16), 7, [1, 8], false)).toBeNull(); // odd blocksize: not this kernel
+  });
+
+  it('bf16 rows expand exactly into a heap tensor; a range outside the table is refused', () => {
+    setNativeKernels(true);
+    const src = Uint16Array.from({ length: 3 * 50_001 }, (_, i) => (i * 40503) & 0xffff);
+    const t = nativeBf16Tensor(src, 50_001, [2, 50_001])!;
+    const got = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+    t.dispose();
+    for (let i = 0; i < got.length; i++) if (got[i] !== src[50_001 + i] << 16 >>> 0) expect({ i, got: got[i], src: src[50_001 + i] }).toBeNull();
+    expect(() => nativeBf16Tensor(src, 2 * 50_001, [2, 50_001])).toThrow(/outside the source/);
+  });
+
+  it('Identity shares memory instead of copying, and the shared data lives until its last tensor is disposed', () => {
+    setNativeKernels(true);
+    const x = tf.tensor1d([1, 2, 3]);
+    const before = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(before); // no new buffer: the same data, one more reference
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    const g = tf.grad((t: tf.Tensor) => t.square().sum())(y); // autodiff's pass-through gradients go through Identity
+    expect(Array.from(g.dataSync())).toEqual([2, 4, 6]);
+    expect(tf.memory().numDataBuffers).toBe(before + 1); // y's (shared) data and g's
+    tf.dispose([y, g]);
+    expect(tf.memory().numDataBuffers).toBe(before - 1);
   });
 });

@@ -8,7 +8,7 @@ import {
   BLOCKSIZES, FP4_CODE, NF4_CODE, dequantize4bit, dequantizePackedScalar, dequantizePackedSimd, quantize4bit, roundToBf16,
   wasmSimdAvailable,
 } from 'loralab/quant';
-import { dequantizeKernelName, dequantizeToTensor, initBackend, roundTensorToBf16 } from 'loralab/backend';
+import { dequantizeKernelName, dequantizeToTensor, initBackend, nativeKernelsActive, roundTensorToBf16, setNativeKernels } from 'loralab/backend';
 import { Rng } from '../../lib/src/util/rng.js';
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
@@ -82,16 +82,26 @@ describe('dequantize into a TF.js tensor', () => {
   const x = new Rng(3).normalArray(96 * 130, 0.05);
   for (const doubleQuant of [false, true]) {
     for (const dtype of ['float32', 'bfloat16'] as const) {
-      it(`wasm backend writes the weight into its heap: same bits as dequantize4bit (${dtype}${doubleQuant ? ', double quant' : ''})`, () => {
+      it(`wasm backend writes the weight into its heap: same bits as dequantize4bit, native kernel and wasm SIMD kernel (${dtype}${doubleQuant ? ', double quant' : ''})`, () => {
         expect(tf.getBackend()).toBe('wasm');
-        expect(dequantizeKernelName()).toBe('wasm-fused');
         const { state } = quantize4bit(x, { quantType: 'nf4', blocksize: 64, doubleQuant, shape: [96, 130], dtype: 'bfloat16' });
-        const before = tf.memory().numTensors;
-        const t = dequantizeToTensor(state, dtype);
-        expect(t.shape).toEqual([96, 130]);
-        expect(differences(t.dataSync() as Float32Array, dequantize4bit(state, { dtype }))).toEqual([]);
-        t.dispose();
-        expect(tf.memory().numTensors).toBe(before);
+        const native = nativeKernelsActive();
+        const kernels: string[] = [];
+        try {
+          for (const on of native ? [true, false] : [false]) {
+            setNativeKernels(on);
+            kernels.push(dequantizeKernelName());
+            const before = tf.memory().numTensors;
+            const t = dequantizeToTensor(state, dtype);
+            expect(t.shape).toEqual([96, 130]);
+            expect(differences(t.dataSync() as Float32Array, dequantize4bit(state, { dtype }))).toEqual([]);
+            t.dispose();
+            expect(tf.memory().numTensors).toBe(before);
+          }
+        } finally {
+          setNativeKernels(native);
+        }
+        expect(kernels).toEqual(native ? ['native', 'wasm-fused'] : ['wasm-fused']);
       });
     }
   }

@@ -1,7 +1,9 @@
 /**
  * 4-bit dequantize straight into a TF.js tensor, by the kernel the kernel table (kernels.ts) names for the active
- * backend — one interface for three implementations that give the same bits:
+ * backend — one interface for four implementations that give the same bits:
  *
+ * - `native`: TF.js's wasm backend with LoRA Lab's native addon. One threaded pass (AVX2 where the CPU has it) reads
+ *   the codes and absmax where they are, in JavaScript memory, and writes the tensor in the heap: nothing is staged.
  * - `wasm-fused`: TF.js's wasm backend. The SIMD kernel (quant/kernels/dequant4bit.wat) is instantiated on the
  *   backend's own heap and writes the weight into the tensor the matmul then reads: no float32 copy of the weight
  *   exists anywhere else.
@@ -14,11 +16,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dequantizePacked } from '../quant/blockwise4.js';
-import { roundToBf16 } from '../quant/bf16.js';
+import { roundToBf16 } from '../numerics/bf16.js';
 import { stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
 import { Dequant4bitKernel, lastOddValue, stagingBytes } from '../quant/kernels/wasmSimd.js';
 import { dequantize4bitWebGpu, dequantizeResident4bit, roundToBf16WebGpu, uploadPacked4bit, type ResidentPacked4bit } from '../quant/kernels/webgpu.js';
 import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
+import { nativeDequantize4bit } from './nativeOps.js';
 import { KERNEL_TABLE, kernelBackend, type DequantizeKernelName } from './kernels.js';
 
 const kernels = new WeakMap<WebAssembly.Memory, Dequant4bitKernel | null>();
@@ -35,7 +38,10 @@ function fusedKernel(): { backend: WasmBackendLike; memory: WebAssembly.Memory; 
 /** Which implementation `dequantizeToTensor` uses on the active backend: the kernel table's, where it can run here. */
 export function dequantizeKernelName(blocksize = 64): DequantizeKernelName {
   const k = KERNEL_TABLE[kernelBackend()].dequantize;
-  return k === 'wasm-fused' && (!fusedKernel() || blocksize % 2 !== 0) ? 'cpu-copy' : k;
+  // both heap kernels work on whole bytes, so an odd blocksize (no bitsandbytes format has one) takes the copy path
+  if (k === 'native') return blocksize % 2 === 0 ? k : 'cpu-copy';
+  if (k === 'wasm-fused') return blocksize % 2 === 0 && fusedKernel() ? k : 'cpu-copy';
+  return k;
 }
 
 /**
@@ -86,6 +92,11 @@ export function dequantizeToTensor(
   const packedAll = e0 === 0 ? state.packed : state.packed.subarray(e0 / 2);
   const absmax = e0 === 0 ? absmaxWhole : absmaxWhole.subarray(e0 / state.blocksize);
   switch (kernelName) {
+    case 'native': {
+      const t = nativeDequantize4bit(packedAll, absmax, state.code, state.blocksize, shape, roundBf16);
+      if (t) return t;
+      break;
+    }
     case 'webgpu':
       return dequantize4bitWebGpu(packedAll, absmax, state.code, state.blocksize, shape, { roundBf16 });
     case 'cpu-copy':
@@ -93,6 +104,7 @@ export function dequantizeToTensor(
     case 'wasm-fused':
       break;
   }
+  // wasm-fused (and native, had the addon gone away between the choice and the call)
   const { backend, kernel } = fusedKernel()!;
   const nbytes = n >> 1;
   // the codes and absmax are staged in a temporary allocation on the heap; the tensor is allocated after it, so the

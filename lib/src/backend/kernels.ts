@@ -4,8 +4,8 @@
  * backend. The reference math (quant/, TF.js ops) imports no kernel; kernels (quant/kernels, lib/native) import no
  * backend; this table, in backend/, is the one place that puts them together.
  *
- *   backend       matmul (tf.matMul → BatchMatMul)          4-bit dequantize into a tensor      tanh-GELU, Exp
- *   wasm-native   CBLAS sgemm on the wasm heap (lib/native)  wasm SIMD, in the wasm heap         native, threaded
+ *   backend       matmul (tf.matMul → BatchMatMul)          4-bit dequantize into a tensor      tanh-GELU, Exp, bf16 rows
+ *   wasm-native   CBLAS sgemm on the wasm heap (lib/native)  native AVX2, threaded, in the heap  native, threaded
  *   wasm          TF.js's own (XNNPACK; x·Wᵀ as (W·xᵀ)ᵀ)     wasm SIMD, in the wasm heap         TF.js's
  *   webgpu        TF.js's own                                WGSL compute shader                 TF.js's
  *   cpu           TF.js's own (and tensorflow: libtensorflow) JS array (SIMD or loop), uploaded  TF.js's
@@ -21,18 +21,18 @@ export const KERNEL_BACKENDS = ['wasm-native', 'wasm', 'webgpu', 'cpu'] as const
 export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
 
 export type MatmulKernelName = 'blas-sgemm' | 'tfjs';
-export type DequantizeKernelName = 'wasm-fused' | 'webgpu' | 'cpu-copy';
+export type DequantizeKernelName = 'native' | 'wasm-fused' | 'webgpu' | 'cpu-copy';
 export type ElementwiseKernelName = 'native' | 'tfjs';
 
 export interface KernelRow {
   matmul: MatmulKernelName;
   dequantize: DequantizeKernelName;
-  /** tanh-GELU (forward and backward) and Exp. */
+  /** tanh-GELU (forward and backward), Exp, Identity and the bf16 expansion of a frozen table's rows. */
   elementwise: ElementwiseKernelName;
 }
 
 export const KERNEL_TABLE: Readonly<Record<KernelBackend, Readonly<KernelRow>>> = {
-  'wasm-native': { matmul: 'blas-sgemm', dequantize: 'wasm-fused', elementwise: 'native' },
+  'wasm-native': { matmul: 'blas-sgemm', dequantize: 'native', elementwise: 'native' },
   wasm: { matmul: 'tfjs', dequantize: 'wasm-fused', elementwise: 'tfjs' },
   webgpu: { matmul: 'tfjs', dequantize: 'webgpu', elementwise: 'tfjs' },
   cpu: { matmul: 'tfjs', dequantize: 'cpu-copy', elementwise: 'tfjs' },

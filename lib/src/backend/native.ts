@@ -19,12 +19,19 @@ export interface NativeAddon {
   geluTanhGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
   /** y = eˣ over n floats (threaded). */
   exp(heap: ArrayBuffer, x: number, y: number, n: number): void;
+  /** heap floats at byte offset `out` = the bf16 patterns src[start, start + n) as float32 (exact; threaded). */
+  bf16ToF32(src: Uint16Array, start: number, heap: ArrayBuffer, out: number, n: number): void;
+  /**
+   * n 4-bit codes dequantized, `out[e] = code[nibble(e)] · absmax[e / blocksize]` (rounded to bf16 values when
+   * `roundBf16`), written as float32 at byte offset `out` of heap; blocksize even; AVX2 where the CPU has it, threaded.
+   */
+  dequant4bit(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number, heap: ArrayBuffer, out: number, roundBf16: boolean): void;
   /** Threads of the element-wise kernels (default: the machine's cores). */
   setKernelThreads(n: number): number;
 }
 
 /** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads'] as const satisfies readonly (keyof NativeAddon)[];
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null }

@@ -2,7 +2,8 @@
  * TF.js kernels on the wasm backend replaced by the native addon, working in place on the wasm heap: the operands are
  * read where TF.js keeps them and the result is written into the output tensor's memory, with no copy on either side.
  *
- * `BatchMatMul` runs the system's CBLAS `sgemm`. `Exp` is one threaded pass (TF.js's own is a scalar loop). Every case `tf.matMul` can ask for runs here — either operand transposed, any
+ * `BatchMatMul` runs the system's CBLAS `sgemm`. `Exp` is one threaded pass (TF.js's own is a scalar loop). `Identity`
+ * shares its input's memory instead of copying it. Every case `tf.matMul` can ask for runs here — either operand transposed, any
  * batch shape with broadcasting (a batch dimension of 1 repeats) — where TF.js's own kernel takes its fast path only
  * for an untransposed product with batch 1.
  *
@@ -104,17 +105,32 @@ function nativeUnary(run: (addon: NativeAddon, heap: ArrayBuffer, x: number, y: 
   };
 }
 
+/**
+ * Identity without a copy: the output shares the input's memory and the backend counts one more reference, as TF.js's
+ * cpu backend does (its wasm backend copies). Safe because no kernel writes into an input. A training step makes
+ * about 700 (gemma-micro) to 1,350 (253M) of them — autodiff's pass-through gradients, tidy's kept results.
+ */
+function sharedIdentity(_addon: NativeAddon, fallback: tf.KernelFunc) {
+  return (args: { inputs: { x: tf.TensorInfo }; backend: WasmBackendLike & { incRef(dataId: object): void } }): tf.TensorInfo => {
+    const { inputs: { x }, backend } = args;
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function') return fallback(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 /** The TF.js kernels the addon replaces on the wasm backend. */
 const NATIVE_KERNELS: { name: string; make: (addon: NativeAddon, fallback: tf.KernelFunc) => unknown }[] = [
   { name: 'BatchMatMul', make: nativeBatchMatMul },
   { name: 'Exp', make: nativeUnary((addon, heap, x, y, n) => addon.exp(heap, x, y, n)) },
+  { name: 'Identity', make: sharedIdentity },
 ];
 
 let installed: tf.KernelConfig[] | null = null;
 let known: NativeAddon | null = null;
 
 /**
- * Register (on = true) or unregister the native kernels (BatchMatMul, Exp) on the wasm backend; returns whether they
+ * Register (on = true) or unregister the native kernels (BatchMatMul, Exp, Identity) on the wasm backend; returns whether they
  * are active. The wasm backend must be the active one and already started (its heap exists). The addon, once given
  * (initBackend gives it), is remembered, so that a benchmark or a test can switch the kernels off and on again.
  */

@@ -5,11 +5,12 @@
  * embedding (full fine-tuning) is a tf.Variable.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bf16ToF32, toBf16 } from '../quant/bf16.js';
+import { bf16ToF32, toBf16 } from '../numerics/bf16.js';
 import { Module, type ParamInfo } from './module.js';
 import { matmulXWt, productXWt } from './linear.js';
 import { filledTensor } from '../backend/heap.js';
 import { kernelBackend } from '../backend/kernels.js';
+import { nativeBf16Tensor } from '../backend/nativeOps.js';
 import { headChunkRows } from './pieces.js';
 
 export class Embedding extends Module {
@@ -84,7 +85,7 @@ export class Embedding extends Module {
     const table = this.residentTable();
     if (table) return table.slice([start, 0], [end - start, d]);
     if (!this.bf16) return tf.tensor2d(this.rows(start, end), [end - start, d]);
-    return filledTensor<tf.Rank.R2>([end - start, d], (out) => this.bf16RowsInto(start, out));
+    return nativeBf16Tensor(this.bf16, start * d, [end - start, d]) ?? filledTensor<tf.Rank.R2>([end - start, d], (out) => this.bf16RowsInto(start, out));
   }
 
   /**
