@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { leadingKeyword, onlyTrivia, refusal, skipTrivia } from './statement.js';
+import { leadingKeyword, onlyTrivia, refusal, runReadOnlyQuery, skipTrivia } from './statement.js';
 
 export type SqlValue = number | string | Uint8Array | null;
 
@@ -30,9 +30,9 @@ export interface SqlLimits {
 
 export const DEFAULT_SQL_LIMITS: SqlLimits = { sqliteHeapMb: 128, workerHeapMb: 256, maxRows: 100_000, maxResultBytes: 32 << 20 };
 
-// The worker: builds the database once (or takes its bytes from the previous worker), then for each query opens a
-// fresh copy, prepares the query with SQLite's parser, refuses anything but one read-only query, and steps it under
-// the row and byte caps. Written as CommonJS source because a Worker cannot load this package's TypeScript.
+// The worker: builds the database once (or takes its bytes from the previous worker), then runs each query on a
+// fresh copy (statement.ts' runReadOnlyQuery, which the site's browser demo runs too). Written as CommonJS source
+// because a Worker cannot load this package's TypeScript.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const initSqlJs = require(workerData.sqlJsPath);
@@ -40,33 +40,8 @@ ${skipTrivia.toString()}
 ${onlyTrivia.toString()}
 ${leadingKeyword.toString()}
 ${refusal.toString()}
+${runReadOnlyQuery.toString()}
 const L = workerData.limits;
-const size = (v) => (v === null ? 1 : typeof v === 'number' ? 8 : typeof v === 'string' ? 2 * v.length : v.length);
-function query(SQL, bytes, sql) {
-  const db = new SQL.Database(bytes);
-  try {
-    db.exec('PRAGMA query_only = ON;');
-    const it = db.iterateStatements(sql);
-    const first = it.next();
-    if (first.done) return { error: 'invalid SQL: no statement' };
-    const stmt = first.value;
-    const why = refusal(leadingKeyword(stmt.getSQL()), stmt.getColumnNames().length, it.getRemainingSQL());
-    if (why) return { error: why };
-    const columns = stmt.getColumnNames();
-    const rows = [];
-    let total = 0;
-    while (stmt.step()) {
-      const row = stmt.get();
-      for (const v of row) total += size(v);
-      rows.push(row);
-      if (rows.length > L.maxRows) return { error: 'the query returns more than ' + L.maxRows + ' rows' };
-      if (total > L.maxResultBytes) return { error: 'the query returns more than ' + (L.maxResultBytes >> 20) + ' MB' };
-    }
-    return { columns, rows };
-  } finally {
-    db.close();
-  }
-}
 initSqlJs().then((SQL) => {
   let bytes = workerData.bytes;
   if (!bytes) {
@@ -83,7 +58,7 @@ initSqlJs().then((SQL) => {
   parentPort.postMessage({ ready: true, bytes });
   parentPort.on('message', ({ id, sql }) => {
     try {
-      parentPort.postMessage({ id, ...query(SQL, bytes, sql) });
+      parentPort.postMessage({ id, ...runReadOnlyQuery(SQL, bytes, sql, L) });
     } catch (e) {
       parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) });
     }
@@ -110,7 +85,12 @@ export class SqlDatabase {
       if (!existsSync(p)) throw new Error(`${dir}: no ${f} (expected the task's schema.sql and data.sql)`);
       return readFileSync(p, 'utf8');
     };
-    const db = new SqlDatabase(dir, read('schema.sql'), read('data.sql'), { ...DEFAULT_SQL_LIMITS, ...limits });
+    return SqlDatabase.fromSql(dir, read('schema.sql'), read('data.sql'), limits);
+  }
+
+  /** A database made from SQL text (a test-suite variant); `label` names it in errors. */
+  static async fromSql(label: string, schema: string, data: string, limits: Partial<SqlLimits> = {}): Promise<SqlDatabase> {
+    const db = new SqlDatabase(label, schema, data, { ...DEFAULT_SQL_LIMITS, ...limits });
     await db.start();
     return db;
   }

@@ -1,14 +1,24 @@
 /**
- * Grading text-to-SQL: execution accuracy (predicted and gold SQL return the same result set) and exact match
- * (the same query text up to case, whitespace and a final semicolon).
+ * Grading text-to-SQL. Execution accuracy: predicted and gold SQL return the same result on the shipped database.
+ * Test-suite execution accuracy: the same, and also on every generated variant of it (testSuite.ts). Exact match:
+ * the same query after normalisation (canonicalSql). Literal accuracy: every literal of the gold query appears in
+ * the prediction. Every accuracy comes with its 95 % Wilson interval. Runs in Node and in a browser (no Node APIs).
  */
-import type { SqlDatabase, SqlResult, SqlValue } from './database.js';
+import type { SqlResult, SqlValue } from './database.js';
+import type { TestSuite } from './testSuite.js';
+import { canonicalSql, literalsPresent, sqlLiterals } from './tokens.js';
+import { rate, type Rate } from '../util/stats.js';
+
+/** What grading needs of a database: SqlDatabase in Node, a Web Worker running sql.js in a browser. */
+export interface SqlRunner {
+  run(sql: string, opts?: { timeoutMs?: number }): Promise<SqlResult>;
+}
 
 /** Numbers compared to 9 significant digits (SUM/AVG of floats may differ in the last bits). */
 function normValue(v: SqlValue): string {
   if (v === null) return 'null';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Number(v.toPrecision(9)).toString();
-  if (v instanceof Uint8Array) return `blob:${Buffer.from(v).toString('hex')}`;
+  if (v instanceof Uint8Array) return `blob:${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`; // no Buffer: also runs in a browser
   return `s:${v}`;
 }
 
@@ -48,52 +58,123 @@ export interface GradedExample {
   question: string;
   gold: string;
   predicted: string;
+  /** Same query after normalisation (canonicalSql): whitespace, keyword case, quoting, final semicolon, aliases. */
   exactMatch: boolean;
   executionMatch: boolean;
+  /** Same result on the shipped database and on every variant; null when no test suite was given. */
+  testSuiteMatch: boolean | null;
+  /** The first variant (its seed) whose result differs, when the shipped database agreed but a variant did not. */
+  failedVariant?: number;
   /** Same query apart from literal values (sqlSkeleton). */
   skeletonMatch: boolean;
+  goldLiterals: string[];
+  predictedLiterals: string[];
+  /** Every gold literal present in the prediction; null when the gold query has none. */
+  literalMatch: boolean | null;
   /** The SQLite error or time-out of the predicted query, if any. */
   error?: string;
+}
+
+export interface GradeMetrics {
+  execution: Rate | null;
+  /** Null without a test suite. */
+  testSuite: Rate | null;
+  exactMatch: Rate | null;
+  /** Over the examples whose gold query has literals. */
+  literal: Rate | null;
+  skeleton: Rate | null;
 }
 
 export interface GradeReport {
   n: number;
   executionAccuracy: number;
+  /** Null without a test suite. */
+  testSuiteAccuracy: number | null;
   exactMatch: number;
+  /** Share of the examples with gold literals whose prediction has them all; null when no gold query has literals. */
+  literalAccuracy: number | null;
   /** Share of predictions with the gold query's structure, literals aside (sqlSkeleton). */
   skeletonMatch: number;
   /** Predictions SQLite rejected (syntax errors, unknown columns, time-outs). */
   invalid: number;
+  /** Each accuracy as counts, rate and 95 % Wilson interval (null where its n is 0). */
+  metrics: GradeMetrics;
+  /** The variants graded on (their seeds), or why there were none. */
+  testSuite: { variants: number; seeds: number[] } | { unavailable: string } | null;
   examples: GradedExample[];
 }
 
-export async function gradeSql(db: SqlDatabase, items: { question: string; gold: string; predicted: string }[], opts: { timeoutMs?: number } = {}): Promise<GradeReport> {
+export interface GradeOptions {
+  timeoutMs?: number;
+  /** Variants of the database for test-suite accuracy (openTestSuite). */
+  suite?: TestSuite;
+  /** Recorded in the report when the suite could not be made. */
+  suiteUnavailable?: string;
+}
+
+const orderedBy = (gold: string) => /\border\s+by\b/i.test(gold);
+
+/** Same result on every variant too? Returns the seed of the first variant where the prediction differs, or null. */
+async function firstFailingVariant(suite: TestSuite, gold: string, predicted: string, opts: { timeoutMs?: number }): Promise<number | null> {
+  const verdicts = await Promise.all(
+    suite.variants.map(async ({ seed, db }) => {
+      const g = await db.run(gold, opts);
+      if (!g.ok) throw new Error(`gold SQL failed on test-suite variant ${seed}: ${gold}: ${g.error}`);
+      return sameResult(g, await db.run(predicted, opts), orderedBy(gold)) ? null : seed;
+    }),
+  );
+  return verdicts.find((v) => v !== null) ?? null;
+}
+
+const maybeRate = (k: number, n: number): Rate | null => (n > 0 ? rate(k, n) : null);
+
+export async function gradeSql(db: SqlRunner, items: { question: string; gold: string; predicted: string }[], opts: GradeOptions = {}): Promise<GradeReport> {
   const examples: GradedExample[] = [];
-  let exec = 0;
-  let exact = 0;
-  let invalid = 0;
-  let skeleton = 0;
+  const run = { timeoutMs: opts.timeoutMs };
   for (const it of items) {
-    const gold = await db.run(it.gold, opts);
+    const gold = await db.run(it.gold, run);
     if (!gold.ok) throw new Error(`gold SQL failed for "${it.question}": ${gold.error}`);
-    const pred = await db.run(it.predicted, opts);
+    const pred = await db.run(it.predicted, run);
+    const goldLiterals = sqlLiterals(it.gold);
+    const predictedLiterals = sqlLiterals(it.predicted);
+    const executionMatch = sameResult(gold, pred, orderedBy(it.gold));
+    const failed = opts.suite && executionMatch ? await firstFailingVariant(opts.suite, it.gold, it.predicted, run) : null;
     const e: GradedExample = {
       question: it.question,
       gold: it.gold,
       predicted: it.predicted,
-      exactMatch: normalizeSql(it.gold) === normalizeSql(it.predicted),
-      executionMatch: sameResult(gold, pred, /\border\s+by\b/i.test(it.gold)),
+      exactMatch: canonicalSql(it.gold) === canonicalSql(it.predicted),
+      executionMatch,
+      testSuiteMatch: opts.suite ? executionMatch && failed === null : null,
       skeletonMatch: sqlSkeleton(it.gold) === sqlSkeleton(it.predicted),
+      goldLiterals,
+      predictedLiterals,
+      literalMatch: goldLiterals.length ? literalsPresent(goldLiterals, predictedLiterals) : null,
     };
-    if (!pred.ok) {
-      e.error = pred.error;
-      invalid++;
-    }
-    if (e.executionMatch) exec++;
-    if (e.exactMatch) exact++;
-    if (e.skeletonMatch) skeleton++;
+    if (failed !== null) e.failedVariant = failed;
+    if (!pred.ok) e.error = pred.error;
     examples.push(e);
   }
   const n = items.length;
-  return { n, executionAccuracy: n ? exec / n : 0, exactMatch: n ? exact / n : 0, skeletonMatch: n ? skeleton / n : 0, invalid, examples };
+  const count = (f: (e: GradedExample) => boolean) => examples.filter(f).length;
+  const withLiterals = count((e) => e.literalMatch !== null);
+  const metrics: GradeMetrics = {
+    execution: maybeRate(count((e) => e.executionMatch), n),
+    testSuite: opts.suite ? maybeRate(count((e) => e.testSuiteMatch === true), n) : null,
+    exactMatch: maybeRate(count((e) => e.exactMatch), n),
+    literal: maybeRate(count((e) => e.literalMatch === true), withLiterals),
+    skeleton: maybeRate(count((e) => e.skeletonMatch), n),
+  };
+  return {
+    n,
+    executionAccuracy: metrics.execution?.rate ?? 0,
+    testSuiteAccuracy: metrics.testSuite?.rate ?? null,
+    exactMatch: metrics.exactMatch?.rate ?? 0,
+    literalAccuracy: metrics.literal?.rate ?? null,
+    skeletonMatch: metrics.skeleton?.rate ?? 0,
+    invalid: count((e) => e.error !== undefined),
+    metrics,
+    testSuite: opts.suite ? { variants: opts.suite.variants.length, seeds: opts.suite.variants.map((v) => v.seed) } : opts.suiteUnavailable ? { unavailable: opts.suiteUnavailable } : null,
+    examples,
+  };
 }

@@ -49,3 +49,54 @@ export function refusal(keyword: string, columns: number, rest: string): string 
   if (columns === 0) return 'invalid SQL: the statement returns no rows (a WITH … that writes is not a query)';
   return null;
 }
+
+/** The part of sql.js' API a query uses (a `Database` constructor from `initSqlJs()`). */
+export interface SqlJsStatement {
+  getSQL(): string;
+  getColumnNames(): string[];
+  step(): boolean;
+  get(): (number | string | Uint8Array | null)[];
+}
+export interface SqlJsDatabase {
+  exec(sql: string): unknown;
+  iterateStatements(sql: string): { next(): { done?: boolean; value: SqlJsStatement }; getRemainingSQL(): string };
+  close(): void;
+}
+export interface SqlJsLike {
+  Database: new (bytes?: Uint8Array) => SqlJsDatabase;
+}
+
+export type QueryOutcome = { columns: string[]; rows: (number | string | Uint8Array | null)[][] } | { error: string };
+
+/**
+ * One graded query on a fresh copy of the task's database, the same in Node's worker thread (database.ts) and in a
+ * browser's Web Worker (the site's QLoRA demo): open the copy from the original bytes, turn on `query_only`, let
+ * SQLite's parser split the text, refuse anything but one read-only query, and step it under the row and byte caps.
+ */
+export function runReadOnlyQuery(SQL: SqlJsLike, bytes: Uint8Array, sql: string, limits: { maxRows: number; maxResultBytes: number }): QueryOutcome {
+  // bytes a value costs: strings 2 per character, numbers 8, blobs their length
+  const size = (v: number | string | Uint8Array | null): number => (v === null ? 1 : typeof v === 'number' ? 8 : typeof v === 'string' ? 2 * v.length : v.length);
+  const db = new SQL.Database(bytes);
+  try {
+    db.exec('PRAGMA query_only = ON;');
+    const it = db.iterateStatements(sql);
+    const first = it.next();
+    if (first.done) return { error: 'invalid SQL: no statement' };
+    const stmt = first.value;
+    const why = refusal(leadingKeyword(stmt.getSQL()), stmt.getColumnNames().length, it.getRemainingSQL());
+    if (why) return { error: why };
+    const columns = stmt.getColumnNames();
+    const rows: (number | string | Uint8Array | null)[][] = [];
+    let total = 0;
+    while (stmt.step()) {
+      const row = stmt.get();
+      for (const v of row) total += size(v);
+      rows.push(row);
+      if (rows.length > limits.maxRows) return { error: `the query returns more than ${limits.maxRows} rows` };
+      if (total > limits.maxResultBytes) return { error: `the query returns more than ${limits.maxResultBytes >> 20} MB` };
+    }
+    return { columns, rows };
+  } finally {
+    db.close();
+  }
+}

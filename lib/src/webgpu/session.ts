@@ -150,11 +150,35 @@ export class QloraSession {
     return this.trainer.run(batch);
   }
 
-  /** Greedy continuation of `prompt` (text, or ids with <bos>), decoded; stops at <eos> or `maxNewTokens`. */
-  async generate(prompt: string | number[], opts: { maxNewTokens?: number } = {}): Promise<string> {
+  /**
+   * Greedy continuation of `prompt` (text, or ids with <bos>), decoded; stops at <eos> or `maxNewTokens`. With
+   * `adapters: false` it is the base model's answer (see withAdaptersOff).
+   */
+  async generate(prompt: string | number[], opts: { maxNewTokens?: number; adapters?: boolean } = {}): Promise<string> {
     const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
-    const out = await generateGreedy(this.model, ids, opts.maxNewTokens ?? 64);
+    const run = () => generateGreedy(this.model, ids, opts.maxNewTokens ?? 64);
+    const out = await (opts.adapters === false ? this.withAdaptersOff(run) : run());
     return this.loaded.tokenizer ? this.tokenizer.decode(out, { skipSpecialTokens: true }) : out.join(' ');
+  }
+
+  /**
+   * Run `fn` as the base model: every adapter's B is set to 0 meanwhile, so y = W x + scaling · B (A x) = W x exactly,
+   * and put back bit for bit afterwards (a copy of each B is kept on the device). No step may run meanwhile.
+   */
+  async withAdaptersOff<T>(fn: () => Promise<T>): Promise<T> {
+    const saved = [...this.peft.loraLayers.values()].map((l) => {
+      const copy = tf.clone(l.loraB);
+      tf.tidy(() => l.loraB.assign(tf.zerosLike(l.loraB)));
+      return { b: l.loraB, copy };
+    });
+    try {
+      return await fn();
+    } finally {
+      for (const { b, copy } of saved) {
+        b.assign(copy);
+        copy.dispose();
+      }
+    }
   }
 
   dispose(): void {
