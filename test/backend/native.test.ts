@@ -12,14 +12,15 @@ import { blasCandidates, blasName, describeNative, resolveNative, type NativeAdd
 import { batchIndices } from '../../lib/src/backend/nativeKernels.js';
 import { matmulXWt } from '../../lib/src/layers/linear.js';
 import { geluTanh, geluTanhReference } from '../../lib/src/layers/activations.js';
-import { nativeBf16Tensor, nativeDequantize4bit, nativeGeluTanh } from '../../lib/src/backend/nativeOps.js';
+import { nativeBf16Tensor, nativeDequantize4bit, nativeGeluTanh, nativeRecoverAbsmax } from '../../lib/src/backend/nativeOps.js';
+import { doubleQuantize, recoverAbsmax } from '../../lib/src/quant/doubleQuant.js';
 import { dequantizePackedScalar } from '../../lib/src/quant/blockwise4.js';
 import { roundToBf16 } from '../../lib/src/quant/bf16.js';
 import { codebook } from '../../lib/src/quant/codebooks.js';
 import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
-const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, bf16ToF32: () => {}, dequant4bit: () => {} });
+const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, bf16ToF32: () => {}, dequant4bit: () => {}, recoverAbsmax: () => {} });
 const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2 });
 
 describe('native status (pure decision)', () => {
@@ -310,6 +311,18 @@ describe.runIf(expectNative || active)('native matmul against TF.js wasm kernel'
       },
     ), { numRuns: 60 });
     expect(nativeDequantize4bit(new Uint8Array(4), new Float32Array(1), new Float32Array(16), 7, [1, 8], false)).toBeNull(); // odd blocksize: not this kernel
+  });
+
+  it('double quantization undone natively gives recoverAbsmax\'s bits, over odd lengths and threads', () => {
+    setNativeKernels(true);
+    for (const n of [1, 255, 257, 70_001, 300_000]) {
+      const rng = new Rng(n);
+      const absmax = Float32Array.from({ length: n }, () => Math.exp(8 * (rng.next() - 0.5)));
+      const { state } = doubleQuantize(absmax);
+      const got = nativeRecoverAbsmax(state)!;
+      const want = recoverAbsmax(state);
+      for (let i = 0; i < n; i++) if (!Object.is(got[i], want[i])) expect({ n, i, native: got[i], reference: want[i] }).toBeNull();
+    }
   });
 
   it('bf16 rows expand exactly into a heap tensor; a range outside the table is refused', () => {

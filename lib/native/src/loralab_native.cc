@@ -410,6 +410,34 @@ Napi::Value Dequant4bit(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// recoverAbsmax(qabsmax: Uint8Array, nestedAbsmax: Float32Array, nestedCode: Float32Array, nestedBlocksize, offset,
+// out: Float32Array): double quantization undone, out[i] = nestedCode[qabsmax[i]]·nestedAbsmax[i / nestedBlocksize]
+// + offset, each operation in float32 (the same bits as quant/doubleQuant.ts's recoverAbsmax). Threaded.
+Napi::Value RecoverAbsmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto [q, n] = typedInput<uint8_t, napi_uint8_array>(info[0], "qabsmax (a Uint8Array)");
+  auto [nested, nNested] = typedInput<float, napi_float32_array>(info[1], "nested absmax (a Float32Array)");
+  auto [map, nMap] = typedInput<float, napi_float32_array>(info[2], "the 256-value nested map (a Float32Array)");
+  const int64_t bs = info[3].As<Napi::Number>().Int64Value();
+  const float offset = info[4].As<Napi::Number>().FloatValue();
+  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, "recoverAbsmax: expected the output (a Float32Array)");
+  auto outArr = info[5].As<Napi::Float32Array>();
+  if (nMap != 256 || bs < 1 || static_cast<int64_t>(nNested) < (static_cast<int64_t>(n) + bs - 1) / bs || outArr.ElementLength() < n) {
+    throw Napi::RangeError::New(env, "recoverAbsmax: a 256-value map, a positive nested blocksize, and nested absmax and output long enough are needed");
+  }
+  float* out = outArr.Data();
+  const uint8_t* qa = q;
+  const float* na = nested;
+  const float* mp = map;
+  parallelFor(static_cast<int64_t>(n), [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float p = mp[qa[i]] * na[i / bs];
+      out[i] = p + offset;
+    }
+  });
+  return env.Undefined();
+}
+
 // setKernelThreads(n): threads of the element-wise kernels (default: the machine's cores). Returns the count.
 Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].As<Napi::Number>().Int32Value();
@@ -421,6 +449,7 @@ Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bf16ToF32", Napi::Function::New(env, Bf16ToF32));
   exports.Set("dequant4bit", Napi::Function::New(env, Dequant4bit));
+  exports.Set("recoverAbsmax", Napi::Function::New(env, RecoverAbsmax));
   exports.Set("geluTanh", Napi::Function::New(env, GeluTanh));
   exports.Set("geluTanhGrad", Napi::Function::New(env, GeluTanhGrad));
   exports.Set("exp", Napi::Function::New(env, Exp));

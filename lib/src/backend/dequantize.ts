@@ -21,7 +21,7 @@ import { stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
 import { Dequant4bitKernel, lastOddValue, stagingBytes } from '../quant/kernels/wasmSimd.js';
 import { dequantize4bitWebGpu, dequantizeResident4bit, roundToBf16WebGpu, uploadPacked4bit, type ResidentPacked4bit } from '../quant/kernels/webgpu.js';
 import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
-import { nativeDequantize4bit } from './nativeOps.js';
+import { nativeDequantize4bit, nativeRecoverAbsmax } from './nativeOps.js';
 import { KERNEL_TABLE, kernelBackend, type DequantizeKernelName } from './kernels.js';
 
 const kernels = new WeakMap<WebAssembly.Memory, Dequant4bitKernel | null>();
@@ -33,6 +33,11 @@ function fusedKernel(): { backend: WasmBackendLike; memory: WebAssembly.Memory; 
   if (!kernels.has(heap.memory)) kernels.set(heap.memory, Dequant4bitKernel.on(heap.memory));
   const kernel = kernels.get(heap.memory);
   return kernel ? { ...heap, kernel } : null;
+}
+
+/** A state's absmax (double quantization undone), by the addon where it is on: the same bits as `stateAbsmax`. */
+export function recoveredAbsmax(state: QuantState4bit): Float32Array {
+  return (state.doubleQuant && nativeRecoverAbsmax(state.doubleQuant)) || stateAbsmax(state);
 }
 
 /** Which implementation `dequantizeToTensor` uses on the active backend: the kernel table's, where it can run here. */
@@ -88,7 +93,7 @@ export function dequantizeToTensor(
   const roundBf16 = dtype === 'bfloat16';
   const kernelName = dequantizeKernelName(state.blocksize);
   if (kernelName === 'webgpu' && resident) return dequantizeResident4bit(resident, shape, { roundBf16, offset: e0 });
-  const absmaxWhole = absmaxAll ?? stateAbsmax(state);
+  const absmaxWhole = absmaxAll ?? recoveredAbsmax(state);
   const packedAll = e0 === 0 ? state.packed : state.packed.subarray(e0 / 2);
   const absmax = e0 === 0 ? absmaxWhole : absmaxWhole.subarray(e0 / state.blocksize);
   switch (kernelName) {

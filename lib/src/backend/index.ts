@@ -6,7 +6,7 @@ export * from './select.js';
 export * from './init.js';
 export * from './bf16.js';
 export { filledTensor } from './heap.js';
-export { dequantizeToTensor, dequantizeKernelName, rowChunks } from './dequantize.js';
+export { dequantizeToTensor, dequantizeKernelName, recoveredAbsmax, rowChunks } from './dequantize.js';
 export { KERNEL_TABLE, KERNEL_BACKENDS, activeKernels, kernelBackend, type KernelBackend, type KernelRow, type DequantizeKernelName, type MatmulKernelName, type ElementwiseKernelName } from './kernels.js';
 export { loadNative, nativeStatus, describeNative, type NativeStatus } from './native.js';
 export { setNativeKernels, nativeKernelsActive } from './nativeKernels.js';

@@ -26,12 +26,14 @@ export interface NativeAddon {
    * `roundBf16`), written as float32 at byte offset `out` of heap; blocksize even; AVX2 where the CPU has it, threaded.
    */
   dequant4bit(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number, heap: ArrayBuffer, out: number, roundBf16: boolean): void;
+  /** Double quantization undone into `out`: out[i] = nestedCode[q[i]] · nestedAbsmax[i / nestedBlocksize] + offset, in float32. */
+  recoverAbsmax(qabsmax: Uint8Array, nestedAbsmax: Float32Array, nestedCode: Float32Array, nestedBlocksize: number, offset: number, out: Float32Array): void;
   /** Threads of the element-wise kernels (default: the machine's cores). */
   setKernelThreads(n: number): number;
 }
 
 /** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit'] as const satisfies readonly (keyof NativeAddon)[];
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null }

@@ -31,6 +31,10 @@ export function dequantizeBlockwise8(codes: Uint8Array, absmax: Float32Array, ma
     throw new QuantizationError(`nested absmax has ${absmax.length} blocks, ${Math.ceil(codes.length / blocksize)} are needed`);
   }
   const out = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = map[codes[i]] * absmax[Math.floor(i / blocksize)];
+  // block by block, so that the inner loop is a load, a multiply and a store (no division per element)
+  for (let b = 0, i = 0; i < codes.length; b++) {
+    const a = absmax[b];
+    for (const end = Math.min(codes.length, i + blocksize); i < end; i++) out[i] = map[codes[i]] * a;
+  }
   return out;
 }
