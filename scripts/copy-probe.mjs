@@ -8,22 +8,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COPY_KINDS } from './corpus-text.mjs';
+import { rate, wilson } from '../lib/dist/util/stats.js';
 
-/** z for a two-sided 95 % interval. */
-const Z95 = 1.959963984540054;
-
-/**
- * Wilson score interval for k successes in n trials: (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n), p = k/n.
- * Unlike p ± z·sqrt(p(1−p)/n) it stays inside [0, 1] and is not empty at p = 0 or 1.
- */
-export function wilson(k, n, z = Z95) {
-  if (!Number.isInteger(n) || n <= 0 || !Number.isInteger(k) || k < 0 || k > n) throw new Error(`wilson: expected integers 0 <= k <= n, n > 0; got k=${k}, n=${n}`);
-  const p = k / n;
-  const z2 = z * z;
-  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
+// The one Wilson interval every LoRA Lab accuracy uses (lib/src/util/stats.ts); re-exported for the probe's callers.
+export { wilson };
 
 /** Exact match: the generated text starts with the target and the value stops there (no letter or digit follows). */
 export function copyMatch(target, generated) {
@@ -55,11 +43,6 @@ export function readProbe(path) {
   if (!items.length) throw new Error(`${path}: no items`);
   return items;
 }
-
-const rate = (correct, n) => {
-  const [lo, hi] = wilson(correct, n);
-  return { correct, n, rate: correct / n, ci95: [lo, hi] };
-};
 
 /** Exact-match rate overall and per kind (in COPY_KINDS order), and up to `keepFailures` failures per kind. */
 export function scoreCopyProbe(items, outputs, { keepFailures = 3 } = {}) {

@@ -1,19 +1,17 @@
 // Writes datasets/sql/: a retail/finance SQLite schema with seeded rows (schema.sql, data.sql) and natural-language
 // questions paired with SQL from templates (train/valid/test JSONL). Every split is decided by a hash of the SQL, so
-// no test SQL (and hence no test question) appears in training. Run: npm run build && node scripts/make-sql-dataset.mjs
+// no test SQL (and hence no test question) appears in training. Run: npm run build && node scripts/make-sql-dataset.mjs [out-dir]
+// (out-dir defaults to datasets/sql/; another folder lets a check compare the output with the shipped files).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Rng } from '../lib/dist/util/rng.js';
+import {
+  ACCOUNT_TYPES, CATEGORIES, CHANNELS, CITIES, MERCHANTS, REGIONS, SEGMENTS, STATUSES, SUPPLIERS, TX_CATEGORIES, YEARS, shippedTaskRows, sqlString, taskRowsToSql,
+} from '../lib/dist/sql/taskRows.js';
 
-const out = new URL('../datasets/sql/', import.meta.url).pathname;
+const out = process.argv[2] ? `${process.argv[2].replace(/\/$/, '')}/` : new URL('../datasets/sql/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
-const rng = new Rng(20241128);
-const pick = (xs) => xs[Math.floor(rng.next() * xs.length)];
-const int = (a, b) => a + Math.floor(rng.next() * (b - a + 1));
-const money = (a, b) => Math.round((a + rng.next() * (b - a)) * 100) / 100;
 const pad = (n) => String(n).padStart(2, '0');
-const date = (y0, y1) => `${int(y0, y1)}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
-const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const q = (s) => sqlString(String(s));
 
 // ---------------------------------------------------------------- schema and rows
 const SCHEMA = `-- LoRA Lab text-to-SQL task: a small retail and personal-finance database.
@@ -68,61 +66,12 @@ CREATE TABLE transactions (
 );
 `;
 
-const CITIES = ['Paris', 'Lyon', 'Berlin', 'Munich', 'Madrid', 'Lisbon', 'Rome', 'Milan', 'Vienna', 'Prague', 'Dublin', 'Oslo', 'Warsaw', 'Athens', 'Brussels', 'Zurich'];
-const COUNTRY = { Paris: 'France', Lyon: 'France', Berlin: 'Germany', Munich: 'Germany', Madrid: 'Spain', Lisbon: 'Portugal', Rome: 'Italy', Milan: 'Italy', Vienna: 'Austria', Prague: 'Czechia', Dublin: 'Ireland', Oslo: 'Norway', Warsaw: 'Poland', Athens: 'Greece', Brussels: 'Belgium', Zurich: 'Switzerland' };
-const FIRST = ['Ana', 'Ben', 'Chloe', 'David', 'Elena', 'Felix', 'Greta', 'Hugo', 'Iris', 'Jonas', 'Klara', 'Leo', 'Mia', 'Nils', 'Olga', 'Paul', 'Rosa', 'Sami', 'Tara', 'Victor'];
-const LAST = ['Novak', 'Schmidt', 'Garcia', 'Rossi', 'Dubois', 'Silva', 'Berg', 'Kowalski', 'Murphy', 'Papas', 'Weber', 'Costa'];
-const SEGMENTS = ['consumer', 'corporate', 'small business'];
-const CATEGORIES = ['electronics', 'grocery', 'apparel', 'home', 'toys'];
-const PRODUCT_NAMES = {
-  electronics: ['headphones', 'laptop', 'tablet', 'phone charger', 'smart watch', 'camera', 'speaker', 'keyboard'],
-  grocery: ['coffee beans', 'olive oil', 'green tea', 'pasta', 'dark chocolate', 'rice', 'honey', 'granola'],
-  apparel: ['rain jacket', 'wool scarf', 'sneakers', 'denim jeans', 'linen shirt', 'winter boots', 'sun hat', 'hoodie'],
-  home: ['desk lamp', 'cookware set', 'bath towel', 'coffee maker', 'plant pot', 'bed sheets', 'wall clock', 'blender'],
-  toys: ['puzzle', 'building blocks', 'board game', 'teddy bear', 'kite', 'toy train', 'card game', 'yo-yo'],
-};
-const SUPPLIERS = ['Acme', 'Northwind', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Hooli'];
-const REGIONS = ['north', 'south', 'east', 'west'];
-const STATUSES = ['shipped', 'delivered', 'cancelled', 'returned'];
-const CHANNELS = ['online', 'in-store'];
-const TX_CATEGORIES = ['groceries', 'rent', 'salary', 'travel', 'utilities', 'dining', 'transfer'];
-const MERCHANTS = { groceries: ['FreshMart', 'GreenGrocer'], rent: ['City Homes'], salary: ['Employer'], travel: ['SkyAir', 'RailCo'], utilities: ['PowerNet', 'AquaCo'], dining: ['Bistro 21', 'Noodle Bar'], transfer: ['Bank Transfer'] };
-const ACCOUNT_TYPES = ['checking', 'savings', 'credit'];
-const YEARS = [2022, 2023, 2024];
-
-const rows = { customers: [], products: [], stores: [], orders: [], order_items: [], accounts: [], transactions: [] };
-for (let i = 1; i <= 200; i++) {
-  const city = pick(CITIES);
-  rows.customers.push([i, `${pick(FIRST)} ${pick(LAST)}`, city, COUNTRY[city], pick(SEGMENTS), date(2019, 2024)]);
-}
-let pid = 1;
-for (const cat of CATEGORIES) for (const n of PRODUCT_NAMES[cat]) rows.products.push([pid++, n, cat, cat === 'electronics' ? money(20, 900) : money(2, 120), pick(SUPPLIERS)]);
-for (let i = 1; i <= 12; i++) {
-  const city = CITIES[i - 1];
-  rows.stores.push([i, `${city} ${pick(['Central', 'Market', 'Plaza', 'Station'])}`, city, REGIONS[i % 4]]);
-}
-for (let i = 1; i <= 1500; i++) {
-  rows.orders.push([i, int(1, 200), int(1, 12), date(2022, 2024), pick(['shipped', 'delivered', 'delivered', 'delivered', 'cancelled', 'returned']), pick(CHANNELS)]);
-  const n = int(1, 4);
-  const used = new Set();
-  for (let k = 0; k < n; k++) {
-    const p = int(1, rows.products.length);
-    if (used.has(p)) continue;
-    used.add(p);
-    rows.order_items.push([i, p, int(1, 5), rows.products[p - 1][3]]);
-  }
-}
-for (let i = 1; i <= 300; i++) rows.accounts.push([i, int(1, 200), pick(ACCOUNT_TYPES), money(-2000, 20000)]);
-for (let i = 1; i <= 4000; i++) {
-  const cat = pick(TX_CATEGORIES);
-  const amount = cat === 'salary' ? money(1500, 5000) : cat === 'transfer' ? money(-1000, 1000) : -money(5, cat === 'rent' ? 1800 : 300);
-  rows.transactions.push([i, int(1, 300), date(2022, 2024), amount, cat, pick(MERCHANTS[cat])]);
-}
-const lit = (v) => (typeof v === 'number' ? String(v) : q(v));
-let data = '-- Seeded rows for schema.sql (generated by scripts/make-sql-dataset.mjs).\n';
-for (const [table, rs] of Object.entries(rows)) {
-  for (let i = 0; i < rs.length; i += 200) data += `INSERT INTO ${table} VALUES\n${rs.slice(i, i + 200).map((r) => `(${r.map(lit).join(', ')})`).join(',\n')};\n`;
-}
+// The rows come from the task's one generator (lib/src/sql/taskRows.ts), which the grader's test suite also uses to
+// re-draw variants of this database; the questions below continue from the same Rng.
+const { rows, rng } = shippedTaskRows();
+const data = taskRowsToSql(rows);
+const pick = (xs) => xs[Math.floor(rng.next() * xs.length)];
+const int = (a, b) => a + Math.floor(rng.next() * (b - a + 1));
 writeFileSync(`${out}schema.sql`, SCHEMA);
 writeFileSync(`${out}data.sql`, data);
 

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { initBackend } from '../backend/index.js';
 import { loadGemma, readGemmaConfig, saveGemma } from '../models/gemma/index.js';
 import { loadPeftAdapter } from '../peft/index.js';
-import { SqlDatabase, gradeSql } from '../sql/index.js';
+import { dbFolder, gradeAndReport } from './evalReport.js';
 import { METHODS, QLORA_LOAD_OPTIONS, SCHEDULES, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method, type TrainOptions } from '../train/index.js';
 import { UsageError } from './errors.js';
 import { choice, num, outputDir, outputFile } from './args.js';
@@ -171,7 +171,7 @@ export function registerTrainCommands(program: Command): void {
 
   program
     .command('eval')
-    .description('Execution accuracy and exact match of generated SQL, with a per-example report')
+    .description('Execution, test-suite execution, exact-match and literal accuracy of generated SQL (95% intervals), with a per-example report')
     .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder')
     .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
@@ -182,13 +182,15 @@ export function registerTrainCommands(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens to generate per answer', '96')
     .option('--report <file>', 'per-example report (JSON)', 'eval-report.json')
     .option('--batch-size <n>', 'questions decoded together (greedy; same answers as one at a time)', '16')
-    .action(async (o: { model?: string; adapter?: string; trainable?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string; batchSize: string }) => {
+    .option('--variants <n>', 'generated variants of the task database for test-suite accuracy (0 = off)', '4')
+    .action(async (o: { model?: string; adapter?: string; trainable?: string; loadIn4bit: boolean; data: string; db: string; limit?: string; maxNewTokens: string; report: string; batchSize: string; variants: string }) => {
       const dir = modelDir(o.model);
       outputFile('--report', o.report);
+      const variants = num('--variants', o.variants, { int: true, min: 0, max: 64 });
+      dbFolder(o.db);
       let records = readJsonl(o.data, ['question', 'sql'] as const);
       if (o.limit) records = records.slice(0, num('--limit', o.limit, { int: true, min: 1 }));
       const { model, tokenizer, config } = await loadForInference(dir, o);
-      const db = await SqlDatabase.open(o.db);
       const maxNew = num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 });
       const batch = num('--batch-size', o.batchSize, { int: true, min: 1 });
       const items: { question: string; gold: string; predicted: string }[] = [];
@@ -202,10 +204,7 @@ export function registerTrainCommands(program: Command): void {
         if (!bar) console.error(`generated ${items.length}/${records.length}`);
       }
       bar?.stop();
-      const report = await gradeSql(db, items);
-      await db.close();
-      writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`execution accuracy ${(100 * report.executionAccuracy).toFixed(1)}% | exact match ${(100 * report.exactMatch).toFixed(1)}% | invalid SQL ${report.invalid}/${report.n} | same structure ${(100 * report.skeletonMatch).toFixed(1)}% | report: ${o.report}`);
+      await gradeAndReport(items, { dbDir: o.db, variants, reportPath: o.report });
     });
 
   program
