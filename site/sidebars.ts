@@ -15,7 +15,7 @@ const sidebars: SidebarsConfig = {
     })),
     'exercises/index',
     'drills',
-    { type: 'category' as const, label: 'Live demos', collapsed: false, items: ['demos/nf4-playground', 'demos/lora-rank-explorer'] },
+    { type: 'category' as const, label: 'Live demos', collapsed: false, items: ['demos/nf4-playground', 'demos/lora-rank-explorer', 'demos/qlora-finetune'] },
   ],
 };
 

@@ -7,6 +7,7 @@
 //   src/data/course.json         notebooks/course.json, checked, with the notebooks' titles (home page, lesson frames)
 //   static/notebooks/            each .ipynb and its TypeScript source (notebooks/src/), served as downloads
 //   static/vendor/, static/data/ Plotly's cartesian bundle (content-hashed name), weights for the NF4 explorable
+//   static/vendor/qlora-*, static/demo/  the QLoRA demo's workers, model, task data and .wasm files (demoAssets.mjs)
 // Links between notebooks, exercises and drills are rewritten to site routes; Docusaurus then fails the build on any
 // broken link.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { fence, mdToMdx } from './mdx.mjs';
 import { notebookToMdx } from './notebook.mjs';
 import { loadCourse } from './course.mjs';
+import { writeDemoAssets } from './demoAssets.mjs';
 
 const site = new URL('..', import.meta.url).pathname;
 const repo = join(site, '..');
@@ -103,6 +105,7 @@ const plotlySrc = readFileSync(join(repo, 'node_modules/plotly.js-cartesian-dist
 const plotlyName = `plotly-cartesian-${createHash('sha256').update(plotlySrc).digest('hex').slice(0, 12)}.min.js`;
 reset(join(site, 'static/vendor'));
 writeFileSync(join(site, 'static/vendor', plotlyName), plotlySrc);
+const qloraDemo = await writeDemoAssets(repo, site);
 
 // ---- real weights for the NF4 explorable: the first 16,384 of gemma-micro's layer-0 mlp.down_proj (the matrix
 // notebook 6 quantizes), rounded to bf16 as the notebook does, as little-endian float32
@@ -121,7 +124,7 @@ reset(join(site, 'static/data'));
 const drillDir = join(exDir, 'drills');
 const drills = readdirSync(drillDir).filter((f) => /^section-\d+\.json$/.test(f)).sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8))).map((f) => JSON.parse(readFileSync(join(drillDir, f), 'utf8')));
 writeFileSync(join(site, 'src/data/drills.json'), JSON.stringify(drills));
-writeFileSync(join(site, 'src/data/vendor.json'), JSON.stringify({ plotly: `/vendor/${plotlyName}` }));
+writeFileSync(join(site, 'src/data/vendor.json'), JSON.stringify({ plotly: `/vendor/${plotlyName}`, qloraDemo }));
 writeFileSync(join(site, 'src/data/course.json'), JSON.stringify({ ...course, titles: Object.fromEntries(nbIndex.map((x) => [x.slug, { n: x.n, title: x.title, hasSource: x.hasSource }])) }));
 writeFileSync(join(site, 'src/data/contents.json'), JSON.stringify({ sections: SECTIONS.map((title, i) => ({ n: i + 1, title, notebook: nbIndex.find((x) => x.n === i + 1) ?? null, exercises: exIndex.filter((x) => x.n === i + 1) })) }));
 console.log(`generate: ${nbIndex.length} notebooks, ${exIndex.length} exercises, ${drills.reduce((s, d) => s + d.questions.length, 0)} drills`);

@@ -1,0 +1,84 @@
+/**
+ * The QLoRA fine-tuning demo of the built site (/demos/qlora-finetune) in headless Chromium, served by the site's own
+ * server: it loads gemma-micro and quantizes it in the tab, says which backend it trains on and why, trains a few
+ * steps in its Web Worker with the loss falling and tokens/s shown, stops (the step count holds) and resumes to the
+ * end, keeps the page responsive while training, and grades the base and fine-tuned models' SQL in SQLite.
+ *
+ * Chromium is launched without --enable-unsafe-webgpu, so on a machine without a GPU it has no WebGPU adapter and
+ * the demo takes the wasm path (the one a learner without a GPU gets). With a software adapter (SwiftShader) the
+ * demo chooses wasm too; forcing WebGPU there runs at about 2 tokens/s (bench/results/webgpu.json), too slow for
+ * a test of a few steps on a 2-core machine.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startSite, type Site } from './browser.js';
+
+let site: Site;
+const STEPS = 6;
+
+beforeAll(async () => { site = await startSite(); }, 60_000);
+afterAll(async () => { await site?.close(); });
+
+const waitPhase = (page: Page, want: string[], timeout: number) =>
+  page.waitForFunction((w) => w.includes(document.querySelector('[data-demo="qlora-finetune"]')?.getAttribute('data-phase') ?? ''), want, { timeout });
+const stepOf = async (page: Page) => Number(await page.getByTestId('qlora-progress').getAttribute('data-step'));
+/** How late a 0 ms timer fires on the page's thread: large if something blocks it. */
+const timerLagMs = (page: Page) => page.evaluate(() => new Promise<number>((r) => { const t = performance.now(); setTimeout(() => r(performance.now() - t), 0); }));
+
+describe('QLoRA demo', () => {
+  it('trains gemma-micro in 4 bits in a worker, stops and resumes, and grades the SQL before and after', async () => {
+    const page = await site.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`); });
+    await page.goto(`${site.base}/demos/qlora-finetune`, { waitUntil: 'load' });
+    // nothing heavy before the learner asks: no model download on page load
+    await page.getByTestId('qlora-load').waitFor();
+    await page.getByLabel('steps').fill(String(STEPS));
+    await page.getByLabel('batch size').fill('4');
+
+    await page.getByTestId('qlora-load').click();
+    await waitPhase(page, ['ready', 'error'], 90_000);
+    expect(await page.getByTestId('qlora-error').count(), (await page.getByTestId('qlora-error').allTextContents()).join()).toBe(0);
+    const backend = page.getByTestId('qlora-backend');
+    expect(await backend.getAttribute('data-backend')).toBe('wasm');
+    expect(await backend.textContent()).toMatch(/^Training on TF\.js wasm \(WebAssembly on the CPU\): (navigator\.gpu gave no adapter|this browser has no WebGPU)/);
+    expect(await page.getByTestId('qlora-status').textContent()).toMatch(/Loaded and quantized in [\d.]+ s; 5,161 training examples/);
+
+    await page.getByTestId('qlora-train').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="qlora-progress"]')?.getAttribute('data-step')) >= 2, undefined, { timeout: 60_000 });
+    expect(await timerLagMs(page)).toBeLessThan(250); // the training runs in the worker: the page's thread is free
+    await page.getByTestId('qlora-stop').click();
+    await waitPhase(page, ['stopped'], 60_000);
+    const stoppedAt = await stepOf(page);
+    expect(stoppedAt).toBeGreaterThanOrEqual(2);
+    expect(stoppedAt).toBeLessThan(STEPS);
+    expect(await page.getByTestId('qlora-status').textContent()).toContain(`Stopped after step ${stoppedAt} (data position: epoch 0, example ${4 * stoppedAt})`);
+    await page.waitForTimeout(1500);
+    expect(await stepOf(page)).toBe(stoppedAt); // stopped means stopped
+
+    await page.getByTestId('qlora-train').click(); // now labelled Resume
+    await waitPhase(page, ['done'], 90_000);
+    const progress = page.getByTestId('qlora-progress');
+    const losses = JSON.parse((await progress.getAttribute('data-losses')) ?? '[]') as number[];
+    expect(losses.length).toBe(STEPS); // every step once: the resumed run continued, it did not restart
+    expect(losses[STEPS - 1]).toBeLessThan(losses[0] * 0.9);
+    expect(Number(await progress.getAttribute('data-tokens-per-second'))).toBeGreaterThan(0);
+    expect(await progress.textContent()).toMatch(new RegExp(`step ${STEPS} / ${STEPS} · loss [\\d.]+ · lr .* tokens/s this step`));
+    expect(await page.locator('[data-testid="qlora-loss"] .plot-area svg').count()).toBe(1);
+
+    await page.getByLabel('question').selectOption({ index: 1 });
+    await page.getByTestId('qlora-ask-button').click();
+    await page.getByTestId('qlora-answer-tuned').waitFor({ timeout: 90_000 });
+    const verdicts = ['correct', 'invalid', 'structure', 'wrong'];
+    for (const who of ['base', 'tuned']) {
+      const row = page.getByTestId(`qlora-answer-${who}`);
+      expect(verdicts).toContain(await row.getAttribute('data-verdict'));
+      expect(await row.locator('td').nth(2).textContent()).toMatch(/^(correct: same result as the gold SQL|invalid SQL: .+|the gold query's structure, other values: a different result|runs, but returns a different result)$/);
+    }
+    expect(await page.getByTestId('qlora-answer-tuned').locator('td').first().textContent()).toBe(`fine-tuned (step ${STEPS})`);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
+});
