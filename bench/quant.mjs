@@ -9,7 +9,7 @@ import { initBackend } from '../lib/dist/backend/index.js';
 import {
   Dequant4bitKernel, TABLE_BYTES, dequantizePacked, dequantizePackedScalar, quantize4bit, writeCodeTable, NF4_CODE,
 } from '../lib/dist/quant/index.js';
-import { dequantizeKernelName, dequantizeToTensor } from '../lib/dist/backend/index.js';
+import { dequantizeKernelName, dequantizeToTensor, nativeKernelsActive, setNativeKernels } from '../lib/dist/backend/index.js';
 import { Rng } from '../lib/dist/util/rng.js';
 import { timeRoundRobin } from './timing.mjs';
 import { runTorch } from './torchRef.mjs';
@@ -34,6 +34,8 @@ export async function run({ n = 2048 * 8192, rounds = 9 } = {}) {
   const out = new Float32Array(n);
   const { state } = quantize4bit(x, { quantType: 'nf4', blocksize: 64, shape: [2048, n / 2048], dtype: 'bfloat16' });
   const kernel = residentKernel(state, n);
+  const native = nativeKernelsActive();
+  const tensorKernel = dequantizeKernelName();
   const s = timeRoundRobin({
     float32Copy: () => copyDst.set(x),
     dequantizeScalarLoop: () => dequantizePackedScalar(state.packed, state.absmax, NF4_CODE, 64, n, out),
@@ -41,6 +43,8 @@ export async function run({ n = 2048 * 8192, rounds = 9 } = {}) {
     dequantizeSimdKernelBf16: () => kernel(true),
     dequantizeToArrayBf16: () => dequantizePacked(state.packed, state.absmax, NF4_CODE, 64, n, out, { roundBf16: true }),
     dequantizeToTensorBf16: () => dequantizeToTensor(state, 'bfloat16').dispose(),
+    // the wasm backend's own row of the kernel table (what runs without the native addon)
+    ...(native ? { dequantizeToTensorBf16WasmSimd: () => { setNativeKernels(false); dequantizeToTensor(state, 'bfloat16').dispose(); setNativeKernels(true); } } : {}),
   }, rounds);
   const q = timeRoundRobin({
     quantize: () => quantize4bit(x, { quantType: 'nf4', blocksize: 64 }),
@@ -78,7 +82,8 @@ export async function run({ n = 2048 * 8192, rounds = 9 } = {}) {
       dequantizeSimdKernel: 'the WebAssembly SIMD kernel alone, codes already in its memory, float32 out',
       dequantizeSimdKernelBf16: 'the same, rounding to bf16',
       dequantizeToArrayBf16: 'dequantizePacked: codes copied in, SIMD, values copied out to a JS Float32Array, bf16',
-      dequantizeToTensorBf16: `dequantizeToTensor on TF.js's wasm backend (${dequantizeKernelName()}): codes copied into the heap, SIMD writes the tensor, bf16`,
+      dequantizeToTensorBf16: `dequantizeToTensor on TF.js's wasm backend, kernel '${tensorKernel}' — what Linear4bit runs: ${tensorKernel === 'native' ? 'the native addon reads the codes where they are and writes the tensor in the heap (AVX2, threaded)' : 'codes copied into the heap, SIMD writes the tensor'}, bf16`,
+      ...(native ? { dequantizeToTensorBf16WasmSimd: "the same with the native addon off (kernel 'wasm-fused'): codes copied into the heap, wasm SIMD writes the tensor, bf16" } : {}),
       quantize: 'quantize4bit (fused single pass), no double quantization',
     },
     elements: n,
