@@ -174,18 +174,22 @@ const filler = (g, { rows = false, avoid = [] } = {}) => {
   return out.join('');
 };
 
+/** Up to n [key, value] facts whose keys are distinct and contain no other key ("Klara" and "Klara Novak" would make a recall ambiguous). */
+function keyedPairs(key, value, n) {
+  const pairs = [];
+  for (let t = 0; pairs.length < n && t < 50; t++) {
+    const k = key();
+    if (!pairs.some(([a]) => a.includes(k) || k.includes(a))) pairs.push([k, value()]);
+  }
+  return pairs;
+}
+
 /**
  * A "the <attribute> of <key> is <value>" recall with 0–2 distractor pairs of the same attribute, so that the value
  * must be found by its key: state(key, value) writes one fact, ask(key) the start of its recall.
  */
 function recall(g, { key, value, state, ask, end = '.' }) {
-  const pairs = [];
-  const n = g.int(1, 3);
-  for (let t = 0; pairs.length < n && t < 50; t++) {
-    const k = key();
-    // no key may contain another ("Klara" and "Klara Novak"): the recall would be ambiguous
-    if (!pairs.some(([a]) => a.includes(k) || k.includes(a))) pairs.push([k, value()]);
-  }
+  const pairs = keyedPairs(key, value, g.int(1, 3));
   const [k, v] = g.pick(pairs);
   const facts = pairs.map(([a, b]) => state(a, b)).join(' ');
   return { prefix: `${facts}${filler(g, { rows: true, avoid: pairs.map(([a]) => a) })} ${ask(k)}`, target: ` ${v}`, suffix: end };
@@ -197,55 +201,86 @@ const monthValue = (g) => {
   return { text: `${MONTHS[m - 1]} ${y}`, iso: `${y}-${pad2(m)}`, year: String(y) };
 };
 
+/**
+ * The keyed recalls, each a maker of { key, value, state, ask, end? } over one drawer: key() and value() draw a fact,
+ * state(key, value) writes it, ask(key) starts its recall. A maker draws nothing itself, so the copy items that use
+ * them draw the same values as when the specs were written inline.
+ */
+const RECALLS = {
+  customerId: (g) => ({ key: () => V.name(g), value: () => V.id(g), state: (k, v) => `${k} is customer ${v}.`, ask: (k) => `So the customer id of ${k} is` }),
+  accountOf: (g) => ({ key: () => V.person(g), value: () => V.id(g), state: (k, v) => `${k} holds account ${v}.`, ask: (k) => `The account of ${k} is number` }),
+  coins: (g) => ({ key: () => `box ${g.pick(COMMON)}`, value: () => V.number(g), state: (k, v) => `The ${k} holds ${v} coins.`, ask: (k) => `Counting again, the ${k} holds`, end: ' coins.' }),
+  customerName: (g) => ({ key: () => String(g.int(1, 300)), value: () => V.name(g), state: (k, v) => `Customer ${k} is ${v}.`, ask: (k) => `The name of customer ${k} is` }),
+  city: (g) => ({ key: () => V.person(g), value: () => V.city(g), state: (k, v) => `${k} lives in ${v}.`, ask: (k) => `So the city of ${k} is` }),
+  bought: (g) => ({ key: () => V.person(g), value: () => V.product(g), state: (k, v) => `${k} bought the ${v}.`, ask: (k) => `What ${k} bought was the` }),
+  category: (g) => ({ key: () => V.product(g), value: () => g.pick(CATEGORIES), state: (k, v) => `The ${k} is sold in the ${v} category.`, ask: (k) => `The category of the ${k} is` }),
+  segment: (g) => ({ key: () => V.name(g), value: () => g.pick(SEGMENTS), state: (k, v) => `${k} is a ${v} customer.`, ask: (k) => `The segment of ${k} is` }),
+  status: (g) => ({ key: () => V.id(g), value: () => g.pick(STATUSES), state: (k, v) => `Order ${k} is ${v}.`, ask: (k) => `The status of order ${k} is` }),
+  channel: (g) => ({ key: () => V.id(g), value: () => g.pick(CHANNELS), state: (k, v) => `Order ${k} came through the ${v} channel.`, ask: (k) => `The channel of order ${k} is` }),
+  region: (g) => ({ key: () => V.store(g), value: () => g.pick(REGIONS), state: (k, v) => `The store ${k} is in the ${v} region.`, ask: (k) => `So ${k} belongs to the region` }),
+  supplier: (g) => ({ key: () => V.product(g), value: () => V.supplier(g), state: (k, v) => `The ${k} comes from ${v}.`, ask: (k) => `The supplier of the ${k} is` }),
+  merchant: (g) => ({ key: () => V.id(g), value: () => V.merchant(g), state: (k, v) => `Account ${k} paid ${V.amount(g)} euros at ${v}.`, ask: (k) => `The merchant for account ${k} was` }),
+  txCategory: (g) => ({ key: () => V.id(g), value: () => g.pick(TX_CATEGORIES), state: (k, v) => `Payment ${k} was booked as ${v}.`, ask: (k) => `The category of payment ${k} is` }),
+  accountType: (g) => ({ key: () => V.person(g), value: () => g.pick(ACCOUNT_TYPES), state: (k, v) => `${k} opened a ${v} account.`, ask: (k) => `The account type of ${k} is` }),
+  store: (g) => ({ key: () => V.person(g), value: () => V.store(g), state: (k, v) => `${k} shops at ${v}.`, ask: (k) => `The store where ${k} shops is` }),
+  joined: (g) => ({ key: () => V.person(g), value: () => V.year(g), state: (k, v) => `${k} joined in ${v}.`, ask: (k) => `The year ${k} joined is` }),
+  balance: (g) => ({ key: () => V.id(g), value: () => V.amount(g), state: (k, v) => `Account ${k} has a balance of ${v}.`, ask: (k) => `The balance of account ${k} is` }),
+  code: (g) => ({
+    key: () => V.first(g), value: () => V.code(g),
+    state: (k, v) => g.pick([`The code of ${k} is ${v}.`, `${k} has the code ${v}.`]),
+    ask: (k) => g.pick([`${k}'s code is`, `The code of ${k} is`]),
+  }),
+};
+
 const ITEMS = {
   id: (g) => g.pick([
     () => { const id = V.id(g); const s = g.pick(STATUSES); return { prefix: `Order ${id} was ${s}.${filler(g)} The number of the ${s} order is`, target: ` ${id}`, suffix: '.' }; },
-    () => recall(g, { key: () => V.name(g), value: () => V.id(g), state: (k, v) => `${k} is customer ${v}.`, ask: (k) => `So the customer id of ${k} is` }),
-    () => recall(g, { key: () => V.person(g), value: () => V.id(g), state: (k, v) => `${k} holds account ${v}.`, ask: (k) => `The account of ${k} is number` }),
+    () => recall(g, RECALLS.customerId(g)),
+    () => recall(g, RECALLS.accountOf(g)),
     () => { const id = V.id(g); return { prefix: `${cap(g.pick(['the analyst', 'the manager', 'the cashier']))} looked up order ${id} and then wrote order_id =`, target: ` ${id}`, suffix: ' in the filter.' }; },
   ])(),
   number: (g) => g.pick([
     () => { const n = V.number(g); return { prefix: `The reference number is ${n}.${filler(g)} Please repeat the reference number:`, target: ` ${n}`, suffix: '.' }; },
     () => { const n = V.number(g); return { prefix: `Write ${n} twice: ${n},`, target: ` ${n}`, suffix: '.' }; },
     () => { const n = V.number(g); return { prefix: `The counter showed ${n} at noon.${filler(g)} At noon the counter showed`, target: ` ${n}`, suffix: '.' }; },
-    () => recall(g, { key: () => `box ${g.pick(COMMON)}`, value: () => V.number(g), state: (k, v) => `The ${k} holds ${v} coins.`, ask: (k) => `Counting again, the ${k} holds`, end: ' coins.' }),
+    () => recall(g, RECALLS.coins(g)),
   ])(),
   name: (g) => g.pick([
     () => { const n = V.name(g); return { prefix: `A new customer called ${n} signed up in ${g.pick(CITIES)}.${filler(g)} The new customer is`, target: ` ${n}`, suffix: '.' }; },
     () => { const n = V.name(g); return { prefix: `The prize went to ${n}.${filler(g)} Once more, the prize went to`, target: ` ${n}`, suffix: '.' }; },
-    () => recall(g, { key: () => String(g.int(1, 300)), value: () => V.name(g), state: (k, v) => `Customer ${k} is ${v}.`, ask: (k) => `The name of customer ${k} is` }),
+    () => recall(g, RECALLS.customerName(g)),
   ])(),
   city: (g) => g.pick([
-    () => recall(g, { key: () => V.person(g), value: () => V.city(g), state: (k, v) => `${k} lives in ${v}.`, ask: (k) => `So the city of ${k} is` }),
+    () => recall(g, RECALLS.city(g)),
     () => { const c = V.city(g); return { prefix: `The meeting was held in ${c}.${filler(g)} Once more, the meeting was held in`, target: ` ${c}`, suffix: '.' }; },
   ])(),
   product: (g) => g.pick([
-    () => recall(g, { key: () => V.person(g), value: () => V.product(g), state: (k, v) => `${k} bought the ${v}.`, ask: (k) => `What ${k} bought was the` }),
+    () => recall(g, RECALLS.bought(g)),
     () => { const p = V.product(g); return { prefix: `Product ${V.id(g)} is the ${p}.${filler(g)} The name of that product is`, target: ` ${p}`, suffix: '.' }; },
   ])(),
-  category: (g) => recall(g, { key: () => V.product(g), value: () => g.pick(CATEGORIES), state: (k, v) => `The ${k} is sold in the ${v} category.`, ask: (k) => `The category of the ${k} is` }),
-  segment: (g) => recall(g, { key: () => V.name(g), value: () => g.pick(SEGMENTS), state: (k, v) => `${k} is a ${v} customer.`, ask: (k) => `The segment of ${k} is` }),
-  status: (g) => recall(g, { key: () => V.id(g), value: () => g.pick(STATUSES), state: (k, v) => `Order ${k} is ${v}.`, ask: (k) => `The status of order ${k} is` }),
-  channel: (g) => recall(g, { key: () => V.id(g), value: () => g.pick(CHANNELS), state: (k, v) => `Order ${k} came through the ${v} channel.`, ask: (k) => `The channel of order ${k} is` }),
-  region: (g) => recall(g, { key: () => V.store(g), value: () => g.pick(REGIONS), state: (k, v) => `The store ${k} is in the ${v} region.`, ask: (k) => `So ${k} belongs to the region` }),
-  supplier: (g) => recall(g, { key: () => V.product(g), value: () => V.supplier(g), state: (k, v) => `The ${k} comes from ${v}.`, ask: (k) => `The supplier of the ${k} is` }),
-  merchant: (g) => recall(g, { key: () => V.id(g), value: () => V.merchant(g), state: (k, v) => `Account ${k} paid ${V.amount(g)} euros at ${v}.`, ask: (k) => `The merchant for account ${k} was` }),
-  tx_category: (g) => recall(g, { key: () => V.id(g), value: () => g.pick(TX_CATEGORIES), state: (k, v) => `Payment ${k} was booked as ${v}.`, ask: (k) => `The category of payment ${k} is` }),
-  account_type: (g) => recall(g, { key: () => V.person(g), value: () => g.pick(ACCOUNT_TYPES), state: (k, v) => `${k} opened a ${v} account.`, ask: (k) => `The account type of ${k} is` }),
-  store: (g) => recall(g, { key: () => V.person(g), value: () => V.store(g), state: (k, v) => `${k} shops at ${v}.`, ask: (k) => `The store where ${k} shops is` }),
+  category: (g) => recall(g, RECALLS.category(g)),
+  segment: (g) => recall(g, RECALLS.segment(g)),
+  status: (g) => recall(g, RECALLS.status(g)),
+  channel: (g) => recall(g, RECALLS.channel(g)),
+  region: (g) => recall(g, RECALLS.region(g)),
+  supplier: (g) => recall(g, RECALLS.supplier(g)),
+  merchant: (g) => recall(g, RECALLS.merchant(g)),
+  tx_category: (g) => recall(g, RECALLS.txCategory(g)),
+  account_type: (g) => recall(g, RECALLS.accountType(g)),
+  store: (g) => recall(g, RECALLS.store(g)),
   month: (g) => g.pick([
     () => { const m = monthValue(g); return { prefix: `The report covers ${m.text}.${filler(g)} As a date, ${m.text} is written`, target: ` ${m.iso}`, suffix: '.' }; },
     () => { const m = monthValue(g); return { prefix: `In ${m.text}, written ${m.iso}, ${g.pick(PEOPLE)} counted the orders.${filler(g)} The month of the count is`, target: ` ${m.iso}`, suffix: '.' }; },
     () => { const m = monthValue(g); return { prefix: `${cap(g.pick(PEOPLE))} looked at the sales of ${m.text}.${filler(g)} In the form year-month that month is`, target: ` ${m.iso}`, suffix: '.' }; },
   ])(),
   year: (g) => g.pick([
-    () => recall(g, { key: () => V.person(g), value: () => V.year(g), state: (k, v) => `${k} joined in ${v}.`, ask: (k) => `The year ${k} joined is` }),
+    () => recall(g, RECALLS.joined(g)),
     () => { const m = monthValue(g); return { prefix: `The orders of ${m.text} were counted.${filler(g)} The year of those orders is`, target: ` ${m.year}`, suffix: '.' }; },
     () => { const y = V.year(g); return { prefix: `The sales of ${y} were high. For the year ${y} the filter is strftime('%Y', order_date) =`, target: ` '${y}'`, suffix: ';' }; },
   ])(),
   amount: (g) => g.pick([
     () => { const a = V.amount(g); const who = V.person(g); const p = V.product(g); return { prefix: `${who} paid ${a} euros for the ${p}.${filler(g, { avoid: [who, p] })} For the ${p}, ${who} paid`, target: ` ${a}`, suffix: ' euros.' }; },
-    () => recall(g, { key: () => V.id(g), value: () => V.amount(g), state: (k, v) => `Account ${k} has a balance of ${v}.`, ask: (k) => `The balance of account ${k} is` }),
+    () => recall(g, RECALLS.balance(g)),
   ])(),
   quoted: (g) => {
     const [col, v] = g.pick([
@@ -268,11 +303,7 @@ const ITEMS = {
       () => ({ prefix: `The stops are ${text}. Read them again:`, target: ` ${text}`, suffix: '.' }),
     ])();
   },
-  key_value: (g) => recall(g, {
-    key: () => V.first(g), value: () => V.code(g),
-    state: (k, v) => g.pick([`The code of ${k} is ${v}.`, `${k} has the code ${v}.`]),
-    ask: (k) => g.pick([`${k}'s code is`, `The code of ${k} is`]),
-  }),
+  key_value: (g) => recall(g, RECALLS.code(g)),
   span: (g) => {
     const s = Array.from({ length: g.int(3, 7) }, () => V.word(g)).join(' ');
     return g.pick([
@@ -286,4 +317,52 @@ export function copyItem(g, kind) {
   const make = ITEMS[kind];
   if (!make) throw new Error(`copy item: unknown kind '${kind}' (expected one of ${COPY_KINDS.join(', ')})`);
   return make(g);
+}
+
+// ---------------------------------------------------------------- copy drills (corpus only, never in the probe)
+// Paragraphs where most tokens can only be predicted by copying, so that the gradient towards an induction head (attend
+// to the token after the earlier occurrence of the current one, and copy it) is strong in every batch.
+
+/** Shuffled copy of xs (Fisher–Yates over the drawer). */
+const shuffled = (g, xs) => {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = g.int(0, i);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+};
+
+/** One element of a drill span: a made-up or common word, a number, a name, a city, a product, a month, a code. */
+const spanElement = (g) => g.pick([() => word(g), () => V.word(g), () => V.number(g), () => V.first(g), () => V.city(g), () => V.product(g), () => g.pick(MONTHS), () => V.code(g)])();
+
+const SPAN_OPENERS = ['Copy this line:', 'Read the line:', 'The line is:', 'Listen:', 'The sequence is'];
+const SPAN_AGAIN = ['Again:', 'Once more:', 'Copy:', 'Repeat:', 'The same line:', 'And again,'];
+
+/** A random span of 4–14 elements, then the same span 2–4 times more: every repetition is copied token by token. */
+export function spanDrill(g) {
+  const span = Array.from({ length: g.int(4, 14) }, () => spanElement(g)).join(' ');
+  const repeats = g.int(2, 4);
+  const again = Array.from({ length: repeats }, () => ` ${g.pick(SPAN_AGAIN)} ${span}.`).join('');
+  return { text: `${g.pick(SPAN_OPENERS)} ${span}.${g.chance(0.3) ? ` ${english(g)}` : ''}${again}`, span, repeats };
+}
+
+/** 3–7 facts of one keyed recall, then 2–5 of them recalled in another order, each followed by its answer. */
+export function recallDrill(g) {
+  const { key, value, state, ask, end = '.' } = g.pick(Object.values(RECALLS))(g);
+  const pairs = keyedPairs(key, value, g.int(3, 7));
+  const facts = pairs.map(([k, v]) => state(k, v)).join(' ');
+  const asked = shuffled(g, pairs).slice(0, g.int(2, Math.max(2, pairs.length)));
+  const answers = asked.map(([k, v]) => `${filler(g, { rows: true, avoid: pairs.map(([a]) => a) })} ${ask(k)} ${v}${end}`).join('');
+  return { text: `${facts}${answers}`, pairs, asked };
+}
+
+/** A named list of 4–10 values, recalled in order once or twice later. */
+export function listDrill(g) {
+  const draw = g.pick([() => V.city(g), () => V.first(g), () => V.id(g), () => V.product(g), () => V.word(g), () => g.pick(MONTHS), () => V.number(g), () => V.name(g)]);
+  const text = g.distinct(g.int(4, 10), draw).join(', ');
+  const name = `list ${g.pick(COMMON)}`;
+  const repeats = g.int(1, 2);
+  const again = Array.from({ length: repeats }, () => `${filler(g)} The ${name}, in the same order: ${text}.`).join('');
+  return { text: `The ${name} is ${text}.${again}`, list: text, repeats };
 }

@@ -49,9 +49,11 @@ of the same kind) and ends where the value must be repeated; \`target\` is that 
 - Scored by \`node scripts/copy-probe.mjs --model <dir>\`: greedy decoding of each context; an item counts when the
   decoded text starts with the target and the value ends there (no letter or digit follows). Exact-match rate per kind
   and overall, with 95 % Wilson intervals.
-- \`score-gemma-micro.json\`: the committed base model's score. \`score-copy-base-step-1500.json\`,
-  \`curve-copy-base.json\` and \`copy-base-training_log.jsonl\`: a 1500-step pre-training run on \`datasets/corpus/copy/\`
-  (weights not committed) and its probe score by step.
+- \`score-gemma-micro.json\`: the committed base model's score. \`score-gemma-micro-copy.json\`, \`curve-gemma-micro-copy.json\`:
+  the base pre-trained on \`datasets/corpus/copy/\` to copy (\`datasets/models/gemma-micro-copy/\`) and its probe score by step.
+- \`score-copy-base-step-1500.json\`, \`curve-copy-base.json\`, \`copy-base-training_log.jsonl\`: an earlier 1500-step run
+  on the first copy corpus (cosine to 0; weights not committed), scored on the probe as it was then (commit cec0ca4;
+  the corpus's drills made the generator redraw 64 of the 418 items since, the \`probeSha256\` fields tell them apart).
 `);
   console.log(`${items.length} probe items`);
 }

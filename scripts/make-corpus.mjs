@@ -1,19 +1,25 @@
-// Writes datasets/corpus/copy/corpus.txt: a generated pre-training corpus (no copyrighted text) for the next gemma-micro
-// base (the committed gemma-micro was trained on datasets/corpus/corpus.txt, from this script at commit 3dccfe9). About half
-// of it is copy text — a value stated and later repeated (ids and long numbers digit by digit, names, cities, products,
-// the task's categories, statuses, suppliers, merchants, months as 'YYYY-MM', amounts, quoted SQL strings, lists, keyed
-// recalls, repeated spans), drawn from the task's values and from random ones so that it must be copied, not
-// remembered; the rest is everyday English about shops and money, the task's tables and rows, and commented SQL. It
-// never uses the "Question: ... SQL: ..." format the fine-tuning teaches. Generators: scripts/corpus-text.mjs.
-// Run: npm run build && node scripts/make-corpus.mjs
+// Writes datasets/corpus/copy/corpus.txt: a generated pre-training corpus (no copyrighted text) for gemma-micro-copy, the
+// base that copies (the committed gemma-micro was trained on datasets/corpus/corpus.txt, from this script at commit
+// 3dccfe9). 70 % of its paragraphs are copy text: copy items like the probe's (a value stated and later repeated: ids
+// and long numbers digit by digit, names, cities, products, the task's categories, statuses, suppliers, merchants,
+// months as 'YYYY-MM', amounts, quoted SQL strings, lists, keyed recalls, repeated spans) and drills where most tokens
+// are copies (keyed recalls asked several times, repeated random spans, lists recalled in order), from the task's
+// values and random ones so that they must be copied, not remembered; the rest is everyday English about shops and
+// money, the task's tables and rows, and commented SQL. It never uses the "Question: ... SQL: ..." format the
+// fine-tuning teaches. Generators: scripts/corpus-text.mjs.
+// Run: npm run build && node scripts/make-corpus.mjs && node scripts/make-copy-probe.mjs
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Rng } from '../lib/dist/util/rng.js';
-import { COPY_KINDS, copyItem, drawer, english, rowTalk, sqlLine, tableTalk } from './corpus-text.mjs';
+import { COPY_KINDS, copyItem, drawer, english, listDrill, recallDrill, rowTalk, spanDrill, sqlLine, tableTalk } from './corpus-text.mjs';
 
 export const CORPUS_SEED = 7;
-const PARAGRAPHS = 30000;
-/** Share of paragraphs that are copy text (measured share of characters is printed and written to the README). */
-const COPY_SHARE = 0.5;
+const PARAGRAPHS = 26000;
+/**
+ * Paragraph mix, as cumulative shares: copy items like the probe's (1–3 per paragraph), drills where most tokens are
+ * copies (keyed recalls answered several times, repeated spans, lists recalled in order), then plain text. The copy
+ * share is high because the copy loss must dominate the gradient for an induction head to form in a short CPU run.
+ */
+const MIX = [['item', 0.25], ['recall', 0.5], ['span', 0.65], ['list', 0.7], ['text', 1]];
 
 const out = new URL('../datasets/corpus/copy/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
@@ -23,41 +29,50 @@ const copyParagraph = () => Array.from({ length: g.int(1, 3) }, () => {
   const { prefix, target, suffix } = copyItem(g, g.pick(COPY_KINDS));
   return prefix + target + suffix;
 }).join(' ');
+const DRILLS = { item: copyParagraph, recall: () => recallDrill(g).text, span: () => spanDrill(g).text, list: () => listDrill(g).text };
 
 const paragraphs = [];
-let copyChars = 0;
+const chars = { item: 0, recall: 0, span: 0, list: 0, text: 0 };
 for (let i = 0; i < PARAGRAPHS; i++) {
   const u = g.u();
-  if (u < COPY_SHARE) {
-    const p = copyParagraph();
-    copyChars += p.length;
-    paragraphs.push(p);
-    continue;
-  }
-  const v = (u - COPY_SHARE) / (1 - COPY_SHARE);
-  const gen = v < 0.5 ? english : v < 0.7 ? tableTalk : v < 0.85 ? rowTalk : sqlLine;
-  paragraphs.push(Array.from({ length: g.int(2, 5) }, () => gen(g)).join(gen === sqlLine ? '\n' : ' '));
+  const kind = MIX.find(([, c]) => u < c)[0];
+  let p;
+  if (kind === 'text') {
+    const v = g.u();
+    const gen = v < 0.5 ? english : v < 0.7 ? tableTalk : v < 0.85 ? rowTalk : sqlLine;
+    p = Array.from({ length: g.int(2, 5) }, () => gen(g)).join(gen === sqlLine ? '\n' : ' ');
+  } else p = DRILLS[kind]();
+  chars[kind] += p.length;
+  paragraphs.push(p);
 }
 const text = paragraphs.join('\n\n') + '\n';
 writeFileSync(`${out}corpus.txt`, text);
-const share = ((100 * copyChars) / text.length).toFixed(1);
+const pct = (n) => `${((100 * n) / text.length).toFixed(1)} %`;
+const copyChars = text.length - chars.text;
 writeFileSync(`${out}README.md`, `# Copy pre-training corpus
 
-The corpus of the next base model, not of the committed \`datasets/models/gemma-micro\` (trained on
-\`../corpus.txt\`): a 1500-step run on it (\`node scripts/pretrain-gemma-micro.mjs\`) scores 12.9 % on the copy probe,
-see \`datasets/copy-probe/\`.
+The corpus of the copying base model \`datasets/models/gemma-micro-copy\` (the committed \`datasets/models/gemma-micro\`
+was trained on \`../corpus.txt\`). Its score on the copy probe is in \`datasets/copy-probe/\`.
 
 Generated by \`scripts/make-corpus.mjs\` (seed ${CORPUS_SEED}; generators in \`scripts/corpus-text.mjs\`): ${paragraphs.length} paragraphs,
 ${text.length} characters. No copyrighted text. It never uses the task's "Question: ... SQL: ..." format.
 
-- Copy text, ${share} % of the characters: a value stated and later repeated, so that copying is learnable — ids and
-  long random numbers (digit by digit in the tokenizer), names, cities, products, the task's categories, segments,
-  statuses, channels, regions, suppliers, merchants, transaction categories, account types and stores, months and their
-  'YYYY-MM' form, years, amounts, values quoted as SQL strings ('Vienna'), lists recalled in order, keyed recalls with
-  distractors ("The code of Klara is 48213. … Klara's code is 48213"), repeated spans. Values are the task's and random
-  ones (made-up names and words, random numbers), so they must be copied rather than remembered.
-- The rest: everyday English about shops and money, descriptions of the task's tables and rows, and commented SQL.
+Copy text is ${pct(copyChars)} of the characters, in paragraphs of four sorts:
+- copy items, ${pct(chars.item)}: a value stated and later repeated, the kinds the probe tests — ids and long random numbers
+  (digit by digit in the tokenizer), names, cities, products, the task's categories, segments, statuses, channels,
+  regions, suppliers, merchants, transaction categories, account types and stores, months and their 'YYYY-MM' form,
+  years, amounts, values quoted as SQL strings ('Vienna'), lists recalled in order, keyed recalls with distractors
+  ("The code of Klara is 48213. … Klara's code is 48213"), repeated spans;
+- keyed-recall drills, ${pct(chars.recall)}: 3–7 facts of one kind, then 2–7 of them asked in another order, each with its answer;
+- span drills, ${pct(chars.span)}: a random span of 4–14 made-up words, numbers, names, cities, products, months or codes, then
+  the same span 2–4 times more;
+- list drills, ${pct(chars.list)}: a named list of 4–10 values recalled in order once or twice.
 
-The copy probe (\`datasets/copy-probe/\`) draws the same kinds of text from another seed.
+In the drills most tokens can be predicted only by copying, so the gradient towards an induction head is strong in
+every batch. Values are the task's and random ones (made-up names and words, random numbers), so they must be copied
+rather than remembered. The rest, ${pct(chars.text)}: everyday English about shops and money, descriptions of the task's tables and
+rows, and commented SQL.
+
+The copy probe (\`datasets/copy-probe/\`) draws copy items from another seed; none of its contexts occurs here.
 `);
-console.log(`${paragraphs.length} paragraphs, ${text.length} characters, copy text ${share} %`);
+console.log(`${paragraphs.length} paragraphs, ${text.length} characters, copy text ${pct(copyChars)} (${Object.entries(chars).map(([k, n]) => `${k} ${pct(n)}`).join(', ')})`);

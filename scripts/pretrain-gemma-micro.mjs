@@ -4,13 +4,15 @@
 // datasets/models/.gemma-micro-run/ to start over, and tokenizer.json to retrain the tokenizer on a new corpus).
 // Every --snapshot-every steps it also writes a loadable model folder, .gemma-micro-run/step-N/, so that the copy probe
 // (scripts/copy-probe.mjs) can follow the run.
-// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--steps 1500] [--seq 256] [--batch 4] [--lr 3e-3] (the shipped model's
-// settings: 1.5 M tokens, about 90 minutes on one busy core)
+// Run: npm run build && node scripts/pretrain-gemma-micro.mjs [--out DIR] [--corpus FILE] [--steps 1500] [--seq 256] [--batch 4]
+//      [--lr 3e-3] [--warmup 100] [--schedule cosine|linear|constant] [--init MODEL_DIR] [--snapshot-every 250]
+// --init starts from a model folder's weights and tokenizer (e.g. a snapshot of an earlier run) instead of random
+// weights; the optimizer starts fresh. gemma-micro-copy (datasets/models/gemma-micro-copy/README.md) says its command.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
 import { trainBpeTokenizer, TextTokenizer, gemmaTokenizerConfig } from '../lib/dist/io/index.js';
-import { createGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
+import { createGemma, loadGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
 import { Trainer, prepareMethod, buildExample, packExamples, TEXT_TEMPLATE } from '../lib/dist/train/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -27,7 +29,8 @@ const arg = (k, d) => {
   return v;
 };
 const out = join(root, arg('--out', 'datasets/models/gemma-micro'));
-const work = join(out, '..', `.${out.split('/').filter(Boolean).at(-1)}-run`); // checkpoints (not committed)
+const NAME = out.split('/').filter(Boolean).at(-1);
+const work = join(out, '..', `.${NAME}-run`); // checkpoints (not committed)
 const CORPUS = arg('--corpus', 'datasets/corpus/copy/corpus.txt');
 const STEPS = arg('--steps', 1500);
 const SEQ = arg('--seq', 256);
@@ -35,6 +38,14 @@ const BATCH = arg('--batch', 4);
 const LR = arg('--lr', 3e-3);
 const WARMUP = arg('--warmup', 100);
 const SNAPSHOT_EVERY = arg('--snapshot-every', 250);
+const SCHEDULES = ['cosine', 'linear', 'constant'];
+const SCHEDULE = arg('--schedule', 'cosine');
+if (!SCHEDULES.includes(SCHEDULE)) throw new Error(`--schedule: expected one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(SCHEDULE)}`);
+const INIT = arg('--init', '');
+const initDir = INIT && join(root, INIT);
+if (initDir) for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+  if (!existsSync(join(initDir, f))) throw new Error(`--init ${INIT}: no ${f} (expected a model folder written by this script)`);
+}
 /** Paragraphs the tokenizer is trained on (its BPE loop is quadratic-ish; the merges settle well before the end). */
 const TOKENIZER_PARAGRAPHS = 12000;
 mkdirSync(out, { recursive: true });
@@ -42,7 +53,10 @@ await initBackend();
 
 const paragraphs = readFileSync(join(root, CORPUS), 'utf8').split('\n\n').filter(Boolean);
 const tokPath = join(out, 'tokenizer.json');
-if (!existsSync(tokPath)) {
+if (!existsSync(tokPath) && initDir) {
+  // the tokenizer is part of the weights it starts from
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(initDir, f), join(out, f));
+} else if (!existsSync(tokPath)) {
   // the vocabulary also sees the task's training questions and SQL (text only, never paired)
   const sqlText = readFileSync(join(root, 'datasets/sql/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).flatMap((r) => [r.question, r.sql]);
   console.error(`training the tokenizer on ${TOKENIZER_PARAGRAPHS} paragraphs and the task's ${sqlText.length} training texts`);
@@ -58,7 +72,13 @@ const configJson = {
   pad_token_id: 0, rms_norm_eps: 1e-6, rope_scaling: null, rope_theta: 10000.0, torch_dtype: 'float32', use_cache: true, vocab_size: 4096,
 };
 const config = parseGemmaConfig(configJson);
-const model = createGemma(config, { seed: 1234 });
+let model;
+if (initDir) {
+  const initJson = JSON.parse(readFileSync(join(initDir, 'config.json'), 'utf8'));
+  const differs = Object.keys(configJson).find((k) => JSON.stringify(initJson[k]) !== JSON.stringify(configJson[k]));
+  if (differs) throw new Error(`--init ${INIT}/config.json: field '${differs}' is ${JSON.stringify(initJson[differs])}, expected gemma-micro's ${JSON.stringify(configJson[differs])}`);
+  model = loadGemma(initDir).model;
+} else model = createGemma(config, { seed: 1234 });
 const { trainable } = prepareMethod(model, 'full');
 
 const held = paragraphs.filter((_, i) => i % 50 === 0);
@@ -77,7 +97,7 @@ const writeModel = (dir) => {
 };
 
 const trainer = new Trainer(model, trainable, train, evalSet, {
-  steps: STEPS, lr: LR, batchSize: BATCH, warmupSteps: WARMUP, schedule: 'cosine', weightDecay: 0.01, maxGradNorm: 1, seed: 1,
+  steps: STEPS, lr: LR, batchSize: BATCH, warmupSteps: WARMUP, schedule: SCHEDULE, weightDecay: 0.01, maxGradNorm: 1, seed: 1,
   evalEvery: 100, saveEvery: 50, keepCheckpoints: 1, outDir: work, resume: true,
 }, config.padTokenId);
 trainer.run({
@@ -92,7 +112,7 @@ copyFileSync(join(work, 'metrics.jsonl'), join(out, 'training_log.jsonl'));
 const last = trainer.records.at(-1);
 const firstEval = trainer.records.find((r) => r.evalLoss !== undefined);
 const params = [...trainer.trainable.params.values()].reduce((s, v) => s + v.size, 0);
-writeFileSync(join(out, 'README.md'), `# gemma-micro
+writeFileSync(join(out, 'README.md'), `# ${NAME}
 
 A model with Gemma's exact architecture (GemmaForCausalLM: RMSNorm with 1 + w, multi-query attention, RoPE, tanh-GELU
 GeGLU MLP, tied head) at a size that pre-trains on a 2-core CPU: hidden 256, 4 layers, 4 query heads sharing 1
@@ -101,10 +121,10 @@ key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.si
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
   digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`${CORPUS}\`: ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
-  (lr ${LR}, warmup ${WARMUP}, cosine, weight decay 0.01), seed 1. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
+  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.
 - Whether it copies a value from earlier in its context (ids, names, cities, months as 'YYYY-MM', quoted strings) is
-  measured by the copy probe: \`datasets/copy-probe/score-gemma-micro.json\` (\`node scripts/copy-probe.mjs\`).
+  measured by the copy probe: \`datasets/copy-probe/score-${NAME}.json\` (\`node scripts/copy-probe.mjs\`).
 - It knows the words, tables and SQL of the task but has never seen a "Question: ... SQL: ..." pair: fine-tuning
   teaches that.
 `);

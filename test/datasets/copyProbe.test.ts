@@ -1,13 +1,15 @@
 /**
  * The copy probe (datasets/copy-probe/): its generator (scripts/make-copy-probe.mjs) and its scorer
- * (scripts/copy-probe.mjs), on the committed corpus and probe and on a fake decoder.
+ * (scripts/copy-probe.mjs), on the committed corpus and probe and on a fake decoder; the corpus's copy drills
+ * (scripts/corpus-text.mjs).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COPY_KINDS, MONTHS } from '../../scripts/corpus-text.mjs';
+import { COPY_KINDS, MONTHS, drawer, listDrill, recallDrill, spanDrill } from '../../scripts/corpus-text.mjs';
+import { Rng } from '../../lib/src/util/rng.js';
 import { makeCopyProbe, PER_KIND, PROBE_SEED } from '../../scripts/make-copy-probe.mjs';
 import { copyMatch, readProbe, runCopyProbe, scoreCopyProbe, wilson } from '../../scripts/copy-probe.mjs';
 
@@ -62,6 +64,61 @@ describe('copy probe generator', () => {
   it('the corpus never uses the fine-tuning format ("Question: ... SQL: ...")', () => {
     expect(corpus.includes('Question:')).toBe(false);
     expect(/^SQL:/m.test(corpus)).toBe(false);
+  });
+});
+
+/** Occurrences of `part` in `text`, not overlapping. */
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+describe('copy drills of the corpus', () => {
+  const g = drawer(new Rng(99));
+
+  it('a span drill states a span of 4–14 elements and repeats it 2–4 times', () => {
+    for (let i = 0; i < 200; i++) {
+      const d = spanDrill(g);
+      const n = d.span.split(' ').length;
+      expect(n).toBeGreaterThanOrEqual(4);
+      expect(d.repeats).toBeGreaterThanOrEqual(2);
+      expect(d.repeats).toBeLessThanOrEqual(4);
+      // every repetition is the whole span, then a full stop
+      expect(count(d.text, ` ${d.span}.`), d.text).toBeGreaterThanOrEqual(d.repeats + 1);
+    }
+  });
+
+  it('a recall drill states 3–7 facts with distinct keys and asks 2 or more of them, each answered by its own value', () => {
+    for (let i = 0; i < 300; i++) {
+      const d = recallDrill(g);
+      expect(d.pairs.length).toBeGreaterThanOrEqual(3);
+      expect(d.pairs.length).toBeLessThanOrEqual(7);
+      const keys = d.pairs.map(([k]) => k);
+      for (const k of keys) expect(keys.filter((o) => o.includes(k)), d.text).toEqual([k]); // no key inside another
+      expect(d.asked.length).toBeGreaterThanOrEqual(2);
+      for (const [k, v] of d.asked) {
+        expect(d.pairs).toContainEqual([k, v]);
+        expect(count(d.text, v), `${k} -> ${v} in ${d.text}`).toBeGreaterThanOrEqual(2); // stated, then answered
+      }
+      // the paragraph ends with the last answer
+      const [, last] = d.asked.at(-1)!;
+      expect(d.text.endsWith(` ${last}.`) || d.text.endsWith(` ${last} coins.`), d.text).toBe(true);
+    }
+  });
+
+  it('a list drill recalls its list in the same order 1–2 times', () => {
+    for (let i = 0; i < 200; i++) {
+      const d = listDrill(g);
+      expect(d.list.split(', ').length).toBeGreaterThanOrEqual(4);
+      expect(count(d.text, `: ${d.list}.`), d.text).toBe(d.repeats);
+      expect(d.text.startsWith(`The list `) && d.text.includes(` is ${d.list}.`)).toBe(true);
+    }
+  });
+
+  it('the committed corpus holds the drills and is mostly copy text', () => {
+    expect(count(corpus, ', in the same order: ')).toBeGreaterThan(500);
+    expect(count(corpus, ' Again: ') + count(corpus, ' Once more: ')).toBeGreaterThan(1000);
+    const readme = readFileSync(join(root, 'datasets/corpus/copy/README.md'), 'utf8');
+    const share = Number(/Copy text is ([\d.]+) %/.exec(readme)?.[1]);
+    expect(share).toBeGreaterThan(60);
+    expect(readme).toContain(`${corpus.length} characters`);
   });
 });
 
