@@ -1,87 +1,126 @@
-// Fine-tuning experiments on the text-to-SQL task with gemma-micro, side by side: execution accuracy before
-// fine-tuning, after LoRA, QLoRA and full fine-tuning, and a LoRA rank sweep — each with trainable parameters, peak
-// memory and wall time. Each run goes through the real CLI (`loralab train`, `loralab eval`) in its own process.
-// Runs are resumable: finished ones (bench/results/finetune-runs/<name>/result.json) are not repeated.
-// FINETUNE_ONLY=lora,qlora limits the runs; FINETUNE_EVAL_LIMIT=N evaluates the first N test questions.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The text-to-SQL fine-tuning experiments (`npm run bench -- finetune`, or `node bench/finetune.mjs [options]`): the
+// plan is one table of runs (bench/finetune/plan.mjs), executed run by run and resumable (bench/finetune/execute.mjs),
+// summarised into finetune.json (bench/finetune/summary.mjs): learning rates chosen by a grid on the validation
+// split, headline methods × seeds with mean ± 95 % CI, rank sweeps (fixed α, α = 2r, rsLoRA), target modules,
+// forgetting and the planted-rank experiment.
+//
+// Options (`--name value` or `--name=value`; under `npm run bench -- finetune` use the `=` form):
+//   --only <groups or run names>  comma-separated (groups: lr-grid, headline, rank-fixed-alpha, rank-alpha-2r,
+//                                 rank-rslora, targets, forgetting, planted); runs they need are run first
+//   --base <model dir>            default datasets/models/gemma-micro
+//   --steps <n>                   training steps of a run (default 500); --grid-steps <n> of a grid point (steps/5)
+//   --seeds <n>                   seeds per headline method (default 3)
+//   --methods <list>              default lora,qlora,full,adapter,prefix
+//   --ranks <list>                default 1,2,4,8,16,32,64;  --grid-points <n>: learning rates per grid (default 4)
+//   --eval-limit <n>              test questions per evaluation (default: all); --variants <n> (default 4)
+//   --batch-size <n> (8)  --max-new-tokens <n> (96)  --out <dir> (bench/results)  --corpus <file>
+// FINETUNE_ONLY=<list> is read as --only.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GROUPS, buildPlan, HEADLINE } from './finetune/plan.mjs';
+import { executeRun, writeJson } from './finetune/execute.mjs';
+import { chooseLearningRates, summarize, trainLiteralSet } from './finetune/summary.mjs';
+import { machine } from './machine.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const CLI = join(root, 'lib/dist/cli/main.js');
-const MODEL = join(root, 'datasets/models/gemma-micro');
-const SQL = join(root, 'datasets/sql');
-const runsDir = join(root, 'bench/results/finetune-runs');
-const STEPS = Number(process.env.FINETUNE_STEPS ?? 500);
-const EVAL_LIMIT = process.env.FINETUNE_EVAL_LIMIT;
 
-const RUNS = [
-  { name: 'base', method: null },
-  { name: 'lora-r8', method: 'lora', r: 8, lr: 5e-3 },
-  { name: 'qlora-r8', method: 'qlora', r: 8, lr: 5e-3 },
-  { name: 'full', method: 'full', lr: 5e-4 },
-  { name: 'adapter-r8', method: 'adapter', r: 8, lr: 5e-3 },
-  { name: 'prefix-r8', method: 'prefix', r: 8, lr: 1e-2 },
-  ...[1, 2, 4, 16, 64].map((r) => ({ name: `lora-r${r}`, method: 'lora', r, lr: 5e-3, sweep: true })),
-];
+const FLAGS = ['only', 'base', 'steps', 'grid-steps', 'seeds', 'methods', 'ranks', 'grid-points', 'eval-limit', 'variants', 'batch-size', 'max-new-tokens', 'out', 'corpus', 'corpus-texts', 'planted-questions'];
 
-function cli(args) {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--expose-gc', CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`loralab ${args[0]} failed:\n${r.stderr}`);
-  return { stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+/** The options from argv, each checked: one clear error naming the flag and what was expected. */
+export function parseOptions(argv, env = process.env) {
+  const raw = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m) continue; // benchmark names (bench/run.mjs passes them through)
+    if (!FLAGS.includes(m[1])) throw new Error(`finetune: unknown option --${m[1]} (known: ${FLAGS.map((f) => `--${f}`).join(', ')})`);
+    raw[m[1]] = m[2] ?? argv[++i];
+    if (raw[m[1]] === undefined) throw new Error(`finetune: --${m[1]} needs a value`);
+  }
+  const int = (k, d, min = 1) => {
+    if (raw[k] === undefined) return d;
+    const n = Number(raw[k]);
+    if (!Number.isInteger(n) || n < min) throw new Error(`finetune: --${k} must be an integer >= ${min} (got '${raw[k]}')`);
+    return n;
+  };
+  const list = (k, d) => (raw[k] === undefined ? d : raw[k].split(',').map((s) => s.trim()).filter(Boolean));
+  const steps = int('steps', 500);
+  const methods = list('methods', HEADLINE.map((h) => h.method));
+  const bad = methods.find((m) => !HEADLINE.some((h) => h.method === m));
+  if (bad) throw new Error(`finetune: --methods: '${bad}' is not one of ${HEADLINE.map((h) => h.method).join(', ')}`);
+  const ranks = list('ranks', ['1', '2', '4', '8', '16', '32', '64']).map((r) => {
+    if (!/^\d+$/.test(r) || Number(r) < 1) throw new Error(`finetune: --ranks must be positive integers (got '${r}')`);
+    return Number(r);
+  });
+  const base = resolve(raw.base ?? join(root, 'datasets/models/gemma-micro'));
+  if (!existsSync(join(base, 'config.json'))) throw new Error(`finetune: --base ${base}: no config.json (expected a Hugging Face model folder)`);
+  const out = resolve(raw.out ?? join(root, 'bench/results'));
+  const o = {
+    only: list('only', env.FINETUNE_ONLY ? env.FINETUNE_ONLY.split(',') : null), base, steps, gridSteps: int('grid-steps', Math.max(1, Math.round(steps / 5))),
+    seeds: Array.from({ length: int('seeds', 3) }, (_, i) => i), methods, ranks, gridPoints: int('grid-points', 4), evalLimit: int('eval-limit', 0, 0) || null,
+    variants: int('variants', 4, 0), batchSize: int('batch-size', 8), maxNewTokens: int('max-new-tokens', 96), out, runsDir: join(out, 'finetune-runs'),
+    sql: join(root, 'datasets/sql'), corpus: resolve(raw.corpus ?? join(root, 'datasets/corpus/corpus.txt')), corpusTexts: int('corpus-texts', 64),
+    plantedQuestions: raw['planted-questions'] === undefined ? undefined : int('planted-questions', 0), plantedHeldOut: raw['planted-questions'] === undefined ? undefined : Math.max(2, Math.ceil(int('planted-questions', 0) / 4)),
+  };
+  return o;
 }
 
-export async function run() {
-  const only = process.env.FINETUNE_ONLY?.split(',');
-  mkdirSync(runsDir, { recursive: true });
-  const results = [];
-  for (const cfg of RUNS) {
-    if (only && !only.includes(cfg.name)) continue;
-    const dir = join(runsDir, cfg.name);
-    const resultPath = join(dir, 'result.json');
-    if (existsSync(resultPath)) {
-      results.push(JSON.parse(readFileSync(resultPath, 'utf8')));
-      continue;
-    }
-    mkdirSync(dir, { recursive: true });
-    let train = null;
-    let curve = [];
-    const evalArgs = ['eval', '--model', MODEL, '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--report', join(dir, 'eval-report.json'), ...(EVAL_LIMIT ? ['--limit', EVAL_LIMIT] : [])];
-    if (cfg.method) {
-      const out = join(dir, 'run');
-      const args = ['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--eval-data', join(SQL, 'valid.jsonl'), '--out', out, '--method', cfg.method,
-        '--steps', String(STEPS), '--lr', String(cfg.lr), '--batch-size', '8', '--warmup-steps', '20', '--schedule', 'cosine', '--eval-every', '100', '--save-every', '100', '--seed', '0', '--resume'];
-      if (cfg.r) args.push('--r', String(cfg.r), '--lora-alpha', String(2 * cfg.r), '--target-modules', 'all-linear', '--lora-dropout', '0');
-      train = cli(args);
-      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-      train = { ...summary, wallSeconds: train.seconds };
-      if (cfg.method === 'lora' || cfg.method === 'qlora') evalArgs.push('--adapter', join(out, 'adapter'));
-      if (cfg.method === 'qlora') evalArgs.push('--load-in-4bit');
-      if (cfg.method === 'full') evalArgs.splice(evalArgs.indexOf(MODEL), 1, join(out, 'model'));
-      if (cfg.method === 'adapter' || cfg.method === 'prefix') evalArgs.push('--trainable', join(out, 'trainable'));
-      // the loss curve, every 10th step and every evaluation, for the notebooks
-      curve = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-        .filter((m) => m.step % 10 === 0 || m.evalLoss !== undefined)
-        .map((m) => ({ step: m.step, loss: Number(m.loss.toFixed(4)), ...(m.evalLoss !== undefined ? { evalLoss: Number(m.evalLoss.toFixed(4)) } : {}) }));
-    }
-    const ev = cli(evalArgs);
-    const report = JSON.parse(readFileSync(join(dir, 'eval-report.json'), 'utf8'));
-    const result = {
-      name: cfg.name, method: cfg.method ?? 'none (pre-trained)', r: cfg.r ?? null, sweep: Boolean(cfg.sweep), steps: cfg.method ? STEPS : 0,
-      executionAccuracy: report.executionAccuracy, exactMatch: report.exactMatch, skeletonMatch: report.skeletonMatch, invalidSql: report.invalid, testExamples: report.n,
-      trainableParameters: train?.trainableParameters ?? 0, peakRssBytes: train?.peakRss ?? null, trainSeconds: train?.wallSeconds ?? 0,
-      finalTrainLoss: train?.finalLoss ?? null, finalEvalLoss: train?.finalEvalLoss ?? null, evalSeconds: ev.seconds, lr: cfg.lr ?? null, curve,
-    };
-    writeFileSync(resultPath, `${JSON.stringify(result, null, 2)}\n`);
-    process.stderr.write(`${cfg.name}: execution accuracy ${(100 * result.executionAccuracy).toFixed(1)}%\n`);
-    results.push(result);
-  }
-  const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+export async function run(argv = process.argv.slice(2)) {
+  const t0 = performance.now();
+  const o = parseOptions(argv);
+  o.trainLiterals = trainLiteralSet(o.sql);
+  const config = JSON.parse(readFileSync(join(o.base, 'config.json'), 'utf8'));
+  const plan = buildPlan(config, { seeds: o.seeds, ranks: o.ranks, methods: o.methods, gridPoints: o.gridPoints });
+  const byName = new Map(plan.map((r) => [r.name, r]));
+  const unknown = (o.only ?? []).filter((x) => !GROUPS.includes(x) && !byName.has(x));
+  if (unknown.length) throw new Error(`finetune: --only: ${unknown.join(', ')} is neither a group (${GROUPS.join(', ')}) nor a run of the plan`);
+  mkdirSync(o.runsDir, { recursive: true });
+  const log = (s) => process.stderr.write(`finetune: ${s}\n`);
+  const results = new Map();
+  const dirOf = (name) => join(o.runsDir, name);
+  const ensure = async (name) => {
+    if (results.has(name)) return results.get(name);
+    const row = byName.get(name);
+    for (const need of row.needs ?? []) await ensure(need);
+    if (row.lr === 'tuned') await lrOf(row); // its grid belongs to the results even when the run itself is finished
+    const result = await executeRun(o, row, { lrOf, dirOf, log });
+    results.set(name, result);
+    return result;
+  };
+  // a tuned learning rate: every point of the method's grid first (each resumable), then the choice
+  const lrOf = async (row) => {
+    if (row.lr !== 'tuned') return row.lr;
+    const grid = plan.filter((r) => r.group === 'lr-grid' && r.name0 === row.name0);
+    if (!grid.length) throw new Error(`finetune plan: ${row.name} wants a tuned learning rate but ${row.name0} has no grid`);
+    for (const g of grid) await ensure(g.name);
+    const chosen = chooseLearningRates(grid.map((g) => results.get(g.name)))[row.name0].chosen;
+    if (chosen === null) throw new Error(`finetune: every learning rate of the ${row.name0} grid diverged; widen LR_GRID in bench/finetune/plan.mjs`);
+    return chosen;
+  };
+  const selected = plan.filter((r) => !o.only || o.only.includes(r.group) || o.only.includes(r.name));
+  for (const row of selected) await ensure(row.name);
+  const ran = plan.filter((r) => results.has(r.name)).map((r) => results.get(r.name));
   return {
     name: 'finetune',
-    what: `text-to-SQL on gemma-micro: ${STEPS} steps, batch 8, warmup 20 + cosine, LoRA alpha = 2r on all linear layers (adapters: bottleneck r; prefix: r virtual tokens); greedy decoding, test set of datasets/sql${EVAL_LIMIT ? ` (first ${EVAL_LIMIT})` : ''}`,
-    runs: results,
-    ratios: byName['lora-r8'] && byName['qlora-r8'] ? { qloraMinusLoraAccuracyPoints: 100 * (byName['qlora-r8'].executionAccuracy - byName['lora-r8'].executionAccuracy) } : {},
+    what: `text-to-SQL fine-tuning on ${o.base.replace(`${root}`, '')}: ${o.steps} steps (grid points ${o.gridSteps}), batch ${o.batchSize}, warmup + cosine; greedy decoding on the test split${o.evalLimit ? ` (first ${o.evalLimit})` : ''}; test-suite accuracy on the shipped database + ${o.variants} variants; 95 % Wilson intervals per run, Student-t over seeds`,
+    command: `node bench/finetune.mjs ${argv.join(' ')}`.trim(),
+    wallSeconds: (performance.now() - t0) / 1000,
+    options: { only: o.only, base: o.base.replace(`${root}`, ''), steps: o.steps, gridSteps: o.gridSteps, seeds: o.seeds, methods: o.methods, ranks: o.ranks, gridPoints: o.gridPoints, evalLimit: o.evalLimit, variants: o.variants },
+    plan,
+    ...summarize(ran, plan),
+    runs: ran,
   };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const o = parseOptions(process.argv.slice(2));
+    const result = { ...(await run()), machine: machine() };
+    mkdirSync(o.out, { recursive: true });
+    writeJson(join(o.out, 'finetune.json'), result);
+    console.log(`wrote ${join(o.out, 'finetune.json')} (${result.runs.length} runs, ${result.wallSeconds.toFixed(0)} s)`);
+  } catch (e) {
+    console.error(`finetune: error: ${e.message}`);
+    process.exitCode = 1;
+  }
 }

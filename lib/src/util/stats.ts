@@ -13,7 +13,8 @@ export function wilson(k: number, n: number, z = Z95): [number, number] {
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // at k = 0 (k = n) the bound is exactly 0 (1); computed, it can land a rounding error away
+  return [k === 0 ? 0 : Math.max(0, centre - half), k === n ? 1 : Math.min(1, centre + half)];
 }
 
 /** An accuracy as the record every report uses: counts, rate and its 95 % Wilson interval. */

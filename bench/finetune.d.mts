@@ -1,0 +1,19 @@
+// Types of bench/finetune.mjs, for the tests.
+export interface FinetuneOptions {
+  only: string[] | null;
+  base: string;
+  steps: number;
+  gridSteps: number;
+  seeds: number[];
+  methods: string[];
+  ranks: number[];
+  gridPoints: number;
+  evalLimit: number | null;
+  variants: number;
+  batchSize: number;
+  maxNewTokens: number;
+  out: string;
+  runsDir: string;
+}
+export function parseOptions(argv: string[], env?: Record<string, string | undefined>): FinetuneOptions;
+export function run(argv?: string[]): Promise<Record<string, unknown>>;
