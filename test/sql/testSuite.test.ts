@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlDatabase, canonicalSql, gradeSql, openTestSuite, shippedTaskRows, taskRowsToSql, variantTaskRows, variantSeeds, type TestSuite } from 'loralab/sql';
+import {
+  ACCOUNT_TYPES, CATEGORIES, CHANNELS, CITIES, MERCHANTS, REGIONS, SEGMENTS, STATUSES, SUPPLIERS, TX_CATEGORIES,
+  SqlDatabase, canonicalSql, gradeSql, openTestSuite, shippedTaskRows, taskRowsToSql, variantTaskRows, variantSeeds, type TestSuite,
+} from 'loralab/sql';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'datasets', 'sql');
@@ -112,6 +115,24 @@ describe('test-suite execution accuracy', () => {
     const survivors = rep.examples.filter((e) => e.testSuiteMatch && e.literalMatch === false);
     expect(rep.examples.every((e) => e.executionMatch)).toBe(true);
     expect(survivors.map((e) => `${e.gold} | ${e.predicted}`)).toEqual([]);
+  });
+
+  it('fails every one-literal mutant of the test split that returns the gold result on the shipped database', async () => {
+    // each string literal swapped for up to three other values of its kind, each `= n` for `= n+1`
+    const kinds: readonly (readonly string[])[] = [CITIES, SEGMENTS, CATEGORIES, SUPPLIERS, REGIONS, STATUSES, CHANNELS, TX_CATEGORIES, ACCOUNT_TYPES, Object.values(MERCHANTS).flat(), ['2022', '2023', '2024']];
+    const golds = readFileSync(join(DIR, 'test.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { sql: string }).sql);
+    const mutants: { question: string; gold: string; predicted: string }[] = [];
+    const swap = (g: string, at: number, len: number, by: string) => mutants.push({ question: 'mutant', gold: g, predicted: g.slice(0, at) + by + g.slice(at + len) });
+    for (const g of golds) {
+      for (const m of g.matchAll(/'([^']*)'/g)) for (const alt of (kinds.find((k) => k.includes(m[1])) ?? []).filter((x) => x !== m[1]).slice(0, 3)) swap(g, m.index, m[0].length, `'${alt}'`);
+      for (const m of g.matchAll(/= (\d+)\b/g)) swap(g, m.index, m[0].length, `= ${Number(m[1]) + 1}`);
+    }
+    const rep = await gradeSql(db, mutants, { suite });
+    const coincidences = rep.examples.filter((e) => e.executionMatch);
+    // measured: 895 mutants, 51 coincide on the shipped database; one variant lets 5 of them through, two or more none
+    expect(mutants.length).toBeGreaterThan(800);
+    expect(coincidences.length).toBeGreaterThan(20);
+    expect(coincidences.filter((e) => e.testSuiteMatch).map((e) => e.predicted)).toEqual([]);
   });
 
   it('compares rows in order only when the gold query has ORDER BY', async () => {
