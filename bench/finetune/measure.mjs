@@ -135,27 +135,24 @@ export async function buildTeacher(baseDir, outDir, { k, targets, relativeNorm, 
 }
 
 /**
- * The students' data: the teacher's greedy answers to the task's questions, as {question, sql} JSONL (train), and
- * held-out texts (prompt + the teacher's answer to other questions) on which KL is measured.
+ * The students' data: answers sampled from the teacher (temperature 1, seeded) to the task's questions, as
+ * {question, sql} JSONL, and held-out texts (prompt + a sampled answer to other questions) on which KL is measured.
+ * Cross-entropy on samples of p_T is, in expectation, KL(p_T ‖ p_S) + H(p_T): training on them fits the student to
+ * the teacher's distribution, not only to its most likely answer.
  */
-export async function teacherData(teacherDir, outDir, { trainQuestions, heldOutQuestions, sqlDir, maxNewTokens = 48, batchSize = 16 }) {
+export async function teacherData(teacherDir, outDir, { trainQuestions, heldOutQuestions, sqlDir, seed = 0, maxNewTokens = 48 }) {
   const l = await init();
   const teacher = await openModel(teacherDir);
   const read = (f) => readFileSync(join(sqlDir, f), 'utf8').trim().split('\n').map((x) => JSON.parse(x));
-  const answer = (records) => {
-    const out = [];
-    for (let i = 0; i < records.length; i += batchSize) {
-      const chunk = records.slice(i, i + batchSize);
-      const ids = l.generateBatch(teacher.model, chunk.map((r) => teacher.tokenizer.encode(l.SQL_TEMPLATE.prompt(r))), { maxNewTokens, eosId: teacher.config.eosTokenId, padId: teacher.config.padTokenId });
-      chunk.forEach((r, j) => out.push({ question: r.question, sql: teacher.tokenizer.decode(ids[j], { skipSpecialTokens: true }).trim() }));
-    }
-    return out;
-  };
+  const sample = (records, offset) => records.map((r, i) => {
+    const ids = l.generate(teacher.model, teacher.tokenizer.encode(l.SQL_TEMPLATE.prompt(r)), { maxNewTokens, temperature: 1, topP: 1, seed: seed + offset + i, eosId: teacher.config.eosTokenId });
+    return { question: r.question, sql: teacher.tokenizer.decode(ids, { skipSpecialTokens: true }).trim() };
+  });
   mkdirSync(outDir, { recursive: true });
-  const train = answer(read('train.jsonl').slice(0, trainQuestions)).filter((r) => r.sql.length > 0);
-  const held = answer(read('valid.jsonl').slice(0, heldOutQuestions));
+  const train = sample(read('train.jsonl').slice(0, trainQuestions), 0).filter((r) => r.sql.length > 0);
+  const held = sample(read('valid.jsonl').slice(0, heldOutQuestions), 1_000_000);
   writeFileSync(join(outDir, 'train.jsonl'), `${train.map((r) => JSON.stringify(r)).join('\n')}\n`);
   writeFileSync(join(outDir, 'valid.jsonl'), `${held.map((r) => JSON.stringify(r)).join('\n')}\n`);
   writeFileSync(join(outDir, 'held-out.json'), `${JSON.stringify(held.map((r) => `${l.SQL_TEMPLATE.prompt(r)}${r.sql}`), null, 2)}\n`);
-  return { train: train.length, heldOut: held.length };
+  return { train: train.length, heldOut: held.length, sampling: 'temperature 1, top-p 1' };
 }

@@ -25,8 +25,12 @@ export const RANKS = [1, 2, 4, 8, 16, 32, 64];
 export const FIXED_ALPHA = 16;
 /** rsLoRA (Kalajdzievski 2023): γ = α/√r, with α chosen so that r = 8 has the same γ as the headline LoRA (16/8 = 2). */
 export const RSLORA_ALPHA = 2 * Math.sqrt(8);
-/** The planted-rank teacher: ΔW of rank k on q_proj and v_proj of every layer, ‖ΔW‖_F = 0.5 ‖W‖_F. */
-export const PLANTED = { k: 4, targets: 'q_proj,v_proj', relativeNorm: 0.5, seed: 4242, trainQuestions: 2000, heldOutQuestions: 64 };
+/**
+ * The planted-rank teacher: ΔW of rank k on q_proj and v_proj of every layer, ‖ΔW‖_F = 2 ‖W‖_F. Measured on
+ * gemma-micro (8 held-out corpus paragraphs): KL(teacher ‖ base) = 0.064 nats/token at 2 ‖W‖ and 0.0008 at 0.5 ‖W‖
+ * (too small a signal to see a curve in), while the teacher stays a language model (corpus loss 0.847 vs 0.808).
+ */
+export const PLANTED = { k: 4, targets: 'q_proj,v_proj', relativeNorm: 2, seed: 4242, trainQuestions: 2000, heldOutQuestions: 64 };
 export const GROUPS = ['lr-grid', 'headline', 'rank-fixed-alpha', 'rank-alpha-2r', 'rank-rslora', 'targets', 'forgetting', 'planted'];
 
 /**

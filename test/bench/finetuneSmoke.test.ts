@@ -44,14 +44,14 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     const f = s.forgetting['lora-r8-s0'];
     expect(f.corpusLossAfter).toBeGreaterThan(0);
     expect(f.increase).toBeCloseTo(f.corpusLossAfter - f.corpusLossBefore, 12);
-    // the teacher carries the planted ΔW: ‖W_teacher − W_base‖_F = 0.5 ‖W_base‖_F on q_proj and v_proj, nothing else moved
+    // the teacher carries the planted ΔW: ‖W_teacher − W_base‖_F = 2 ‖W_base‖_F on q_proj and v_proj, nothing else moved
     const teacher = SafetensorsReader.open(join(runs, 'planted-teacher', 'model', 'model.safetensors'));
     const base = SafetensorsReader.open(join(ROOT, 'test', 'fixtures', 'gemma-tiny', 'model.safetensors'));
     const norm = (a: Float32Array) => Math.sqrt(a.reduce((t, x) => t + x * x, 0));
     for (const name of base.names()) {
       const w = toFloat32(base.read(name));
       const d = toFloat32(teacher.read(name)).map((x, i) => x - w[i]);
-      if (/self_attn\.(q|v)_proj\.weight$/.test(name)) expect(norm(d) / norm(w), name).toBeCloseTo(0.5, 2);
+      if (/self_attn\.(q|v)_proj\.weight$/.test(name)) expect(norm(d) / norm(w), name).toBeCloseTo(2, 2);
       else expect(norm(d), name).toBeLessThan(1e-2 * Math.max(1, norm(w)));
     }
     expect(s.planted.curve).toHaveLength(1);
