@@ -14,6 +14,7 @@ const BENCHES = {
   'gemma2b-step': () => import('./gemma2bStep.mjs'),
   finetune: () => import('./finetune.mjs'),
   webgpu: () => import('./webgpu.mjs'),
+  'webgpu-demo': () => import('./webgpuDemo.mjs'),
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
