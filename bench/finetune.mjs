@@ -81,7 +81,7 @@ export async function run(argv = process.argv.slice(2)) {
   const ensure = async (name) => {
     if (results.has(name)) return results.get(name);
     const row = byName.get(name);
-    for (const need of row.needs ?? []) await ensure(need);
+    for (const need of [...(row.needs ?? []), ...(row.sameAs ? [row.sameAs] : [])]) await ensure(need);
     if (row.lr === 'tuned') await lrOf(row); // its grid belongs to the results even when the run itself is finished
     const result = await executeRun(o, row, { lrOf, dirOf, log });
     results.set(name, result);

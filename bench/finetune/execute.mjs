@@ -94,6 +94,14 @@ export async function executeRun(o, row, { lrOf, dirOf, log }) {
     return readJson(resultPath);
   }
   mkdirSync(dir, { recursive: true });
+  if (row.sameAs) {
+    // the same training as another run (plan.mjs): its result under this name, pointing at where the files are
+    log(`run ${row.name} (${row.group}): the same training as ${row.sameAs}`);
+    const result = { ...readJson(join(dirOf(row.sameAs), 'result.json')), name: row.name, group: row.group, sameAs: row.sameAs };
+    writeFileSync(join(dir, 'eval-report.json'), readFileSync(join(dirOf(row.sameAs), 'eval-report.json')));
+    writeJson(resultPath, result);
+    return result;
+  }
   log(`run ${row.name} (${row.group})`);
   const lr = row.method ? await lrOf(row) : null;
   const base = { name: row.name, group: row.group, ...(row.name0 ? { name0: row.name0 } : {}), method: row.method ?? 'none (pre-trained)', r: row.r ?? null, loraAlpha: row.loraAlpha ?? null,
@@ -125,7 +133,7 @@ export async function executeRun(o, row, { lrOf, dirOf, log }) {
   } else if (row.measure === 'teacher') {
     const t0 = performance.now();
     const { layers } = await buildTeacher(o.base, join(dir, 'model'), row.planted);
-    const data = await teacherData(join(dir, 'model'), join(dir, 'data'), { ...row.planted, trainQuestions: o.plantedQuestions ?? row.planted.trainQuestions, heldOutQuestions: o.plantedHeldOut ?? row.planted.heldOutQuestions, sqlDir: o.sql });
+    const data = await teacherData(join(dir, 'model'), join(dir, 'data'), { ...row.planted, trainQuestions: o.plantedQuestions ?? row.planted.trainQuestions, heldOutQuestions: o.plantedHeldOut ?? row.planted.heldOutQuestions, sqlDir: o.sql, maxNewTokens: Math.min(48, o.maxNewTokens) });
     result = { ...base, planted: row.planted, layers, data, seconds: (performance.now() - t0) / 1000 };
   } else if (row.measure === 'kl') {
     const teacherDir = dirOf(row.needs[0]);

@@ -16,6 +16,8 @@ export interface PlanRow {
   /** The trained run a forgetting measurement reads. */
   of?: string;
   needs?: string[];
+  /** Another run of the plan with the same training: its result is reused. */
+  sameAs?: string;
   planted?: typeof PLANTED;
 }
 export interface ModelShape { hidden_size: number; num_attention_heads: number; num_key_value_heads: number; head_dim: number; intermediate_size: number; num_hidden_layers: number }

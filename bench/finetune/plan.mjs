@@ -107,5 +107,14 @@ export function buildPlan(config, { seeds = [0, 1, 2], ranks = RANKS, methods = 
     if (names.has(r.name)) throw new Error(`finetune plan: two runs named ${r.name}`);
     names.add(r.name);
   }
+  // The same training twice (r = 8 with α = 16 is the headline LoRA, the fixed-α, the α = 2r and the rsLoRA point;
+  // all-linear r = 2 with α = 4 is in a sweep and in the target ablation): later rows read the first one's result.
+  const owner = new Map();
+  for (const r of runs) {
+    if (r.measure !== 'sql' || !r.method) continue;
+    const key = [r.method, r.r, r.loraAlpha === undefined ? '' : r.loraAlpha.toPrecision(12), r.targets, r.seed, r.lr === 'tuned' ? `tuned:${r.name0}` : r.lr].join('|');
+    if (owner.has(key)) r.sameAs = owner.get(key);
+    else owner.set(key, r.name);
+  }
   return runs;
 }

@@ -42,6 +42,15 @@ describe('the plan', () => {
     expect(group('forgetting').slice(1).every((r) => r.needs?.[0] === 'forgetting-base')).toBe(true);
     expect(group('planted').map((r) => r.name)).toEqual(['planted-teacher', ...[1, 2, 4, 8, 16, 32, 64].map((r) => `planted-lora-r${r}`), 'planted-full']);
   });
+  it('trains each distinct configuration once: repeats read the first run with it', () => {
+    const same = plan.filter((r) => r.sameAs).map((r) => [r.name, r.sameAs]);
+    expect(same).toEqual([
+      ['rank-fixed-r8', 'lora-r8-s0'],
+      ['rank-2r-r8', 'lora-r8-s0'],
+      ['rank-rslora-r8', 'lora-r8-s0'],
+      ['targets-all-r2', 'rank-2r-r2'],
+    ]);
+  });
   it('shrinks to a smoke test with the same code', () => {
     const tiny = buildPlan(micro, { seeds: [0], methods: ['lora'], ranks: [1, 2], gridPoints: 2 });
     expect(tiny.filter((r) => r.group === 'lr-grid').map((r) => r.lr)).toEqual([3e-3, 1e-2]);

@@ -14,8 +14,8 @@ import { toFloat32 } from 'loralab/quant';
 const ROOT = join(import.meta.dirname, '..', '..');
 const out = mkdtempSync(join(tmpdir(), 'loralab-finetune-'));
 const runs = join(out, 'finetune-runs');
-const args = ['--only=headline,forgetting-lora-r8,planted-lora-r1', '--base', join(ROOT, 'test', 'fixtures', 'gemma-tiny'), '--steps', '4', '--grid-steps', '2', '--seeds', '1', '--methods', 'lora',
-  '--ranks', '1', '--grid-points', '2', '--eval-limit', '3', '--max-new-tokens', '6', '--batch-size', '2', '--corpus-texts', '2', '--planted-questions', '6', '--out', out];
+const args = ['--only=headline,rank-fixed-r8,forgetting-lora-r8,planted-lora-r1', '--base', join(ROOT, 'test', 'fixtures', 'gemma-tiny'), '--steps', '4', '--grid-steps', '2', '--seeds', '1', '--methods', 'lora',
+  '--ranks', '1,8', '--grid-points', '2', '--eval-limit', '3', '--max-new-tokens', '6', '--batch-size', '2', '--corpus-texts', '2', '--planted-questions', '6', '--out', out];
 const runner = () => spawnSync(process.execPath, [join(ROOT, 'bench', 'finetune.mjs'), ...args], { encoding: 'utf8', timeout: 280_000 });
 const summary = () => JSON.parse(readFileSync(join(out, 'finetune.json'), 'utf8'));
 
@@ -25,7 +25,7 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     const r = runner();
     expect(r.status, r.stderr).toBe(0);
     const s = summary();
-    expect(s.runs.map((x: { name: string }) => x.name)).toEqual(['grid-lora-r8-lr0.003', 'grid-lora-r8-lr0.01', 'base', 'lora-r8-s0', 'forgetting-base', 'forgetting-lora-r8', 'planted-teacher', 'planted-lora-r1']);
+    expect(s.runs.map((x: { name: string }) => x.name)).toEqual(['grid-lora-r8-lr0.003', 'grid-lora-r8-lr0.01', 'base', 'lora-r8-s0', 'rank-fixed-r8', 'forgetting-base', 'forgetting-lora-r8', 'planted-teacher', 'planted-lora-r1']);
     const grid = s.learningRates['lora-r8'];
     expect(grid.grid.map((p: { lr: number }) => p.lr)).toEqual([0.003, 0.01]);
     expect([0.003, 0.01]).toContain(grid.chosen);
@@ -35,6 +35,10 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     expect(lora.metrics.testSuite.ci95).toHaveLength(2);
     expect(lora.testSuite).toEqual({ variants: 4, seeds: [20241129, 20241130, 20241131, 20241132] });
     expect(s.headline['lora-r8'].testSuiteAccuracy).toMatchObject({ n: 1, ci95: null });
+    // r = 8, α = 16 in the fixed-α sweep is the headline LoRA's training: reused, not repeated
+    const fixed8 = s.runs.find((x: { name: string }) => x.name === 'rank-fixed-r8');
+    expect(fixed8).toMatchObject({ sameAs: 'lora-r8-s0', testSuiteAccuracy: lora.testSuiteAccuracy, group: 'rank-fixed-alpha' });
+    expect(s.rankSweeps.fixedAlpha.map((x: { r: number }) => x.r)).toEqual([8]);
     const report = JSON.parse(readFileSync(join(runs, 'lora-r8-s0', 'eval-report.json'), 'utf8'));
     expect(report.examples).toHaveLength(3);
     expect(report.examples[0]).toHaveProperty('goldLiterals');
@@ -64,7 +68,7 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     const before = summary().runs;
     const r = runner();
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr.match(/^finetune: skip /gm)).toHaveLength(8);
+    expect(r.stderr.match(/^finetune: skip /gm)).toHaveLength(9);
     expect(r.stderr).not.toMatch(/^finetune: run /m);
     expect(summary().runs).toEqual(before);
   });
@@ -82,7 +86,7 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     const r = runner();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^finetune: run lora-r8-s0 /m);
-    expect(r.stderr.match(/^finetune: skip /gm)).toHaveLength(7); // the 7 others, forgetting-base included
+    expect(r.stderr.match(/^finetune: skip /gm)).toHaveLength(8); // the 8 others, forgetting-base included
     expect(readFileSync(join(dir, 'train.log'), 'utf8')).toContain(`resumed from step ${Number(resumeFrom.slice('checkpoint-'.length))}`);
     expect(existsSync(join(dir, 'eval-report.json'))).toBe(true);
     expect(existsSync(join(dir, 'adapter', 'adapter_model.safetensors'))).toBe(true);
