@@ -140,6 +140,15 @@ describe('loralab train: target modules', () => {
     expect(t.err).toContain("lora target modules: q_proj, v_proj (PEFT's default for Gemma)");
     expect(JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')).target_modules).toEqual(['q_proj', 'v_proj']);
   });
+
+  it("trains with the recipe's lora_alpha = 2r when none is given, and prints the r and alpha it used", () => {
+    const out = join(dir, 'default-alpha');
+    const t = run(['train', '--model', MODEL, '--data', join(SQL, 'train.jsonl'), '--out', out, '--r', '4', '--steps', '1', '--batch-size', '2', '--eval-every', '0', '--save-every', '0']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.err).toMatch(/^lora: [\d,]+ trainable parameters \(r 4, lora_alpha 8\);/m);
+    const cfg = JSON.parse(readFileSync(join(out, 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number };
+    expect([cfg.r, cfg.lora_alpha]).toEqual([4, 8]);
+  });
 });
 
 describe('loralab train and eval: every option is checked before any output exists', () => {

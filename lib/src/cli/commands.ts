@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { dequantizeFile, inspectFile, quantizeFile } from '../quant/files.js';
-import type { FloatDType } from '../quant/blockwise4.js';
+import { FLOAT_DTYPES, numel, type FloatDType } from '../numerics/dtype.js';
 import { BLOCKSIZES } from '../quant/blockwise4.js';
 import type { QuantType } from '../quant/codebooks.js';
 import { progressReporter } from './progress.js';
@@ -31,8 +31,6 @@ function regexes(v: string | undefined): RegExp[] {
   });
 }
 
-const DTYPES = ['float32', 'bfloat16', 'float16'] as const;
-
 export function registerFileCommands(program: Command): void {
   program
     .command('quantize')
@@ -46,14 +44,14 @@ export function registerFileCommands(program: Command): void {
     .option('--skip <regexes>', 'comma-separated regexes of tensor names to copy unquantized (e.g. embed_tokens,lm_head)')
     .action((input: string, output: string, o: { quantType: string; blocksize: string; doubleQuant: boolean; computeDtype: string; skip?: string }) => {
       const quantType = choice<QuantType>('--quant-type', o.quantType, ['nf4', 'fp4']);
-      const computeDtype = choice<FloatDType>('--compute-dtype', o.computeDtype, DTYPES);
+      const computeDtype = choice<FloatDType>('--compute-dtype', o.computeDtype, FLOAT_DTYPES);
       const blocksize = blocksizeOf(o.blocksize);
       const progress = progressReporter('quantize');
       const t0 = performance.now();
       const r = quantizeFile(inputFile(input), output, { quantType, blocksize, doubleQuant: o.doubleQuant, computeDtype, skip: regexes(o.skip), onProgress: progress.update });
       progress.stop();
-      const params = r.quantized.reduce((s, q) => s + q.shape.reduce((a, b) => a * b, 1), 0);
-      const bits = r.quantized.length ? r.quantized.reduce((s, q) => s + q.bits.total * q.shape.reduce((a, b) => a * b, 1), 0) / params : 0;
+      const params = r.quantized.reduce((s, q) => s + numel(q.shape), 0);
+      const bits = r.quantized.length ? r.quantized.reduce((s, q) => s + q.bits.total * numel(q.shape), 0) / params : 0;
       console.log(
         `quantized ${r.quantized.length} tensors (${params.toLocaleString('en-US')} parameters, ${quantType}, blocksize ${blocksize}${o.doubleQuant ? ', double quant' : ''}) ` +
           `to ${bits.toFixed(3)} bits/parameter; copied ${r.copied.length} unchanged`,
@@ -68,7 +66,7 @@ export function registerFileCommands(program: Command): void {
     .argument('<out>', 'output .safetensors file')
     .option('--dtype <dtype>', "output dtype (float32, bfloat16, float16); default: each parameter's recorded dtype")
     .action((input: string, output: string, o: { dtype?: string }) => {
-      const dtype = o.dtype === undefined ? undefined : choice<FloatDType>('--dtype', o.dtype, DTYPES);
+      const dtype = o.dtype === undefined ? undefined : choice<FloatDType>('--dtype', o.dtype, FLOAT_DTYPES);
       const progress = progressReporter('dequantize');
       const r = dequantizeFile(inputFile(input), output, { dtype, onProgress: progress.update });
       progress.stop();

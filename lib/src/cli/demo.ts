@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend, tf } from '../backend/index.js';
 import { writeSafetensors, SafetensorsReader } from '../io/index.js';
-import { floatTensor, toFloat32 } from '../quant/convert.js';
-import { roundToBf16 } from '../quant/bf16.js';
+import { floatTensor, toFloat32 } from '../io/floats.js';
+import { roundToBf16 } from '../numerics/bf16.js';
+import { numel } from '../numerics/dtype.js';
 import { quantizeNF4 } from '../quant/quantize4bit.js';
 import { dequantizeFile, inspectFile, quantizeFile } from '../quant/files.js';
 import { Rng } from '../util/rng.js';
@@ -44,7 +45,7 @@ export function registerDemo(program: Command): void {
       const back = join(o.dir, 'layer0-dequantized.safetensors');
       const tensors = Object.fromEntries(
         Object.entries(shapes).map(([name, shape]) => {
-          const n = shape.reduce((a, b) => a * b, 1);
+          const n = numel(shape);
           const values = shape.length === 1 ? new Float32Array(n) : rng.normalArray(n, 0.02);
           return [name, floatTensor(roundToBf16(values), shape, 'BF16')];
         }),

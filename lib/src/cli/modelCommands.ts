@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/index.js';
 import { writeSafetensors } from '../io/index.js';
-import { floatTensor } from '../quant/convert.js';
+import { floatTensor } from '../io/floats.js';
 import { loadGemma, saveGemma, type LoadOptions } from '../models/gemma/index.js';
 import { loadPeftAdapter, methodTable } from '../peft/index.js';
 import { progressReporter } from './progress.js';

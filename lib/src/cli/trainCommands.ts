@@ -7,7 +7,7 @@ import { initBackend } from '../backend/index.js';
 import { loadGemma, readGemmaConfig, saveGemma } from '../models/gemma/index.js';
 import { loadPeftAdapter } from '../peft/index.js';
 import { dbFolder, gradeAndReport } from './evalReport.js';
-import { METHODS, QLORA_LOAD_OPTIONS, SCHEDULES, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, type Method, type TrainOptions } from '../train/index.js';
+import { METHODS, QLORA_LOAD_OPTIONS, SCHEDULES, SQL_TEMPLATE, Trainer, buildExample, generate, generateBatch, prepareMethod, readJsonl, recipeLoraAlpha, type Method, type TrainOptions } from '../train/index.js';
 import { UsageError } from './errors.js';
 import { choice, num, outputDir, outputFile } from './args.js';
 import { chooseTargets, targetModulesOption } from './targets.js';
@@ -60,6 +60,7 @@ function parseTrainOptions(o: Record<string, string | boolean | undefined>): Tra
   const method = choice<Method>('--method', str('method'), METHODS);
   const modelDirectory = modelDir(o.model as string | undefined);
   const seed = num('--seed', str('seed'), { int: true, min: 0 });
+  const r = num('--r', str('r'), { int: true, min: 1 });
   return {
     method,
     modelDir: modelDirectory,
@@ -68,8 +69,8 @@ function parseTrainOptions(o: Record<string, string | boolean | undefined>): Tra
     data: str('data'),
     evalData: o.evalData as string | undefined,
     out: outputDir('--out', str('out')),
-    r: num('--r', str('r'), { int: true, min: 1 }),
-    loraAlpha: num('--lora-alpha', str('loraAlpha'), { above: 0 }),
+    r,
+    loraAlpha: o.loraAlpha === undefined ? recipeLoraAlpha(r) : num('--lora-alpha', str('loraAlpha'), { above: 0 }),
     loraDropout: num('--lora-dropout', str('loraDropout'), { min: 0, max: 0.99 }),
     maxLength: num('--max-length', str('maxLength'), { int: true, min: 8 }),
     gradientCheckpointing: Boolean(o.gradientCheckpointing),
@@ -106,7 +107,8 @@ async function runTrain(c: TrainCliOptions): Promise<void> {
   const trainer = new Trainer(model, prepared.trainable, ex(records), evalRecords ? ex(evalRecords) : null, { ...t, outDir: c.out, evalLimit: 64 }, config.padTokenId);
   const trainableN = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
   if (c.targets) console.error(`${method} ${c.targets.line}`);
-  console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters; ${records.length} training examples`);
+  const lora = prepared.peft ? ` (r ${c.r}, lora_alpha ${c.loraAlpha})` : '';
+  console.error(`${method}: ${trainableN.toLocaleString('en-US')} trainable parameters${lora}; ${records.length} training examples`);
   const tty = process.stderr.isTTY;
   const bar = tty ? new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | {tps} tok/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
   bar?.start(t.steps, 0, { loss: '-', tps: '-' });
@@ -150,7 +152,7 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--out <dir>', 'output folder: checkpoints, metrics.jsonl, the final adapter or model')
     .option('--method <m>', METHODS.join('|'), 'lora')
     .option('--r <n>', 'LoRA rank (adapter bottleneck / prefix length for those methods)', '8')
-    .option('--lora-alpha <n>', 'LoRA alpha', '16')
+    .option('--lora-alpha <n>', "LoRA alpha (default 2·r, LoRA Lab's recipe; PEFT's LoraConfig default is 8)")
     .option('--lora-dropout <p>', 'dropout on the adapter input', '0.05')
     .addOption(targetModulesOption())
     .option('--steps <n>', 'optimizer steps', '200')

@@ -6,6 +6,7 @@ export * from './boundedJson.js';
 export * from './safetensorsHeader.js';
 export * from './safetensors.js';
 export * from './tensors.js';
+export * from './floats.js';
 export * from './pyjson.js';
 export * from './checkpoint.js';
 export * from './tokenizer.js';

@@ -9,6 +9,7 @@
  * `__metadata__` first and pads it with spaces to a multiple of 8, like `serialize()`.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { numel } from '../numerics/dtype.js';
 import { FileSource, MemorySource, type ByteSource } from './byteSource.js';
 import { DTYPE_BITS, dtypeRank, type Dtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
@@ -95,7 +96,7 @@ export function readHeader(src: ByteSource, limits: HeaderLimits = HEADER_LIMITS
       throw new SafetensorsError('ValidationOverflow', file, `tensor '${t.name}': shape [${(t.exactShape ?? t.shape).join(', ')}] of ${t.dtype} has more elements or bits than 2^64 - 1 (the product overflows, checked left to right as the reference does)`, t.name);
     }
     if (nbytes === 'misaligned') {
-      throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${t.shape.reduce((a, b) => a * b, 1)} elements of ${t.dtype} are not a whole number of bytes`, t.name);
+      throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${numel(t.shape)} elements of ${t.dtype} are not a whole number of bytes`, t.name);
     }
     if (nbytes !== e - s) {
       throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} [${t.shape.join(', ')}] needs ${nbytes} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
@@ -218,7 +219,7 @@ export class SafetensorsReader {
   readElements(name: string, start: number, end: number): RawTensor {
     const t = this.info(name);
     const bits = DTYPE_BITS[t.dtype];
-    const n = t.shape.reduce((a, b) => a * b, 1);
+    const n = numel(t.shape);
     if (bits % 8 !== 0) throw new SafetensorsError('MisalignedSlice', this.src.name, `tensor '${name}' has ${bits}-bit elements: it can only be read whole`, name);
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n)) {
       throw new RangeError(`${this.src.name}: elements [${start}, ${end}) are outside tensor '${name}' (${n} elements)`);
@@ -256,7 +257,7 @@ export function byteSize(spec: TensorSpec, name = '?'): number {
   for (const d of spec.shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new Error(`tensor '${name}': shape [${spec.shape.join(', ')}] must hold non-negative integers`);
   }
-  const bits = spec.shape.reduce((a, b) => a * b, 1) * DTYPE_BITS[spec.dtype];
+  const bits = numel(spec.shape) * DTYPE_BITS[spec.dtype];
   if (bits % 8 !== 0) throw new Error(`tensor '${name}': ${spec.dtype} [${spec.shape.join(', ')}] is not a whole number of bytes`);
   return bits / 8;
 }

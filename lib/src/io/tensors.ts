@@ -41,8 +41,3 @@ export function typedView(t: RawTensor): TypedArrayFor {
     default: return new Uint8Array(b);
   }
 }
-
-
-export function u8Tensor(bytes: Uint8Array, shape: number[]): RawTensor {
-  return { dtype: 'U8', shape, data: bytes };
-}

@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { activate, type Activation } from './activations.js';
-import { Linear } from './linear.js';
+import { Linear, kaimingUniform } from './linear.js';
+import { bottleneckAdapterParameters, prefixParameters } from './counts.js';
 import { Module, type ParamInfo } from './module.js';
 
 export interface BottleneckConfig {
@@ -31,8 +32,7 @@ export class BottleneckAdapter extends Module {
     const m = cfg.bottleneck;
     if (!Number.isInteger(m) || m <= 0) throw new Error(`bottleneck must be a positive integer (got ${m})`);
     const rng = new Rng(cfg.seed ?? 0);
-    const bound = 1 / Math.sqrt(hidden);
-    this.down = this.register('down', new Linear(hidden, m, { weight: Float32Array.from({ length: m * hidden }, () => (2 * rng.next() - 1) * bound), bias: new Float32Array(m) }));
+    this.down = this.register('down', new Linear(hidden, m, { weight: kaimingUniform(m, hidden, () => rng.next()), bias: new Float32Array(m) }));
     this.up = this.register('up', new Linear(m, hidden, { weight: new Float32Array(hidden * m), bias: new Float32Array(hidden) }));
     this.activation = cfg.activation ?? 'gelu_tanh';
   }
@@ -40,7 +40,7 @@ export class BottleneckAdapter extends Module {
     return tf.tidy(() => z.add(this.up.forward(activate(this.down.forward(z), this.activation))));
   }
   static parameterCount(hidden: number, bottleneck: number): number {
-    return 2 * hidden * bottleneck + bottleneck + hidden;
+    return bottleneckAdapterParameters(hidden, bottleneck);
   }
   /** Extra multiply-add FLOPs per token (2 per multiply-accumulate). */
   static flopsPerToken(hidden: number, bottleneck: number): number {
@@ -50,6 +50,15 @@ export class BottleneckAdapter extends Module {
 
 /** Trainable key/value prefixes of one attention layer: [P, kvDim] each. */
 export class PrefixKV extends Module {
+  get length(): number {
+    return this.numVirtualTokens;
+  }
+  /** The prefixes as attention takes them: [P, nKV·hd] -> [B, nKV, P, hd] (learned, so not rotated). */
+  keysValues(batch: number, numKeyValueHeads: number, headDim: number): { keys: tf.Tensor4D; values: tf.Tensor4D } {
+    const P = this.numVirtualTokens;
+    const heads = (t: tf.Tensor) => t.reshape([1, P, numKeyValueHeads, headDim]).transpose([0, 2, 1, 3]).tile([batch, 1, 1, 1]) as tf.Tensor4D;
+    return { keys: heads(this.key), values: heads(this.value) };
+  }
   key: tf.Variable;
   value: tf.Variable;
   constructor(readonly numVirtualTokens: number, readonly kvDim: number, seed = 0, std = 0.02) {
@@ -74,7 +83,7 @@ export class PrefixKV extends Module {
     this.value.dispose();
   }
   static parameterCount(layers: number, numVirtualTokens: number, kvDim: number): number {
-    return layers * 2 * numVirtualTokens * kvDim;
+    return prefixParameters(layers, numVirtualTokens, kvDim);
   }
   /** Extra FLOPs per token per layer: scores against P more keys and the weighted sum of P more values. */
   static flopsPerTokenPerLayer(numVirtualTokens: number, numHeads: number, headDim: number): number {

@@ -8,14 +8,14 @@
  *   weight never gets a gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import { roundToBf16 } from '../quant/bf16.js';
+import { roundToBf16 } from '../numerics/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
 import { nativeKernelsActive } from '../backend/nativeKernels.js';
 import { dequantizeToTensor, disposeResident, residentQuantState, rowChunks } from '../backend/dequantize.js';
 import type { ResidentPacked4bit } from '../quant/kernels/webgpu.js';
-import { dequantize4bit, numel, quantize4bit, quantize4bitStreaming, stateAbsmax, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
-import type { FloatDType } from '../quant/blockwise4.js';
-import type { QuantType } from '../quant/codebooks.js';
+import { dequantize4bit, quantize4bit, quantize4bitStreaming, stateAbsmax, stateBytes, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
+import { numel } from '../numerics/dtype.js';
+import { BNB_4BIT_DEFAULTS, bnb4bitOptions, type Bnb4bitOptions } from '../quant/defaults.js';
 import { Module, type ParamInfo } from './module.js';
 import { DENSE_PIECE_ELEMENTS } from './pieces.js';
 
@@ -85,7 +85,25 @@ export interface LinearLike {
   denseWeight(): Float32Array;
 }
 
-export class Linear extends Module implements LinearLike {
+/** A layer that stores a weight LoRA can be put on (Linear, Linear4bit, MetaLinear): LoRA treats them all alike. */
+export interface BaseLinear extends LinearLike {
+  /** Replace W by these [out, in] values, stored as this layer stores its weight (rounded to bf16, or requantized). */
+  setWeight(values: Float32Array): void;
+  /** The stored weight as it is now, to build on (a merge) and to put back bit for bit (an unmerge). */
+  snapshot(): WeightSnapshot;
+}
+
+/** What a merge needs from a base layer, whatever it stores. */
+export interface WeightSnapshot {
+  /** W as float32 values [out, in] (a 4-bit weight dequantized to float32, not to its compute dtype). */
+  values: Float32Array;
+  /** Storing values goes through a 4-bit code, so setWeight(values) loses precision the merge should report. */
+  requantizes: boolean;
+  /** Put this stored weight back exactly. */
+  restore(): void;
+}
+
+export class Linear extends Module implements BaseLinear {
   weight: tf.Variable;
   bias: tf.Variable | null;
   readonly dtype: ComputeDtype;
@@ -116,6 +134,10 @@ export class Linear extends Module implements LinearLike {
     this.weight.assign(t);
     t.dispose();
   }
+  snapshot(): WeightSnapshot {
+    const values = this.denseWeight();
+    return { values, requantizes: false, restore: () => this.setWeight(values) };
+  }
   override ownParameters(): ParamInfo[] {
     const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.weight.trainable, variable: this.weight }];
     if (this.bias) ps.push({ name: 'bias', shape: [this.outFeatures], numel: this.outFeatures, trainable: this.bias.trainable, variable: this.bias });
@@ -135,7 +157,7 @@ export class Linear extends Module implements LinearLike {
  * A linear layer with a shape and no weights ("meta" device in PyTorch terms): lets LoRA Lab build a whole
  * Gemma-2B- or 7B-shaped module tree to count parameters exactly without allocating them.
  */
-export class MetaLinear extends Module implements LinearLike {
+export class MetaLinear extends Module implements BaseLinear {
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly hasBias = false) {
     super();
   }
@@ -144,6 +166,12 @@ export class MetaLinear extends Module implements LinearLike {
   }
   denseWeight(): Float32Array {
     throw new Error('MetaLinear has no weights: it only describes shapes');
+  }
+  setWeight(): void {
+    throw new Error('a MetaLinear base has no weights to change');
+  }
+  snapshot(): WeightSnapshot {
+    throw new Error('cannot merge into a MetaLinear (it has no weights)');
   }
   override ownParameters(): ParamInfo[] {
     const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.trainableFlag }];
@@ -162,27 +190,20 @@ export function kaimingUniform(out: number, inF: number, rand: () => number = Ma
   return Float32Array.from({ length: out * inF }, () => (2 * rand() - 1) * bound);
 }
 
-export interface Linear4bitOptions {
-  quantType?: QuantType;
-  blocksize?: number;
-  doubleQuant?: boolean;
+/** Linear4bit's quantization options (defaults BNB_4BIT_DEFAULTS); its compute dtype is float32 or bfloat16. */
+export interface Linear4bitOptions extends Partial<Omit<Bnb4bitOptions, 'computeDtype'>> {
   /** dtype the weight is dequantized to and the input rounded to (bnb_4bit_compute_dtype). Default bfloat16. */
   computeDtype?: ComputeDtype;
   bias?: Float32Array | null;
 }
 
-/** quantize4bit's options for a Linear4bit: bitsandbytes' defaults (NF4, blocksize 64), stored in the compute dtype. */
+/** quantize4bit's options for a Linear4bit, stored in the compute dtype. */
 function quantizeOptions(outFeatures: number, inFeatures: number, opts: Linear4bitOptions): QuantizeOptions {
-  return {
-    quantType: opts.quantType ?? 'nf4',
-    blocksize: opts.blocksize ?? 64,
-    doubleQuant: opts.doubleQuant ?? false,
-    shape: [outFeatures, inFeatures],
-    dtype: (opts.computeDtype ?? 'bfloat16') as FloatDType,
-  };
+  const o = bnb4bitOptions({ ...opts, computeDtype: opts.computeDtype });
+  return { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: [outFeatures, inFeatures], dtype: o.computeDtype };
 }
 
-export class Linear4bit extends Module implements LinearLike {
+export class Linear4bit extends Module implements BaseLinear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   private quantState: QuantState4bit;
@@ -196,13 +217,13 @@ export class Linear4bit extends Module implements LinearLike {
     if (state.shape.length !== 2) throw new Error(`Linear4bit: quant state shape [${state.shape.join(', ')}] is not [out, in]`);
     this.quantState = state;
     [this.outFeatures, this.inFeatures] = state.shape;
-    this.computeDtype = opts.computeDtype ?? 'bfloat16';
+    this.computeDtype = opts.computeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
     this.bias = opts.bias ? tf.tensor1d(opts.bias) : null;
   }
 
   /** Quantize a dense [out, in] weight (values are first rounded to the compute dtype, as a bf16 checkpoint would be). */
   static fromWeight(weight: Float32Array, outFeatures: number, inFeatures: number, opts: Linear4bitOptions = {}): Linear4bit {
-    const computeDtype = opts.computeDtype ?? 'bfloat16';
+    const computeDtype = opts.computeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
     const values = computeDtype === 'bfloat16' ? roundToBf16(weight) : weight;
     const { state } = quantize4bit(values, quantizeOptions(outFeatures, inFeatures, opts));
     return new Linear4bit(state, { computeDtype, bias: opts.bias });
@@ -214,7 +235,7 @@ export class Linear4bit extends Module implements LinearLike {
    * never holds the whole weight in float32.
    */
   static fromPieces(outFeatures: number, inFeatures: number, read: (start: number, end: number) => Float32Array, opts: Linear4bitOptions = {}): Linear4bit {
-    const computeDtype = opts.computeDtype ?? 'bfloat16';
+    const computeDtype = opts.computeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
     const state = quantize4bitStreaming(outFeatures * inFeatures, (s, e) => {
       const x = read(s, e);
       return computeDtype === 'bfloat16' ? roundToBf16(x, { inPlace: true }) : x;
@@ -252,6 +273,18 @@ export class Linear4bit extends Module implements LinearLike {
   /** Dequantized weight values in the compute dtype (a fresh array each call; nothing is cached). */
   denseWeight(): Float32Array {
     return dequantize4bit(this.state, { dtype: this.computeDtype });
+  }
+
+  /** Requantize W from [out, in] values with this layer's own options (rounded first to the state's dtype). */
+  setWeight(values: Float32Array): void {
+    const s = this.state;
+    const v = s.dtype === 'bfloat16' ? roundToBf16(values) : values;
+    this.state = quantize4bit(v, { quantType: s.quantType, blocksize: s.blocksize, doubleQuant: !!s.doubleQuant, shape: s.shape, dtype: s.dtype }).state;
+  }
+
+  snapshot(): WeightSnapshot {
+    const state = this.state;
+    return { values: dequantize4bit(state, { dtype: 'float32' }), requantizes: true, restore: () => { this.state = state; } };
   }
 
   /**
@@ -311,9 +344,7 @@ export class Linear4bit extends Module implements LinearLike {
 
   /** Bytes held by the quantized weight and its constants. */
   storageBytes(): number {
-    const s = this.state;
-    const dq = s.doubleQuant;
-    return s.packed.byteLength + (s.absmax?.byteLength ?? 0) + s.code.byteLength + (dq ? dq.qabsmax.byteLength + dq.nestedAbsmax.byteLength + dq.nestedCode.byteLength + 4 : 0);
+    return stateBytes(this.state).total;
   }
 
   override ownParameters(): ParamInfo[] {

@@ -9,11 +9,9 @@
  * the gradient reaching A is zero (it is Bᵀ times the upstream gradient): only B moves first.
  */
 import * as tf from '@tensorflow/tfjs';
-import { roundToBf16 } from '../quant/bf16.js';
-import { dequantize4bit, quantize4bit } from '../quant/quantize4bit.js';
 import { svdTopK } from '../linalg/svd.js';
 import { Rng } from '../util/rng.js';
-import { Linear, Linear4bit, MetaLinear, linearApply, type LinearLike } from './linear.js';
+import { Linear, Linear4bit, MetaLinear, kaimingUniform, linearApply, type LinearLike, type WeightSnapshot } from './linear.js';
 import { Module, type ParamInfo } from './module.js';
 
 export type InitLoraWeights = boolean | 'gaussian' | 'pissa';
@@ -73,7 +71,7 @@ export class LoraLinear extends Module implements LinearLike {
   readonly loraDropout: number;
   readonly useRslora: boolean;
   merged = false;
-  private original: { weight?: Float32Array; state?: Linear4bit['state'] } | null = null;
+  private original: WeightSnapshot | null = null;
   private readonly aHolder: WeightHolder;
   private readonly bHolder: WeightHolder;
   /** Seeds the dropout masks (seed, counter); trainers set it per step so that a resumed run draws the same masks. */
@@ -117,12 +115,9 @@ export class LoraLinear extends Module implements LinearLike {
   private initWeights(init: InitLoraWeights): { a: Float32Array; b: Float32Array } {
     const rng = new Rng(this.seed);
     const [inF, out, r] = [this.inFeatures, this.outFeatures, this.r];
-    const uniform = (n: number, fanIn: number) => {
-      const bound = 1 / Math.sqrt(fanIn); // kaiming_uniform_(a=√5): gain √(1/3) · √(3/fan_in)
-      return Float32Array.from({ length: n }, () => (2 * rng.next() - 1) * bound);
-    };
-    if (init === true) return { a: uniform(r * inF, inF), b: new Float32Array(out * r) };
-    if (init === false) return { a: uniform(r * inF, inF), b: uniform(out * r, r) };
+    const uniform = (rows: number, fanIn: number) => kaimingUniform(rows, fanIn, () => rng.next());
+    if (init === true) return { a: uniform(r, inF), b: new Float32Array(out * r) };
+    if (init === false) return { a: uniform(r, inF), b: uniform(out, r) };
     if (init === 'gaussian') return { a: rng.normalArray(r * inF, 1 / r), b: new Float32Array(out * r) };
     if (init === 'pissa') return this.pissaInit();
     throw new Error(`initLoraWeights must be true, false, 'gaussian' or 'pissa' (got ${String(init)})`);
@@ -152,20 +147,13 @@ export class LoraLinear extends Module implements LinearLike {
         residual[i * inF + j] = w[i * inF + j] - this.scaling * d;
       }
     }
-    this.setBaseWeight(residual);
+    this.baseLayer.setWeight(residual);
     return { a, b };
   }
 
-  private setBaseWeight(values: Float32Array): void {
-    const base = this.baseLayer;
-    if (base instanceof MetaLinear) throw new Error('a MetaLinear base has no weights to change');
-    if (base instanceof Linear) {
-      base.setWeight(values);
-    } else {
-      const s = base.state;
-      const v = s.dtype === 'bfloat16' ? roundToBf16(values) : values;
-      base.state = quantize4bit(v, { quantType: s.quantType, blocksize: s.blocksize, doubleQuant: !!s.doubleQuant, shape: s.shape, dtype: s.dtype }).state;
-    }
+  /** Dropout masks of step s are drawn from (seed, s · 10007 + k), whatever ran before. */
+  override beforeStep(step: number): void {
+    this.dropoutCounter = step * 10_007;
   }
 
   private dropout(x: tf.Tensor): tf.Tensor {
@@ -217,20 +205,19 @@ export class LoraLinear extends Module implements LinearLike {
   merge(opts: { safeMerge?: boolean } = {}): MergeReport {
     if (this.merged) return {};
     const base = this.baseLayer;
-    if (base instanceof MetaLinear) throw new Error('cannot merge into a MetaLinear (it has no weights)');
+    const original = base.snapshot();
     const delta = this.getDeltaWeight();
-    const isQuant = base instanceof Linear4bit;
-    const w = isQuant ? dequantize4bit(base.state, { dtype: 'float32' }) : base.denseWeight();
+    const w = original.values;
     const merged = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) merged[i] = w[i] + delta[i];
     if (opts.safeMerge && !merged.every(Number.isFinite)) {
       throw new Error('NaNs detected in the merged weights. The adapter seems to be broken');
     }
     const report: MergeReport = {};
-    if (isQuant) {
-      this.original = { state: base.state };
-      this.setBaseWeight(merged);
-      const back = dequantize4bit(base.state, { dtype: 'float32' });
+    this.original = original;
+    base.setWeight(merged);
+    if (original.requantizes) {
+      const back = base.snapshot().values;
       let maxAbs = 0;
       let sq = 0;
       let dsq = 0;
@@ -241,9 +228,6 @@ export class LoraLinear extends Module implements LinearLike {
         dsq += delta[i] * delta[i];
       }
       report.requantizationError = { maxAbs, rms: Math.sqrt(sq / merged.length), relativeToDelta: dsq > 0 ? Math.sqrt(sq / dsq) : Infinity };
-    } else {
-      this.original = { weight: w };
-      this.setBaseWeight(merged);
     }
     this.merged = true;
     return report;
@@ -252,9 +236,7 @@ export class LoraLinear extends Module implements LinearLike {
   /** Restore the base exactly as it was before `merge()`. */
   unmerge(): void {
     if (!this.merged || !this.original) return;
-    const base = this.baseLayer;
-    if (base instanceof Linear4bit) base.state = this.original.state!;
-    else if (base instanceof Linear) base.setWeight(this.original.weight!);
+    this.original.restore();
     this.original = null;
     this.merged = false;
   }

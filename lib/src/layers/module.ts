@@ -31,6 +31,13 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Called on every module of the tree by a trainer before optimizer step `step` (0-based). A layer that draws
+   * randomness per step (LoRA's dropout masks) reseeds here, so that a resumed run draws the same masks; the trainer
+   * need not know which layers do.
+   */
+  beforeStep(_step: number): void {}
+
   protected register<M extends Module>(name: string, m: M): M {
     this.childModules.set(name, m);
     return m;
@@ -87,6 +94,16 @@ export abstract class Module {
 
   dispose(): void {
     for (const [, m] of this.namedModules()) m.disposeOwn();
+  }
+}
+
+/**
+ * Children by name, like torch's nn.ModuleList (names '0', '1', …) and nn.ModuleDict: a node of the tree that only
+ * groups modules, so their parameters get dotted names (`layers.0.self_attn.q_proj.weight`).
+ */
+export class ModuleList extends Module {
+  add<M extends Module>(name: string, m: M): M {
+    return this.register(name, m);
   }
 }
 

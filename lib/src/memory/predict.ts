@@ -20,8 +20,9 @@
  *   backward pass (counted per operation of our Gemma layer), plus the pieces of dequantized weight and of the output
  *   head that exist at once, and the process itself. It predicts what `loralab train` uses, to within 10% (bench/results/gemma2b-step.json).
  */
+import { numel } from '../numerics/dtype.js';
 import { DENSE_PIECE_ELEMENTS, headChunkRows } from '../layers/pieces.js';
-import { loraParameterCount, modelWeightShapes, totalParameters, type ShapeConfig } from '../peft/params.js';
+import { loraParameterCount, modelWeightShapes, totalParameters, type ShapeConfig } from '../peft/paramCounts.js';
 
 export type MemoryMethod = 'full' | 'lora' | 'qlora';
 export type Runtime = 'pytorch' | 'loralab';
@@ -83,7 +84,7 @@ function linearAndOther(cfg: ShapeConfig): { linear: number; other: number; larg
   let other = 0;
   let largestLinear = 0;
   for (const [name, shape] of modelWeightShapes(cfg)) {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     if (/_proj\.weight$/.test(name)) {
       linear += n;
       largestLinear = Math.max(largestLinear, n);

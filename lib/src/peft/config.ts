@@ -39,12 +39,13 @@ export const DEFAULT_TARGET_MODULES: readonly string[] = Object.freeze(['q_proj'
 /** Where DEFAULT_TARGET_MODULES comes from, for messages that print it. */
 export const DEFAULT_TARGET_MODULES_SOURCE = "PEFT's default for Gemma";
 
-/** PEFT's defaults (r=8, lora_alpha=8, dropout 0, target_modules None -> DEFAULT_TARGET_MODULES). */
+/** PEFT's LoraConfig defaults (`r: int = 8`, `lora_alpha: int = 8`, `lora_dropout: float = 0.0`): their one home. */
+export const LORA_DEFAULTS = Object.freeze({ r: 8, loraAlpha: 8, loraDropout: 0 } as const);
+
+/** PEFT's defaults (LORA_DEFAULTS; target_modules None -> DEFAULT_TARGET_MODULES). */
 export function loraConfig(partial: Partial<LoraConfig> = {}): LoraConfig {
   const c: LoraConfig = {
-    r: 8,
-    loraAlpha: 8,
-    loraDropout: 0,
+    ...LORA_DEFAULTS,
     targetModules: null,
     excludeModules: null,
     useRslora: false,
@@ -138,9 +139,9 @@ export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'):
     throw new PeftConfigError(`${file}: field 'layers_to_transform' must be an integer or a list of integers, got ${JSON.stringify(ltt)}`);
   }
   const c: LoraConfig = {
-    r: (j.r ?? 8) as number,
-    loraAlpha: (j.lora_alpha ?? 8) as number,
-    loraDropout: (j.lora_dropout ?? 0) as number,
+    r: (j.r ?? LORA_DEFAULTS.r) as number,
+    loraAlpha: (j.lora_alpha ?? LORA_DEFAULTS.loraAlpha) as number,
+    loraDropout: (j.lora_dropout ?? LORA_DEFAULTS.loraDropout) as number,
     targetModules: strList('target_modules'),
     excludeModules: strList('exclude_modules'),
     useRslora: Boolean(j.use_rslora ?? false),

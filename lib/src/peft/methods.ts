@@ -5,15 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BottleneckAdapter, PrefixKV } from '../layers/adapters.js';
-import { Module, countParameters, type ParameterCount } from '../layers/module.js';
+import { Module, ModuleList, countParameters, type ParameterCount } from '../layers/module.js';
 import type { Activation } from '../layers/activations.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
-
-class Holder extends Module {
-  add(name: string, m: Module): void {
-    this.register(name, m);
-  }
-}
 
 export interface MethodModel {
   model: GemmaForCausalLM;
@@ -25,11 +19,12 @@ export interface MethodModel {
 
 export function addBottleneckAdapters(model: GemmaForCausalLM, opts: { bottleneck: number; activation?: Activation; seed?: number }): MethodModel {
   model.setTrainable(false);
-  const added = new Holder();
+  const added = new ModuleList();
   model.model.layers.forEach((layer, i) => {
     const a = new BottleneckAdapter(model.config.hiddenSize, { bottleneck: opts.bottleneck, activation: opts.activation, seed: (opts.seed ?? 0) * 1009 + 2 * i });
     const m = new BottleneckAdapter(model.config.hiddenSize, { bottleneck: opts.bottleneck, activation: opts.activation, seed: (opts.seed ?? 0) * 1009 + 2 * i + 1 });
-    layer.addAdapters(a, m);
+    layer.attachOutputHook('attn', 'attn_adapter', a);
+    layer.attachOutputHook('mlp', 'mlp_adapter', m);
     added.add(`${i}.attn_adapter`, a);
     added.add(`${i}.mlp_adapter`, m);
   });
@@ -40,10 +35,10 @@ export function addPrefixTuning(model: GemmaForCausalLM, opts: { numVirtualToken
   if (!Number.isInteger(opts.numVirtualTokens) || opts.numVirtualTokens <= 0) throw new Error(`numVirtualTokens must be a positive integer (got ${opts.numVirtualTokens})`);
   model.setTrainable(false);
   const kvDim = model.config.numKeyValueHeads * model.config.headDim;
-  const added = new Holder();
+  const added = new ModuleList();
   model.model.layers.forEach((layer, i) => {
     const p = new PrefixKV(opts.numVirtualTokens, kvDim, (opts.seed ?? 0) * 1009 + i);
-    layer.selfAttn.prefix = p;
+    layer.selfAttn.attachKvPrefix(p);
     added.add(String(i), p);
   });
   const all = (): ParameterCount => {

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsReader, writeSafetensors, type RawTensor } from '../io/index.js';
-import { floatTensor, toFloat32 } from '../quant/convert.js';
-import { castValues, type FloatDType } from '../quant/blockwise4.js';
+import { floatTensor, toFloat32 } from '../io/floats.js';
+import { LARGEST_FINITE, castValues, type FloatDType } from '../numerics/dtype.js';
 import { dequantize4bit } from '../quant/quantize4bit.js';
 import { nonFiniteName } from '../quant/bnbFormat.js';
 import { Linear, Linear4bit, MetaLinear } from '../layers/linear.js';
@@ -50,8 +50,6 @@ export class MergeError extends Error {
   override name = 'MergeError';
 }
 
-const LARGEST: Record<FloatDType, string> = { float32: '3.4028235e38', bfloat16: '3.3895314e38', float16: '65504' };
-
 /** W + ΔW of one layer as merge() computes it (float32), rounded to `dtype`, must be finite everywhere. */
 function checkMergedFinite(path: string, l: LoraLinear, dtype: FloatDType): void {
   const base = l.baseLayer;
@@ -74,7 +72,7 @@ function checkMergedFinite(path: string, l: LoraLinear, dtype: FloatDType): void
   const at = `[${Math.floor(bad / inF)}, ${bad % inF}]`;
   const kind = nonFiniteName(cast[bad]);
   const why = Number.isFinite(merged[bad])
-    ? ` (${merged[bad].toPrecision(5)} in float32, beyond ${dtype}'s largest finite value ${LARGEST[dtype]})`
+    ? ` (${merged[bad].toPrecision(5)} in float32, beyond ${dtype}'s largest finite value ${LARGEST_FINITE[dtype]})`
     : Number.isNaN(merged[bad]) ? '' : ' (already in float32)';
   throw new MergeError(
     `safe merge refused: layer '${path}': W + ΔW is ${kind} at ${at}${why} once stored as ${dtype}; ${count} of ${cast.length} values are not finite. The adapter seems broken; no layer was merged`,
@@ -99,13 +97,20 @@ export class PeftModel<M extends Module = Module> {
     return formatTrainableParameters(this.parameterCount());
   }
 
+  /** The adapters' variables under PEFT's keys, `base_model.model.<path>.lora_A.weight` and `.lora_B.weight`. */
+  adapterVariables(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [path, l] of this.loraLayers) {
+      out.set(`${KEY_PREFIX}${path}.lora_A.weight`, l.loraA);
+      out.set(`${KEY_PREFIX}${path}.lora_B.weight`, l.loraB);
+    }
+    return out;
+  }
+
   /** Adapter weights with PEFT's keys. */
   adapterStateDict(): Record<string, RawTensor> {
     const out: Record<string, RawTensor> = {};
-    for (const [path, l] of this.loraLayers) {
-      out[`${KEY_PREFIX}${path}.lora_A.weight`] = floatTensor(l.loraA.dataSync() as Float32Array, [...l.loraA.shape]);
-      out[`${KEY_PREFIX}${path}.lora_B.weight`] = floatTensor(l.loraB.dataSync() as Float32Array, [...l.loraB.shape]);
-    }
+    for (const [key, v] of this.adapterVariables()) out[key] = floatTensor(v.dataSync() as Float32Array, [...v.shape]);
     return out;
   }
 

@@ -11,8 +11,7 @@
  */
 import { bucketize, codebook, quantBounds, type QuantType } from './codebooks.js';
 import { QuantizationError } from './errors.js';
-import { roundToBf16 } from './bf16.js';
-import { toF16, fromF16 } from './float16.js';
+import { roundToBf16 } from '../numerics/bf16.js';
 import { dequantizePackedSimd } from './kernels/wasmSimd.js';
 
 const fr = Math.fround;
@@ -21,8 +20,6 @@ const fr = Math.fround;
 export const BLOCKSIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096] as const;
 /** Smallest absmax used as a divisor: `absmax.clamp(min=1e-38)` (a float32 subnormal). */
 export const ABSMAX_CLAMP = fr(1e-38);
-
-export type FloatDType = 'float32' | 'bfloat16' | 'float16';
 
 export function checkBlocksize(blocksize: number, allowed: readonly number[] = BLOCKSIZES): void {
   if (!Number.isInteger(blocksize) || !allowed.includes(blocksize)) {
@@ -260,15 +257,6 @@ export function dequantizePackedScalar(
     }
   }
   return out;
-}
-
-/** Cast float32 values to a storage dtype's values: bf16/f16 rounding (RNE), kept as float32 numbers. */
-export function castValues(values: Float32Array, dtype: FloatDType): Float32Array {
-  if (dtype === 'float32') return values;
-  if (dtype === 'bfloat16') return roundToBf16(values, { inPlace: true });
-  const h = fromF16(toF16(values));
-  values.set(h);
-  return values;
 }
 
 export { codebook };

@@ -11,10 +11,10 @@
  *                                                   nested_blocksize, nested_dtype, nested_offset})
  */
 import type { QuantType } from './codebooks.js';
-import type { FloatDType } from './blockwise4.js';
-import { numel, type QuantState4bit } from './quantize4bit.js';
+import { FLOAT_DTYPES, isFloatDType, numel } from '../numerics/dtype.js';
+import type { QuantState4bit } from './quantize4bit.js';
 import { PyFloat, pyJsonDumps, typedView, type RawTensor } from '../io/index.js';
-import { floatTensor, toFloat32 } from './convert.js';
+import { floatTensor, toFloat32 } from '../io/floats.js';
 
 /** Keys `QuantState.from_dict` accepts (`valid_qs_keys`). */
 export const VALID_QS_KEYS = [
@@ -103,8 +103,6 @@ export function quantStateKeys(param: string, names: Iterable<string>): string[]
   return keys;
 }
 
-const TORCH_FLOAT_DTYPES: readonly string[] = ['float32', 'bfloat16', 'float16'];
-
 /**
  * Rebuild a QuantState4bit from state-dict tensors (`QuantState.from_dict`). `get` returns a tensor or undefined;
  * `file` names the source in errors.
@@ -139,7 +137,7 @@ export function unpackQuantState(param: string, get: (key: string) => RawTensor 
   const quantType = field('quant_type', (v): v is QuantType => v === 'nf4' || v === 'fp4', "'nf4' or 'fp4'");
   if (!stateKey.endsWith(quantType)) throw new BnbFormatError(`${where(stateKey)}: quant_type '${quantType}' does not match the key's suffix`);
   const blocksize = field('blocksize', isInt, 'a positive integer');
-  const dtype = field('dtype', (v): v is FloatDType => typeof v === 'string' && TORCH_FLOAT_DTYPES.includes(v), TORCH_FLOAT_DTYPES.join(' | '));
+  const dtype = field('dtype', isFloatDType, FLOAT_DTYPES.join(' | '));
   const shape = field('shape', (v): v is number[] => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0), 'a list of non-negative integers');
   const n = numel(shape);
 

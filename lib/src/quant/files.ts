@@ -2,14 +2,12 @@
  * Whole-file conversions between a plain checkpoint and bitsandbytes' 4-bit format, streaming tensor by tensor:
  * memory holds one source tensor and its quantized form, never the whole file.
  */
-import { SafetensorsReader, SafetensorsWriter, type RawTensor, type TensorSpec } from '../io/index.js';
+import { SafetensorsReader, SafetensorsWriter, fromFloat32, isFloatingDtype, toFloat32, type RawTensor, type TensorSpec } from '../io/index.js';
+import { STORAGE_OF, castValues, fromBf16, fromF16, numel, type FloatDType } from '../numerics/index.js';
 import { BnbFormatError, nonFiniteName, packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, unpackQuantState } from './bnbFormat.js';
-import { fromBf16, roundToBf16 } from './bf16.js';
-import { fromF16, toF16 } from './float16.js';
-import { blockAbsmax, checkBlocksize, type FloatDType } from './blockwise4.js';
-import type { QuantType } from './codebooks.js';
-import { DTYPE_OF, STORAGE_OF, fromFloat32, isFloatDtype, toFloat32, type FloatStorage } from './convert.js';
-import { bitsPerParameter, dequantize4bit, numel, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
+import { blockAbsmax } from './blockwise4.js';
+import { bnb4bitOptions, type Bnb4bitOptions } from './defaults.js';
+import { bitsPerParameter, dequantize4bit, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
 import { NESTED_BLOCKSIZE, meanF32 } from './doubleQuant.js';
 
 export interface Progress {
@@ -19,12 +17,8 @@ export interface Progress {
   tensor: string;
 }
 
-export interface QuantizeFileOptions {
-  quantType?: QuantType;
-  blocksize?: number;
-  doubleQuant?: boolean;
-  /** dtype the weights are cast to before quantization and recorded for dequantized compute. Default bfloat16. */
-  computeDtype?: FloatDType;
+/** 4-bit options (defaults BNB_4BIT_DEFAULTS; computeDtype: what weights are cast to and the state records). */
+export interface QuantizeFileOptions extends Partial<Bnb4bitOptions> {
   /** Tensor names matching any of these are copied unchanged (e.g. /embed_tokens/). */
   skip?: RegExp[];
   onProgress?: (p: Progress) => void;
@@ -39,18 +33,9 @@ export interface QuantizeFileReport {
 
 /** Will `quantize` turn this tensor into 4 bits? Floating, 2 or more dimensions, not skipped. */
 export function isQuantizable(name: string, t: { dtype: RawTensor['dtype']; shape: number[] }, skip: RegExp[] = []): boolean {
-  return isFloatDtype(t.dtype) && t.shape.length >= 2 && numel(t.shape) > 0 && !skip.some((r) => r.test(name));
+  return isFloatingDtype(t.dtype) && t.shape.length >= 2 && numel(t.shape) > 0 && !skip.some((r) => r.test(name));
 }
 
-
-function castToCompute(values: Float32Array, dtype: FloatDType): Float32Array {
-  if (dtype === 'bfloat16') return roundToBf16(values, { inPlace: true });
-  if (dtype === 'float16') {
-    values.set(fromF16(toF16(values)));
-    return values;
-  }
-  return values;
-}
 
 /**
  * Quantize every floating tensor with 2+ dimensions of `input` into bitsandbytes' keys and copy the rest unchanged.
@@ -58,14 +43,8 @@ function castToCompute(values: Float32Array, dtype: FloatDType): Float32Array {
  * offset's digits) keeping only the small constants, the second writes. Peak memory is about one tensor.
  */
 export function quantizeFile(input: string, output: string, opts: QuantizeFileOptions = {}): QuantizeFileReport {
-  const o = {
-    quantType: opts.quantType ?? 'nf4',
-    blocksize: opts.blocksize ?? 64,
-    doubleQuant: opts.doubleQuant ?? false,
-    computeDtype: opts.computeDtype ?? 'bfloat16',
-  } as const;
+  const o = bnb4bitOptions(opts);
   const skip = opts.skip ?? [];
-  checkBlocksize(o.blocksize);
   const reader = SafetensorsReader.open(input);
   try {
     const already = findQuantizedParams(reader.names());
@@ -75,7 +54,7 @@ export function quantizeFile(input: string, output: string, opts: QuantizeFileOp
     const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
     const quantize = (name: string): QuantState4bit => {
       const t = reader.read(name);
-      const values = castToCompute(toFloat32(t, input, name), o.computeDtype);
+      const values = castValues(toFloat32(t, input, name), o.computeDtype);
       return quantize4bit(values, { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: t.shape, dtype: o.computeDtype }).state;
     };
     // Pass 1: plan. Sizes of every output tensor are fixed by shape and options, except the JSON blob.
@@ -96,7 +75,7 @@ export function quantizeFile(input: string, output: string, opts: QuantizeFileOp
         specs[`${t.name}.nested_absmax`] = { dtype: 'F32', shape: [Math.ceil(blocks / NESTED_BLOCKSIZE)] };
         specs[`${t.name}.nested_quant_map`] = { dtype: 'F32', shape: [256] };
         // The JSON holds nested_offset = mean(absmax), whose digits fix its length: compute just the absmax here.
-        const values = castToCompute(toFloat32(reader.read(t.name), input, t.name), o.computeDtype);
+        const values = castValues(toFloat32(reader.read(t.name), input, t.name), o.computeDtype);
         const offset = meanF32(blockAbsmax(values, o.blocksize));
         doubleQuant = { offset, nestedBlocksize: NESTED_BLOCKSIZE, qabsmax: new Uint8Array(0), nestedAbsmax: new Float32Array(0), nestedCode: new Float32Array(0) };
       }
@@ -145,24 +124,24 @@ export function dequantizeFile(input: string, output: string, opts: DequantizeFi
     const names = reader.names();
     const params = findQuantizedParams(names);
     const owned = new Set<string>();
-    const states = new Map<string, { storage: FloatStorage; shape: number[] }>();
+    const states = new Map<string, { dtype: FloatDType; shape: number[] }>();
     const get = (k: string) => (reader.has(k) ? reader.read(k) : undefined);
     for (const p of params) {
       for (const k of quantStateKeys(p.param, names)) owned.add(k);
       // Read only the small constants now; validates every 4-bit parameter before anything is written.
       const st = unpackQuantState(p.param, get, input);
-      states.set(p.param, { storage: STORAGE_OF[opts.dtype ?? st.dtype], shape: st.shape });
+      states.set(p.param, { dtype: opts.dtype ?? st.dtype, shape: st.shape });
     }
     const specs = Object.create(null) as Record<string, TensorSpec>;
     for (const t of reader.tensors) if (!owned.has(t.name)) specs[t.name] = { dtype: t.dtype, shape: t.shape };
-    for (const [param, s] of states) specs[param] = { dtype: s.storage, shape: s.shape };
+    for (const [param, s] of states) specs[param] = { dtype: STORAGE_OF[s.dtype], shape: s.shape };
     const writer = new SafetensorsWriter(output, specs, reader.metadata);
     const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
     let done = 0;
     try {
       for (const [param, s] of states) {
         const st = unpackQuantState(param, get, input);
-        writer.write(param, checkedCast(dequantize4bit(st, { dtype: 'float32' }), s.storage, `${input}: ${param}`));
+        writer.write(param, checkedCast(dequantize4bit(st, { dtype: 'float32' }), s.dtype, `${input}: ${param}`));
         for (const k of quantStateKeys(param, names)) done += reader.info(k).dataOffsets[1] - reader.info(k).dataOffsets[0];
         opts.onProgress?.({ done, total, tensor: param });
       }
@@ -189,12 +168,13 @@ export function dequantizeFile(input: string, output: string, opts: DequantizeFi
  * Encode dequantized values, refusing any that are not finite once in the output dtype: finite constants can still
  * overflow (a recovered absmax of offset + code · nested absmax past 3.4e38, or a value past float16's 65504).
  */
-function checkedCast(values: Float32Array, storage: FloatStorage, where: string): Uint8Array {
+function checkedCast(values: Float32Array, dtype: FloatDType, where: string): Uint8Array {
+  const storage = STORAGE_OF[dtype];
   const bytes = fromFloat32(values, storage);
   const back = storage === 'F32' ? values : storage === 'BF16' ? fromBf16(new Uint16Array(bytes.buffer)) : fromF16(new Uint16Array(bytes.buffer));
   for (let i = 0; i < back.length; i++) {
     if (!Number.isFinite(back[i])) {
-      const was = Number.isFinite(values[i]) ? ` (${values[i]} in float32, out of ${DTYPE_OF[storage]}'s range)` : '';
+      const was = Number.isFinite(values[i]) ? ` (${values[i]} in float32, out of ${dtype}'s range)` : '';
       throw new BnbFormatError(`${where}: dequantizing gives ${nonFiniteName(back[i])} at element ${i}${was}; nothing was written`);
     }
   }
@@ -253,5 +233,3 @@ export function inspectFile(path: string): InspectReport {
   }
 }
 
-export { fromFloat32 };
-export type { RawTensor };

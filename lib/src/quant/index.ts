@@ -1,13 +1,12 @@
 /** Quantization core: bf16, float16, NF4/FP4 blockwise, 8-bit dynamic, double quantization. */
-export * from './bf16.js';
-export * from './float16.js';
+// bf16, float16 and the dtype table live in numerics/ (below quant/ and io/); 'loralab/quant' keeps offering them.
+export * from '../numerics/index.js';
 export * from './codebooks.js';
 export * from './maps.js';
 export * from './errors.js';
 export {
   BLOCKSIZES,
   ABSMAX_CLAMP,
-  type FloatDType,
   blockAbsmax,
   scaleBlocks,
   assignCodes,
@@ -16,13 +15,13 @@ export {
   zeroCode,
   dequantizePacked,
   dequantizePackedScalar,
-  castValues,
   checkBlocksize,
 } from './blockwise4.js';
 export * from './blockwise8.js';
 export * from './torchSum.js';
 export * from './doubleQuant.js';
 export * from './quantize4bit.js';
+export * from './defaults.js';
 export * from './convert.js';
 export * from './bnbFormat.js';
 export * from './files.js';

@@ -6,7 +6,6 @@ import { codebook, type QuantType } from './codebooks.js';
 import {
   assignCodes,
   blockAbsmax,
-  castValues,
   checkBlocksize,
   checkFinite,
   dequantizePacked,
@@ -14,8 +13,9 @@ import {
   quantizePackedFused,
   scaleBlocks,
   zeroCode,
-  type FloatDType,
 } from './blockwise4.js';
+import { castValues, numel, type FloatDType } from '../numerics/dtype.js';
+import { BNB_4BIT_DEFAULTS } from './defaults.js';
 import { doubleQuantize, recoverAbsmax, type DoubleQuantState, type DoubleQuantTrace } from './doubleQuant.js';
 import { QuantizationError } from './errors.js';
 
@@ -37,7 +37,7 @@ export interface QuantState4bit {
 
 export interface QuantizeOptions {
   quantType?: QuantType;
-  /** Elements per absmax block; bitsandbytes' default is 64. */
+  /** Elements per absmax block (default BNB_4BIT_DEFAULTS.blocksize, 64 as bitsandbytes'). */
   blocksize?: number;
   /** Shape to record; defaults to [n]. Its product must equal the number of elements. */
   shape?: number[];
@@ -67,15 +67,11 @@ export interface QuantizeResult {
   trace?: QuantizeTrace;
 }
 
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 export function quantize4bit(x: Float32Array, opts: QuantizeOptions & { trace: true }): QuantizeResult & { trace: QuantizeTrace };
 export function quantize4bit(x: Float32Array, opts?: QuantizeOptions): QuantizeResult;
 export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): QuantizeResult {
-  const quantType = opts.quantType ?? 'nf4';
-  const blocksize = opts.blocksize ?? 64;
+  const quantType = opts.quantType ?? BNB_4BIT_DEFAULTS.quantType;
+  const blocksize = opts.blocksize ?? BNB_4BIT_DEFAULTS.blocksize;
   const shape = opts.shape ?? [x.length];
   const dtype = opts.dtype ?? 'float32';
   checkBlocksize(blocksize);
@@ -129,8 +125,8 @@ export function quantize4bitStreaming(
   read: (start: number, end: number) => Float32Array,
   opts: Omit<QuantizeOptions, 'trace'> & { piece?: number } = {},
 ): QuantState4bit {
-  const quantType = opts.quantType ?? 'nf4';
-  const blocksize = opts.blocksize ?? 64;
+  const quantType = opts.quantType ?? BNB_4BIT_DEFAULTS.quantType;
+  const blocksize = opts.blocksize ?? BNB_4BIT_DEFAULTS.blocksize;
   const shape = opts.shape ?? [n];
   checkBlocksize(blocksize);
   const piece = opts.piece ?? QUANTIZE_PIECE;
@@ -193,19 +189,20 @@ export interface BitsPerParameter {
   totalWithCodebooks: number;
 }
 
-/** Bits per parameter measured from the stored arrays' byte sizes. */
+/** Bytes of each part of a 4-bit state: packed codes; constants (absmax, or qabsmax + nested absmax + the float32 offset); codebooks. */
+export function stateBytes(state: QuantState4bit): { codes: number; constants: number; codebooks: number; total: number } {
+  const d = state.doubleQuant;
+  const codes = state.packed.byteLength;
+  const constants = d ? d.qabsmax.byteLength + d.nestedAbsmax.byteLength + 4 : (state.absmax?.byteLength ?? 0);
+  const codebooks = state.code.byteLength + (d ? d.nestedCode.byteLength : 0);
+  return { codes, constants, codebooks, total: codes + constants + codebooks };
+}
+
+/** Bits per parameter measured from the stored arrays' byte sizes (stateBytes · 8 / n). */
 export function bitsPerParameter(state: QuantState4bit): BitsPerParameter {
   const n = numel(state.shape);
-  const codes = (state.packed.byteLength * 8) / n;
-  let constantBits: number;
-  let codebookBits = state.code.byteLength * 8;
-  if (state.doubleQuant) {
-    const d = state.doubleQuant;
-    constantBits = d.qabsmax.byteLength * 8 + d.nestedAbsmax.byteLength * 8 + 32; // + the float32 offset
-    codebookBits += d.nestedCode.byteLength * 8;
-  } else {
-    constantBits = (state.absmax?.byteLength ?? 0) * 8;
-  }
-  const constants = constantBits / n;
-  return { codes, constants, total: codes + constants, totalWithCodebooks: codes + constants + codebookBits / n };
+  const b = stateBytes(state);
+  const codes = (b.codes * 8) / n;
+  const constants = (b.constants * 8) / n;
+  return { codes, constants, total: codes + constants, totalWithCodebooks: codes + constants + (b.codebooks * 8) / n };
 }

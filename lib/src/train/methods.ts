@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import type { LoadOptions } from '../models/gemma/load.js';
 import { getPeftModel, type PeftModel } from '../peft/model.js';
-import { DEFAULT_TARGET_MODULES } from '../peft/config.js';
+import { DEFAULT_TARGET_MODULES, LORA_DEFAULTS } from '../peft/config.js';
 import { addBottleneckAdapters, addPrefixTuning } from '../peft/methods.js';
 import { ADAPTER_WEIGHTS_NAME } from '../peft/model.js';
 import type { Module } from '../layers/module.js';
@@ -46,24 +46,28 @@ function namedVariables(m: Module, prefix = ''): Map<string, tf.Variable> {
   return out;
 }
 
+/**
+ * The training recipe's α when none is given: 2r (γ = α/r = 2 whatever the rank), on purpose not PEFT's fixed
+ * lora_alpha = 8 (LORA_DEFAULTS), whose γ = 8/r shrinks as r grows. `loralab train` prints the α it used.
+ */
+export function recipeLoraAlpha(r: number): number {
+  return 2 * r;
+}
+
 export function prepareMethod(model: GemmaForCausalLM, method: Method, o: MethodOptions = {}): PreparedMethod {
-  const r = o.r ?? 8;
+  const r = o.r ?? LORA_DEFAULTS.r;
   switch (method) {
     case 'lora':
     case 'qlora': {
       const peft = getPeftModel(model, {
         r,
-        loraAlpha: o.loraAlpha ?? 2 * r,
-        loraDropout: o.loraDropout ?? 0,
+        loraAlpha: o.loraAlpha ?? recipeLoraAlpha(r),
+        loraDropout: o.loraDropout ?? LORA_DEFAULTS.loraDropout,
         targetModules: o.targetModules ?? [...DEFAULT_TARGET_MODULES],
         taskType: 'CAUSAL_LM',
         seed: o.seed ?? 0,
       });
-      const params = new Map<string, tf.Variable>();
-      for (const [path, l] of peft.loraLayers) {
-        params.set(`base_model.model.${path}.lora_A.weight`, l.loraA);
-        params.set(`base_model.model.${path}.lora_B.weight`, l.loraB);
-      }
+      const params = peft.adapterVariables();
       return {
         method,
         peft,

@@ -13,9 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsReader, writeSafetensors } from '../io/index.js';
-import { floatTensor, toFloat32 } from '../quant/convert.js';
+import { floatTensor, toFloat32 } from '../io/floats.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
-import { LoraLinear } from '../layers/lora.js';
 import { addInto } from '../layers/module.js';
 import { BatchSampler, padBatch, type Example } from './data.js';
 import { headLoss } from './loss.js';
@@ -163,10 +162,6 @@ export class Trainer {
     this.sampler = new BatchSampler(train.length, this.o.batchSize, this.o.seed);
   }
 
-  private loraLayers(): LoraLinear[] {
-    return [...this.model.namedModules()].map(([, m]) => m).filter((m): m is LoraLinear => m instanceof LoraLinear);
-  }
-
   /**
    * The loss of a batch. With a frozen tied head (every method but full fine-tuning) the head and the loss are fused
    * so that the [tokens, vocabulary] logits never exist; otherwise logits, then the loss.
@@ -269,7 +264,7 @@ export class Trainer {
     this.model.train();
     while (this.step < o.steps) {
       const stepStart = performance.now();
-      for (const l of this.loraLayers()) l.dropoutCounter = this.step * 10_007;
+      for (const [, m] of this.model.namedModules()) m.beforeStep(this.step);
       const sums = new Map<string, tf.Tensor>();
       let lossSum = 0;
       let tokens = 0;

@@ -9,16 +9,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointWeights, SafetensorsReader, TextTokenizer, type RawTensor } from '../../io/index.js';
 import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
-import { toFloat32 } from '../../quant/convert.js';
+import { toFloat32 } from '../../io/floats.js';
 import { dequantize4bit } from '../../quant/quantize4bit.js';
 import type { QuantType } from '../../quant/codebooks.js';
-import { toBf16 } from '../../quant/bf16.js';
+import { BNB_4BIT_DEFAULTS } from '../../quant/defaults.js';
+import { toBf16 } from '../../numerics/bf16.js';
 import { Embedding } from '../../layers/embedding.js';
 import { Linear, Linear4bit, MetaLinear, type ComputeDtype } from '../../layers/linear.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import { Rng } from '../../util/rng.js';
 import { ConfigError, gemmaWeightShapes, parseGemmaConfig, type GemmaConfig } from './config.js';
-import { GemmaAttention, GemmaDecoderLayer, GemmaForCausalLM, GemmaMLP, GemmaModel, type AnyLinear } from './model.js';
+import type { GemmaForCausalLM, AnyLinear } from './model.js';
+import { assembleGemma } from './build.js';
 
 export interface LoadOptions {
   /** Quantize linear layers to 4 bits while loading (bitsandbytes' `load_in_4bit`). */
@@ -26,7 +28,7 @@ export interface LoadOptions {
   bnb4bitQuantType?: QuantType;
   bnb4bitUseDoubleQuant?: boolean;
   bnb4bitComputeDtype?: ComputeDtype;
-  /** Blocksize of the 4-bit quantization (bitsandbytes' default 64). */
+  /** Blocksize of the 4-bit quantization (default BNB_4BIT_DEFAULTS.blocksize, bitsandbytes' 64). */
   bnb4bitBlocksize?: number;
   /** Values dense linear layers keep: 'bfloat16' rounds them to bf16 (default for bf16 checkpoints). */
   dtype?: ComputeDtype;
@@ -61,8 +63,6 @@ export function readGemmaConfig(dir: string): GemmaConfig {
   // like from_pretrained(path): the name the model was loaded by is the folder as given
   return { ...parseGemmaConfig(json, path), nameOrPath: dir };
 }
-
-const LINEARS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
 
 export function loadGemma(dir: string, opts: LoadOptions = {}): LoadedGemma {
   const config = readGemmaConfig(dir);
@@ -115,7 +115,7 @@ function buildGemma(config: GemmaConfig, ckpt: WeightSource, dir: string, opts: 
     opts.onProgress?.({ done, total, tensor: name });
   };
   const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
-  const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? 'bfloat16';
+  const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
 
   /** A dense tensor's header, checked against the shape config.json implies. */
   const checkDense = (name: string): void => {
@@ -155,9 +155,9 @@ function buildGemma(config: GemmaConfig, ckpt: WeightSource, dir: string, opts: 
       checkDense(param);
       const file = ckpt.fileOf(param);
       const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(ckpt.readElements(param, s, e), file, param), {
-        quantType: opts.bnb4bitQuantType ?? 'nf4',
-        blocksize: opts.bnb4bitBlocksize ?? 64,
-        doubleQuant: opts.bnb4bitUseDoubleQuant ?? false,
+        quantType: opts.bnb4bitQuantType,
+        blocksize: opts.bnb4bitBlocksize,
+        doubleQuant: opts.bnb4bitUseDoubleQuant,
         computeDtype,
         bias,
       });
@@ -189,21 +189,8 @@ function buildGemma(config: GemmaConfig, ckpt: WeightSource, dir: string, opts: 
     return new Embedding(V, H, { f32: values() });
   };
 
-  const embed = embedding('model.embed_tokens.weight');
-  const layers: GemmaDecoderLayer[] = [];
-  for (let i = 0; i < config.numHiddenLayers; i++) {
-    const p = `model.layers.${i}`;
-    const l: Record<string, AnyLinear> = {};
-    for (const name of LINEARS) l[name] = linear(`${p}.${name}`);
-    const attn = new GemmaAttention(config, l['self_attn.q_proj'], l['self_attn.k_proj'], l['self_attn.v_proj'], l['self_attn.o_proj']);
-    const mlp = new GemmaMLP(l['mlp.gate_proj'], l['mlp.up_proj'], l['mlp.down_proj']);
-    const inNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.input_layernorm.weight`).values());
-    const postNorm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${p}.post_attention_layernorm.weight`).values());
-    layers.push(new GemmaDecoderLayer(attn, mlp, inNorm, postNorm));
-  }
-  const norm = new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense('model.norm.weight').values());
-  const lmHead = config.tieWordEmbeddings ? null : embedding('lm_head.weight');
-  const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, norm), lmHead);
+  const norm = (path: string) => new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${path}.weight`).values());
+  const model = assembleGemma(config, { embedding, linear, norm });
   const unused = ckpt.names().filter((n) => !used.has(n));
   if (unused.length && !opts.allowUnusedTensors) throw unusedError(dir, config, unused);
   return { model, unused };
@@ -226,21 +213,13 @@ export function createGemma(config: GemmaConfig, opts: { seed?: number; initiali
   const rng = new Rng(opts.seed ?? 0);
   const std = opts.initializerRange ?? 0.02;
   const shapes = gemmaWeightShapes(config);
-  const dense = (name: string): AnyLinear => {
-    const [out, inF] = shapes.get(name)!;
-    if (opts.meta) return new MetaLinear(inF, out, config.attentionBias && name.includes('self_attn')) as unknown as AnyLinear;
+  const linear = (path: string): AnyLinear => {
+    const [out, inF] = shapes.get(`${path}.weight`)!;
+    if (opts.meta) return new MetaLinear(inF, out, config.attentionBias && path.includes('self_attn'));
     return new Linear(inF, out, { weight: rng.normalArray(out * inF, std), dtype: opts.dtype ?? 'float32', trainable: opts.trainable ?? false });
   };
-  const table = () => (opts.meta ? new Embedding(config.vocabSize, config.hiddenSize, { meta: true }) : new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) }));
-  const embed = table();
-  const layers = Array.from({ length: config.numHiddenLayers }, (_, i) => {
-    const p = `model.layers.${i}`;
-    const attn = new GemmaAttention(config, dense(`${p}.self_attn.q_proj.weight`), dense(`${p}.self_attn.k_proj.weight`), dense(`${p}.self_attn.v_proj.weight`), dense(`${p}.self_attn.o_proj.weight`));
-    const mlp = new GemmaMLP(dense(`${p}.mlp.gate_proj.weight`), dense(`${p}.mlp.up_proj.weight`), dense(`${p}.mlp.down_proj.weight`));
-    return new GemmaDecoderLayer(attn, mlp, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps), new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps));
-  });
-  const lmHead = config.tieWordEmbeddings ? null : table();
-  const model = new GemmaForCausalLM(config, new GemmaModel(config, embed, layers, new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps)), lmHead);
+  const embedding = () => (opts.meta ? new Embedding(config.vocabSize, config.hiddenSize, { meta: true }) : new Embedding(config.vocabSize, config.hiddenSize, { f32: rng.normalArray(config.vocabSize * config.hiddenSize, std) }));
+  const model = assembleGemma(config, { embedding, linear, norm: () => new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps) });
   if (opts.trainable) model.setTrainable(true);
   return model;
 }

@@ -10,12 +10,11 @@
  * head), scores are scaled by head_dim^-½, RoPE uses the halves layout, and softmax runs in float32.
  */
 import * as tf from '@tensorflow/tfjs';
-import { roundScalarToBf16 } from '../../quant/bf16.js';
-import { Module, addInto } from '../../layers/module.js';
+import { roundScalarToBf16 } from '../../numerics/bf16.js';
+import { Module, ModuleList, addInto } from '../../layers/module.js';
 import { Embedding } from '../../layers/embedding.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import { geluTanh } from '../../layers/activations.js';
-import { BottleneckAdapter, PrefixKV } from '../../layers/adapters.js';
 import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/linear.js';
 import type { LoraLinear } from '../../layers/lora.js';
 import { checkSequenceLength, type GemmaConfig } from './config.js';
@@ -30,21 +29,34 @@ export interface ForwardOptions {
   attentionMask?: number[][];
 }
 
-class ModuleList extends Module {
-  add(name: string, m: Module): void {
-    this.register(name, m);
-  }
+/**
+ * Keys and values placed before the sequence's own in one attention layer, [B, nKV, P, hd] each, not rotated. The
+ * model only offers the hook point; prefix tuning (peft/methods.ts) attaches its trainable prefixes here.
+ */
+export interface KvPrefix {
+  readonly length: number;
+  keysValues(batch: number, numKeyValueHeads: number, headDim: number): { keys: tf.Tensor4D; values: tf.Tensor4D };
 }
 
+/** A module that maps a sublayer's output x [B, T, H] to a new one before the residual add. */
+export type OutputHook = Module & { forward(x: tf.Tensor): tf.Tensor };
+
 export class GemmaAttention extends Module {
-  /** Trainable key/value prefixes (prefix tuning), owned by the PEFT wrapper. */
-  prefix: PrefixKV | null = null;
+  private kvPrefix: KvPrefix | null = null;
   constructor(readonly cfg: GemmaConfig, q: AnyLinear, k: AnyLinear, v: AnyLinear, o: AnyLinear) {
     super();
     this.register('q_proj', q);
     this.register('k_proj', k);
     this.register('v_proj', v);
     this.register('o_proj', o);
+  }
+  /** Hook point: keys/values before the sequence's. Not a child: the method that attaches it owns its weights. */
+  attachKvPrefix(prefix: KvPrefix | null): void {
+    this.kvPrefix = prefix;
+  }
+  /** P, the number of prefix positions every query also attends to (0 without a prefix). */
+  get prefixLength(): number {
+    return this.kvPrefix?.length ?? 0;
   }
   proj(name: 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj'): LinearLike {
     return this.getChild(name) as unknown as LinearLike;
@@ -57,13 +69,10 @@ export class GemmaAttention extends Module {
       const q = applyRope(heads(this.proj('q_proj').forward(x), nH), rope.cos, rope.sin);
       let k = applyRope(heads(this.proj('k_proj').forward(x), nKV), rope.cos, rope.sin);
       let v = heads(this.proj('v_proj').forward(x), nKV);
-      if (this.prefix) {
-        // learned keys/values, not rotated: [P, nKV*hd] -> [B, nKV, P, hd], placed before the sequence
-        const P = this.prefix.numVirtualTokens;
-        const pk = this.prefix.key.reshape([1, P, nKV, hd]).transpose([0, 2, 1, 3]).tile([B, 1, 1, 1]) as tf.Tensor4D;
-        const pv = this.prefix.value.reshape([1, P, nKV, hd]).transpose([0, 2, 1, 3]).tile([B, 1, 1, 1]) as tf.Tensor4D;
-        k = tf.concat([pk, k], 2);
-        v = tf.concat([pv, v], 2);
+      if (this.kvPrefix) {
+        const p = this.kvPrefix.keysValues(B, nKV, hd);
+        k = tf.concat([p.keys, k], 2);
+        v = tf.concat([p.values, v], 2);
       }
       // repeat_kv without copying: query head h uses key/value head h / groups, so the groups' queries are stacked
       // along the sequence axis of their shared key/value head: [B, nKV, groups·T, hd].
@@ -98,9 +107,8 @@ export class GemmaDecoderLayer extends Module {
   readonly mlp: GemmaMLP;
   readonly inputLayernorm: GemmaRMSNorm;
   readonly postAttentionLayernorm: GemmaRMSNorm;
-  /** Houlsby adapters after the attention block and the MLP (section 5 comparisons). */
-  attnAdapter: BottleneckAdapter | null = null;
-  mlpAdapter: BottleneckAdapter | null = null;
+  /** What runs on the attention block's and the MLP's outputs before each residual add (hook points; none by default). */
+  private readonly outputHooks: Record<'attn' | 'mlp', OutputHook | null> = { attn: null, mlp: null };
   constructor(attn: GemmaAttention, mlp: GemmaMLP, inNorm: GemmaRMSNorm, postNorm: GemmaRMSNorm) {
     super();
     this.inputLayernorm = this.register('input_layernorm', inNorm);
@@ -108,17 +116,17 @@ export class GemmaDecoderLayer extends Module {
     this.postAttentionLayernorm = this.register('post_attention_layernorm', postNorm);
     this.mlp = this.register('mlp', mlp);
   }
-  addAdapters(attnAdapter: BottleneckAdapter, mlpAdapter: BottleneckAdapter): void {
-    this.attnAdapter = this.register('attn_adapter', attnAdapter);
-    this.mlpAdapter = this.register('mlp_adapter', mlpAdapter);
+  /** Hook point: `hook` maps the `point` sublayer's output (bottleneck adapters attach here from peft/). */
+  attachOutputHook(point: 'attn' | 'mlp', name: string, hook: OutputHook): void {
+    this.outputHooks[point] = this.register(name, hook);
   }
   forward(x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D {
     return tf.tidy(() => {
       let a: tf.Tensor = this.selfAttn.forward(this.inputLayernorm.forward(x) as tf.Tensor3D, rope, mask);
-      if (this.attnAdapter) a = this.attnAdapter.forward(a);
+      if (this.outputHooks.attn) a = this.outputHooks.attn.forward(a);
       const h = x.add(a);
       let m = this.mlp.forward(this.postAttentionLayernorm.forward(h));
-      if (this.mlpAdapter) m = this.mlpAdapter.forward(m);
+      if (this.outputHooks.mlp) m = this.outputHooks.mlp.forward(m);
       return h.add(m) as tf.Tensor3D;
     });
   }
@@ -154,23 +162,30 @@ export class GemmaModel extends Module {
     return { mask: causalMask(B, T, P, opts.attentionMask), rope: ropeTables(Array.from({ length: T }, (_, t) => t), this.cfg.headDim, this.cfg.ropeTheta) };
   }
 
-  /** Final hidden states [B, T, H] (after the last norm). */
-  forward(ids: number[][], opts: ForwardOptions = {}): tf.Tensor3D {
-    const B = ids.length;
-    const T = ids[0].length;
-    const P = this.layers[0]?.selfAttn.prefix?.numVirtualTokens ?? 0;
-    const ctx = this.context(B, T, P, opts);
+  /** `fn` with the mask and RoPE tables of `ids` (P prefix positions counted), which are freed afterwards. */
+  withContext<R>(ids: number[][], opts: ForwardOptions, fn: (ctx: { mask: tf.Tensor4D; rope: { cos: tf.Tensor2D; sin: tf.Tensor2D } }) => R): R {
+    const ctx = this.context(ids.length, ids[0].length, this.layers[0]?.selfAttn.prefixLength ?? 0, opts);
     try {
-      return tf.tidy(() => {
-        let h = this.embedTokens.forward(ids).mul(this.normalizer) as tf.Tensor3D;
-        for (const layer of this.layers) h = layer.forward(h, ctx.rope, ctx.mask);
-        return this.norm.forward(h) as tf.Tensor3D;
-      });
+      return fn(ctx);
     } finally {
       ctx.mask.dispose();
       ctx.rope.cos.dispose();
       ctx.rope.sin.dispose();
     }
+  }
+
+  /** h0 = embed_tokens(ids) · √hidden, [B, T, H]. */
+  embed(ids: number[][]): tf.Tensor3D {
+    return tf.tidy(() => this.embedTokens.forward(ids).mul(this.normalizer) as tf.Tensor3D);
+  }
+
+  /** Final hidden states [B, T, H] (after the last norm). */
+  forward(ids: number[][], opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.withContext(ids, opts, (ctx) => tf.tidy(() => {
+      let h = this.embed(ids);
+      for (const layer of this.layers) h = layer.forward(h, ctx.rope, ctx.mask);
+      return this.norm.forward(h) as tf.Tensor3D;
+    }));
   }
 }
 
@@ -229,53 +244,48 @@ export class GemmaForCausalLM extends Module {
       res.value.dispose();
       return { value, grads };
     }
-    const B = ids.length;
-    const T = ids[0].length;
-    const P = m.layers[0]?.selfAttn.prefix?.numVirtualTokens ?? 0;
-    const ctx = m.context(B, T, P, opts);
-    const inputs: tf.Tensor3D[] = [];
-    try {
-      let h = tf.tidy(() => m.embedTokens.forward(ids).mul(m.normalizer) as tf.Tensor3D);
-      for (const layer of m.layers) {
-        inputs.push(h);
-        const x = h;
-        h = tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
-      }
-      // top: final norm, head and loss
-      let xv = tf.variable(h, true);
-      h.dispose();
-      const top = tf.variableGrads(() => lossOfHidden(m.norm.forward(xv) as tf.Tensor3D), [xv, ...vars]);
-      const value = top.value.dataSync()[0];
-      top.value.dispose();
-      take(top, vars);
-      let dy = top.grads[xv.name];
-      xv.dispose();
-      for (let l = m.layers.length - 1; l >= 0; l--) {
-        const layer = m.layers[l];
-        xv = tf.variable(inputs[l], true);
-        const dyl = dy;
-        const res = tf.variableGrads(() => tf.sum(layer.forward(xv as unknown as tf.Tensor3D, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, [xv, ...vars]);
-        res.value.dispose();
-        take(res, vars);
-        dy.dispose();
-        dy = res.grads[xv.name];
+    return m.withContext(ids, opts, (ctx) => {
+      const inputs: tf.Tensor3D[] = [];
+      try {
+        let h = m.embed(ids);
+        for (const layer of m.layers) {
+          inputs.push(h);
+          const x = h;
+          h = tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
+        }
+        // top: final norm, head and loss
+        let xv = tf.variable(h, true);
+        h.dispose();
+        const top = tf.variableGrads(() => lossOfHidden(m.norm.forward(xv) as tf.Tensor3D), [xv, ...vars]);
+        const value = top.value.dataSync()[0];
+        top.value.dispose();
+        take(top, vars);
+        let dy = top.grads[xv.name];
         xv.dispose();
+        for (let l = m.layers.length - 1; l >= 0; l--) {
+          const layer = m.layers[l];
+          xv = tf.variable(inputs[l], true);
+          const dyl = dy;
+          const res = tf.variableGrads(() => tf.sum(layer.forward(xv as unknown as tf.Tensor3D, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, [xv, ...vars]);
+          res.value.dispose();
+          take(res, vars);
+          dy.dispose();
+          dy = res.grads[xv.name];
+          xv.dispose();
+        }
+        const emb = m.embedTokens.variable;
+        if (emb && vars.includes(emb)) {
+          const dy0 = dy;
+          const res = tf.variableGrads(() => tf.sum(m.embed(ids).mul(dy0)) as tf.Scalar, [emb]);
+          res.value.dispose();
+          take(res, [emb]);
+        }
+        dy.dispose();
+        return { value, grads };
+      } finally {
+        for (const t of inputs) t.dispose();
       }
-      const emb = m.embedTokens.variable;
-      if (emb && vars.includes(emb)) {
-        const dy0 = dy;
-        const res = tf.variableGrads(() => tf.sum(m.embedTokens.forward(ids).mul(m.normalizer).mul(dy0)) as tf.Scalar, [emb]);
-        res.value.dispose();
-        take(res, [emb]);
-      }
-      dy.dispose();
-      return { value, grads };
-    } finally {
-      for (const t of inputs) t.dispose();
-      ctx.mask.dispose();
-      ctx.rope.cos.dispose();
-      ctx.rope.sin.dispose();
-    }
+    });
   }
 
   /** Logits of one sequence as a Float32Array [T, V] (no BOS added). */

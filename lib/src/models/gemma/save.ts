@@ -5,7 +5,8 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsWriter, type TensorSpec } from '../../io/index.js';
-import { fromFloat32, type FloatStorage } from '../../quant/convert.js';
+import { fromFloat32 } from '../../io/floats.js';
+import type { FloatStorage } from '../../numerics/dtype.js';
 import { dequantize4bit } from '../../quant/quantize4bit.js';
 import { Linear, Linear4bit } from '../../layers/linear.js';
 import { LoraLinear } from '../../layers/lora.js';
