@@ -1,4 +1,5 @@
 // Types of bench/finetune.mjs, for the tests.
+import type { PlanRow } from './finetune/plan.mjs';
 export interface FinetuneOptions {
   only: string[] | null;
   base: string;
@@ -16,4 +17,5 @@ export interface FinetuneOptions {
   runsDir: string;
 }
 export function parseOptions(argv: string[], env?: Record<string, string | undefined>): FinetuneOptions;
+export function selectRuns(plan: PlanRow[], only: string[] | null): PlanRow[];
 export function run(argv?: string[]): Promise<Record<string, unknown>>;

@@ -5,8 +5,9 @@
 // forgetting and the planted-rank experiment.
 //
 // Options (`--name value` or `--name=value`; under `npm run bench -- finetune` use the `=` form):
-//   --only <groups or run names>  comma-separated (groups: lr-grid, headline, rank-fixed-alpha, rank-alpha-2r,
-//                                 rank-rslora, targets, forgetting, planted); runs they need are run first
+//   --only <list>                 comma-separated groups (lr-grid, headline, rank-fixed-alpha, rank-alpha-2r,
+//                                 rank-rslora, targets, forgetting, planted), headline configurations (lora-r8: every
+//                                 seed) or run names (lora-r8-s1); the runs they need are run first
 //   --base <model dir>            default datasets/models/gemma-micro
 //   --steps <n>                   training steps of a run (default 500); --grid-steps <n> of a grid point (steps/5)
 //   --seeds <n>                   seeds per headline method (default 3)
@@ -16,7 +17,7 @@
 //   --batch-size <n> (8)  --max-new-tokens <n> (96)  --out <dir> (bench/results)  --corpus <file>
 // FINETUNE_ONLY=<list> is read as --only.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GROUPS, buildPlan, HEADLINE } from './finetune/plan.mjs';
 import { executeRun, writeJson } from './finetune/execute.mjs';
@@ -65,6 +66,15 @@ export function parseOptions(argv, env = process.env) {
   return o;
 }
 
+/** The rows --only picks: groups, headline configurations (lora-r8: its runs at every seed) and run names. */
+export function selectRuns(plan, only) {
+  if (!only) return plan;
+  const isConfig = (x) => plan.some((r) => r.group === 'headline' && r.name0 === x);
+  const unknown = only.filter((x) => !GROUPS.includes(x) && !plan.some((r) => r.name === x) && !isConfig(x));
+  if (unknown.length) throw new Error(`finetune: --only: ${unknown.join(', ')} is neither a group (${GROUPS.join(', ')}), a headline configuration (${HEADLINE.map((h) => h.name).join(', ')}) nor a run of the plan`);
+  return plan.filter((r) => only.includes(r.group) || only.includes(r.name) || (r.group === 'headline' && only.includes(r.name0)));
+}
+
 export async function run(argv = process.argv.slice(2)) {
   const t0 = performance.now();
   const o = parseOptions(argv);
@@ -72,8 +82,7 @@ export async function run(argv = process.argv.slice(2)) {
   const config = JSON.parse(readFileSync(join(o.base, 'config.json'), 'utf8'));
   const plan = buildPlan(config, { seeds: o.seeds, ranks: o.ranks, methods: o.methods, gridPoints: o.gridPoints });
   const byName = new Map(plan.map((r) => [r.name, r]));
-  const unknown = (o.only ?? []).filter((x) => !GROUPS.includes(x) && !byName.has(x));
-  if (unknown.length) throw new Error(`finetune: --only: ${unknown.join(', ')} is neither a group (${GROUPS.join(', ')}) nor a run of the plan`);
+  const selected = selectRuns(plan, o.only);
   mkdirSync(o.runsDir, { recursive: true });
   const log = (s) => process.stderr.write(`finetune: ${s}\n`);
   const results = new Map();
@@ -97,13 +106,12 @@ export async function run(argv = process.argv.slice(2)) {
     if (chosen === null) throw new Error(`finetune: every learning rate of the ${row.name0} grid diverged; widen LR_GRID in bench/finetune/plan.mjs`);
     return chosen;
   };
-  const selected = plan.filter((r) => !o.only || o.only.includes(r.group) || o.only.includes(r.name));
   for (const row of selected) await ensure(row.name);
   const ran = plan.filter((r) => results.has(r.name)).map((r) => results.get(r.name));
   return {
     name: 'finetune',
     what: `text-to-SQL fine-tuning on ${o.base.replace(`${root}`, '')}: ${o.steps} steps (grid points ${o.gridSteps}), batch ${o.batchSize}, warmup + cosine; greedy decoding on the test split${o.evalLimit ? ` (first ${o.evalLimit})` : ''}; test-suite accuracy on the shipped database + ${o.variants} variants; 95 % Wilson intervals per run, Student-t over seeds`,
-    command: `node bench/finetune.mjs ${argv.join(' ')}`.trim(),
+    command: `node ${relative(root, process.argv[1] ?? join(root, 'bench/finetune.mjs'))} ${argv.join(' ')}`.trim(),
     wallSeconds: (performance.now() - t0) / 1000,
     options: { only: o.only, base: o.base.replace(`${root}`, ''), steps: o.steps, gridSteps: o.gridSteps, seeds: o.seeds, methods: o.methods, ranks: o.ranks, gridPoints: o.gridPoints, evalLimit: o.evalLimit, variants: o.variants },
     plan,
@@ -120,7 +128,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     writeJson(join(o.out, 'finetune.json'), result);
     console.log(`wrote ${join(o.out, 'finetune.json')} (${result.runs.length} runs, ${result.wallSeconds.toFixed(0)} s)`);
   } catch (e) {
-    console.error(`finetune: error: ${e.message}`);
+    console.error(e.message.startsWith('finetune: ') ? e.message.replace(/^finetune: /, 'finetune: error: ') : `finetune: error: ${e.message}`);
     process.exitCode = 1;
   }
 }

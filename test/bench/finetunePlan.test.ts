@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPlan, GROUPS, loraParamsPerRank, rsloraAsPlainAlpha, RSLORA_ALPHA, targetAblation } from '../../bench/finetune/plan.mjs';
-import { parseOptions } from '../../bench/finetune.mjs';
+import { parseOptions, selectRuns } from '../../bench/finetune.mjs';
 import { chooseLearningRates, novelLiteralAccuracy } from '../../bench/finetune/summary.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -66,6 +66,12 @@ describe('options and summaries', () => {
     expect(() => parseOptions(['--methods', 'dora'], {})).toThrow(/--methods: 'dora' is not one of lora, qlora, full, adapter, prefix/);
     expect(() => parseOptions(['--rank', '8'], {})).toThrow(/unknown option --rank/);
     expect(() => parseOptions(['--base', '/nonexistent'], {})).toThrow(/--base \/nonexistent: no config\.json/);
+  });
+  it('--only picks groups, headline configurations at every seed, and run names; anything else is refused', () => {
+    const plan = buildPlan(micro);
+    expect(selectRuns(plan, ['lora-r8', 'rank-fixed-r4', 'targets']).map((r) => r.name)).toEqual(['lora-r8-s0', 'lora-r8-s1', 'lora-r8-s2', 'rank-fixed-r4', 'targets-qv-r11', 'targets-qkvo-r6', 'targets-all-r2']);
+    expect(selectRuns(plan, null)).toHaveLength(plan.length);
+    expect(() => selectRuns(plan, ['lora-r9'])).toThrow(/--only: lora-r9 is neither a group \(lr-grid, /);
   });
   it('chooses the learning rate with the lowest validation loss; a diverged point never wins', () => {
     const g = chooseLearningRates([
