@@ -142,6 +142,15 @@ async function runTrain(c: TrainCliOptions): Promise<void> {
   console.log(`trained ${t.steps} steps (${method})${last ? `; final loss ${last.loss.toFixed(4)}` : ''}; wrote ${final}`);
 }
 
+/** The options that choose what eval and generate run: the base folder, a LoRA adapter or trained modules, 4-bit loading. */
+function withInferenceModel(cmd: Command): Command {
+  return cmd
+    .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
+    .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false);
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -171,13 +180,9 @@ export function registerTrainCommands(program: Command): void {
     .option('--gradient-checkpointing', "keep only each layer's input and recompute the layer in the backward pass", false)
     .action(async (o: Record<string, string | boolean | undefined>) => runTrain(parseTrainOptions(o)));
 
-  program
+  withInferenceModel(program
     .command('eval')
-    .description('Execution, test-suite execution, exact-match and literal accuracy of generated SQL (95% intervals), with a per-example report')
-    .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
-    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
-    .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
-    .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
+    .description('Execution, test-suite execution, exact-match and literal accuracy of generated SQL (95% intervals), with a per-example report'))
     .requiredOption('--data <file>', 'JSONL with {"question", "sql"}')
     .option('--db <dir>', 'folder with schema.sql and data.sql', 'datasets/sql')
     .option('--limit <n>', 'evaluate the first N examples')
@@ -209,13 +214,9 @@ export function registerTrainCommands(program: Command): void {
       await gradeAndReport(items, { dbDir: o.db, variants, reportPath: o.report });
     });
 
-  program
+  withInferenceModel(program
     .command('generate')
-    .description('Generate text from a prompt (greedy, or sampling with --temperature/--top-p)')
-    .option('--model <dir>', 'model folder (default: $GEMMA_2B_DIR)')
-    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
-    .option('--trainable <dir>', "bottleneck adapters or prefixes: the 'trainable' folder of loralab train --method adapter|prefix")
-    .option('--load-in-4bit', 'NF4 + double quantization + bf16 compute', false)
+    .description('Generate text from a prompt (greedy, or sampling with --temperature/--top-p)'))
     .requiredOption('--prompt <text>', 'the prompt (a <bos> is added)')
     .option('--max-new-tokens <n>', 'tokens to generate', '64')
     .option('--temperature <t>', '0 = greedy', '0')

@@ -64,20 +64,8 @@ export function svdJacobi(a: ArrayLike<number>, m: number, n: number, opts: { to
         const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
-        for (let i = 0; i < m; i++) {
-          const x = W[po + i];
-          const y = W[qo + i];
-          W[po + i] = c * x - s * y;
-          W[qo + i] = s * x + c * y;
-        }
-        const pv = p * n;
-        const qv = q * n;
-        for (let i = 0; i < n; i++) {
-          const x = V[pv + i];
-          const y = V[qv + i];
-          V[pv + i] = c * x - s * y;
-          V[qv + i] = s * x + c * y;
-        }
+        rotate(W, po, qo, m, c, s);
+        rotate(V, p * n, q * n, n, c, s);
       }
     }
     if (off <= tol) break;
@@ -118,30 +106,38 @@ function orthonormalize(Y: Float64Array, m: number, k: number): void {
   }
 }
 
+/** The Jacobi rotation of two stored columns: (x, y) ← (c·x − s·y, s·x + c·y) for `len` entries from offsets p and q. */
+function rotate(M: Float64Array, p: number, q: number, len: number, c: number, s: number): void {
+  for (let i = 0; i < len; i++) {
+    const x = M[p + i];
+    const y = M[q + i];
+    M[p + i] = c * x - s * y;
+    M[q + i] = s * x + c * y;
+  }
+}
+
 /** C = A [m,n] · B [n,k]. */
 export function matmul(A: ArrayLike<number>, B: ArrayLike<number>, m: number, n: number, k: number): Float64Array {
-  const C = new Float64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < n; p++) {
-      const a = A[i * n + p];
-      if (a === 0) continue;
-      const bo = p * k;
-      const co = i * k;
-      for (let j = 0; j < k; j++) C[co + j] += a * B[bo + j];
-    }
-  }
-  return C;
+  return accumulateProduct(A, B, m, n, k, false);
 }
 
 /** C = Aᵀ · B, with A [m, n] and B [m, k]: C is [n, k]. */
 function matmulTn(A: ArrayLike<number>, B: ArrayLike<number>, m: number, n: number, k: number): Float64Array {
-  const C = new Float64Array(n * k);
+  return accumulateProduct(A, B, m, n, k, true);
+}
+
+/**
+ * Both products walk A [m, n] row by row, skipping zeros: A·B adds A[i,p]·B[p,:] into C[i,:]; Aᵀ·B adds A[i,p]·B[i,:]
+ * into C[p,:]. Each entry of C sums its terms in the same order as a plain triple loop.
+ */
+function accumulateProduct(A: ArrayLike<number>, B: ArrayLike<number>, m: number, n: number, k: number, transposeA: boolean): Float64Array {
+  const C = new Float64Array((transposeA ? n : m) * k);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < n; p++) {
       const a = A[i * n + p];
       if (a === 0) continue;
-      const bo = i * k;
-      const co = p * k;
+      const bo = (transposeA ? i : p) * k;
+      const co = (transposeA ? p : i) * k;
       for (let j = 0; j < k; j++) C[co + j] += a * B[bo + j];
     }
   }
