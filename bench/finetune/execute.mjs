@@ -4,6 +4,7 @@
 // - interrupted after training: the trained adapter or model on disk is evaluated, nothing is retrained.
 // Training and SQL evaluation go through the real CLI, each in its own process, with its output in train.log/eval.log.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTeacher, heldOutCorpus, klDivergence, meanTokenLoss, openModel, teacherData } from './measure.mjs';
@@ -29,6 +30,23 @@ function cli(args, logPath) {
     throw err;
   }
   return { stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+const sha256 = new Map();
+const fileSha256 = (p) => {
+  if (!sha256.has(p)) sha256.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
+  return sha256.get(p);
+};
+
+/** What a run's result depends on besides its row: the base weights and the settings of training and evaluation. */
+function fingerprint(o, row) {
+  const trains = Boolean(row.method);
+  return {
+    baseSha256: fileSha256(join(o.base, 'model.safetensors')),
+    ...(trains ? { steps: row.group === 'lr-grid' ? o.gridSteps : o.steps, batchSize: o.batchSize } : {}),
+    ...(row.measure === 'sql' ? { evalLimit: o.evalLimit, variants: o.variants, maxNewTokens: o.maxNewTokens } : {}),
+    ...(row.measure === 'corpus-loss' ? { corpus: o.corpus, corpusTexts: o.corpusTexts } : {}),
+  };
 }
 
 /** Where a run's trained weights are and how `loralab eval` loads them. */
@@ -89,22 +107,35 @@ export async function executeRun(o, row, { lrOf, dirOf, log }) {
   const dir = dirOf(row.name);
   const resultPath = join(dir, 'result.json');
   const done = existsSync(resultPath) && (row.measure !== 'sql' || existsSync(join(dir, 'eval-report.json')));
+  const made = fingerprint(o, row);
   if (done) {
+    const old = readJson(resultPath);
+    // a finished run counts only if it was made from the same base and settings (an older run of another plan may
+    // share its name): anything else would mix results of two experiments without saying so
+    if (JSON.stringify(old.madeWith) !== JSON.stringify(made)) {
+      throw new Error(`finetune: ${resultPath} was made with ${JSON.stringify(old.madeWith ?? 'an earlier runner')}, this plan runs ${JSON.stringify(made)}; move that run folder away (or pass --out) to run it again`);
+    }
     log(`skip ${row.name}: finished (${resultPath})`);
-    return readJson(resultPath);
+    return old;
   }
   mkdirSync(dir, { recursive: true });
   if (row.sameAs) {
     // the same training as another run (plan.mjs): its result under this name, pointing at where the files are
     log(`run ${row.name} (${row.group}): the same training as ${row.sameAs}`);
-    const result = { ...readJson(join(dirOf(row.sameAs), 'result.json')), name: row.name, group: row.group, sameAs: row.sameAs };
+    const result = { ...readJson(join(dirOf(row.sameAs), 'result.json')), madeWith: made, name: row.name, group: row.group, sameAs: row.sameAs };
     writeFileSync(join(dir, 'eval-report.json'), readFileSync(join(dirOf(row.sameAs), 'eval-report.json')));
     writeJson(resultPath, result);
     return result;
   }
+  // an interrupted run resumes only what this plan would have made
+  const madePath = join(dir, 'made-with.json');
+  if (existsSync(madePath) && JSON.stringify(readJson(madePath)) !== JSON.stringify(made)) {
+    throw new Error(`finetune: ${dir} holds an unfinished run made with ${readFileSync(madePath, 'utf8').trim()}, this plan runs ${JSON.stringify(made)}; move it away (or pass --out)`);
+  }
+  writeJson(madePath, made);
   log(`run ${row.name} (${row.group})`);
   const lr = row.method ? await lrOf(row) : null;
-  const base = { name: row.name, group: row.group, ...(row.name0 ? { name0: row.name0 } : {}), method: row.method ?? 'none (pre-trained)', r: row.r ?? null, loraAlpha: row.loraAlpha ?? null,
+  const base = { madeWith: made, name: row.name, group: row.group, ...(row.name0 ? { name0: row.name0 } : {}), method: row.method ?? 'none (pre-trained)', r: row.r ?? null, loraAlpha: row.loraAlpha ?? null,
     ...(row.rslora ? { rslora: { alpha: row.rslora.alpha, writtenAsLoraAlpha: row.loraAlpha } } : {}), targets: row.targets ?? null, seed: row.seed ?? null, lr,
     steps: row.method ? (row.group === 'lr-grid' ? o.gridSteps : o.steps) : 0 };
   let result;

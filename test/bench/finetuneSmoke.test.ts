@@ -16,7 +16,7 @@ const out = mkdtempSync(join(tmpdir(), 'loralab-finetune-'));
 const runs = join(out, 'finetune-runs');
 const args = ['--only=headline,rank-fixed-r8,forgetting-lora-r8,planted-lora-r1', '--base', join(ROOT, 'test', 'fixtures', 'gemma-tiny'), '--steps', '4', '--grid-steps', '2', '--seeds', '1', '--methods', 'lora',
   '--ranks', '1,8', '--grid-points', '2', '--eval-limit', '3', '--max-new-tokens', '6', '--batch-size', '2', '--corpus-texts', '2', '--planted-questions', '6', '--out', out];
-const runner = () => spawnSync(process.execPath, [join(ROOT, 'bench', 'finetune.mjs'), ...args], { encoding: 'utf8', timeout: 280_000 });
+const runner = (extra: string[] = []) => spawnSync(process.execPath, [join(ROOT, 'bench', 'finetune.mjs'), ...args, ...extra], { encoding: 'utf8', timeout: 280_000 });
 const summary = () => JSON.parse(readFileSync(join(out, 'finetune.json'), 'utf8'));
 
 // About 30 s of CPU in all; the time limits leave room for a machine shared with other work.
@@ -90,5 +90,11 @@ describe('npm run bench -- finetune, as a smoke test', { timeout: 300_000 }, () 
     expect(readFileSync(join(dir, 'train.log'), 'utf8')).toContain(`resumed from step ${Number(resumeFrom.slice('checkpoint-'.length))}`);
     expect(existsSync(join(dir, 'eval-report.json'))).toBe(true);
     expect(existsSync(join(dir, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+  });
+
+  it('refuses to count a finished run made with other settings, naming the folder and both settings', () => {
+    const r = runner(['--steps', '3']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^finetune: error: .*lora-r8-s0\/result\.json was made with \{"baseSha256":"[0-9a-f]{64}","steps":4,.*this plan runs \{.*"steps":3,.*move that run folder away/m);
   });
 });
