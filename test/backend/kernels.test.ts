@@ -32,6 +32,16 @@ describe('kernel table', () => {
     }
   });
 
+  it("quant's reference math imports no kernel: the table registers them (quant/index.ts may re-export them)", () => {
+    const dir = new URL('../../lib/src/quant/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
+    expect(files).toContain('blockwise4.ts');
+    for (const f of files) {
+      const imports = [...readFileSync(new URL(f, dir), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+      expect(imports.filter((p) => /kernels\/|backend\//.test(p)), f).toEqual([]);
+    }
+  });
+
   it('kernels import no backend: quant/kernels never reaches up into backend/', () => {
     const dir = new URL('../../lib/src/quant/kernels/', import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));

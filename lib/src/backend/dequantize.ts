@@ -15,14 +15,22 @@
  *   W[e] = code[nibble(e)] · absmax[e / blocksize]   (rounded to bf16 when the compute dtype is bfloat16)
  */
 import * as tf from '@tensorflow/tfjs';
-import { dequantizePacked } from '../quant/blockwise4.js';
+import { dequantizePacked, registerPackedDequantizer } from '../quant/blockwise4.js';
 import { roundToBf16 } from '../numerics/bf16.js';
 import { stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
-import { Dequant4bitKernel, lastOddValue, stagingBytes } from '../quant/kernels/wasmSimd.js';
+import { Dequant4bitKernel, dequantizePackedSimd, lastOddValue, stagingBytes } from '../quant/kernels/wasmSimd.js';
 import { dequantize4bitWebGpu, dequantizeResident4bit, roundToBf16WebGpu, uploadPacked4bit, type ResidentPacked4bit } from '../quant/kernels/webgpu.js';
 import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
 import { nativeDequantize4bit, nativeRecoverAbsmax } from './nativeOps.js';
 import { KERNEL_TABLE, kernelBackend, type DequantizeKernelName } from './kernels.js';
+
+/** Below this many elements the plain loop is as fast as copying into the SIMD kernel's memory and back. */
+const SIMD_MIN_ELEMENTS = 4096;
+
+// `dequantizePacked` into a JavaScript array (quant's reference entry point, used by dequantize4bit and the cpu-copy
+// row): the WebAssembly SIMD kernel in its own scratch memory, on every backend
+registerPackedDequantizer((packed, absmax, code, blocksize, n, out, opts) =>
+  n >= SIMD_MIN_ELEMENTS ? dequantizePackedSimd(packed, absmax, code, blocksize, n, out, opts) : null);
 
 const kernels = new WeakMap<WebAssembly.Memory, Dequant4bitKernel | null>();
 

@@ -11,9 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { roundToBf16 } from '../numerics/bf16.js';
 import { roundTensorToBf16 } from '../backend/bf16.js';
 import { nativeKernelsActive } from '../backend/nativeKernels.js';
-import { dequantizeToTensor, disposeResident, residentQuantState, rowChunks } from '../backend/dequantize.js';
+import { dequantizeToTensor, disposeResident, recoveredAbsmax, residentQuantState, rowChunks } from '../backend/dequantize.js';
 import type { ResidentPacked4bit } from '../quant/kernels/webgpu.js';
-import { dequantize4bit, quantize4bit, quantize4bitStreaming, stateAbsmax, stateBytes, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
+import { dequantize4bit, quantize4bit, quantize4bitStreaming, stateBytes, type QuantizeOptions, type QuantState4bit } from '../quant/quantize4bit.js';
 import { numel } from '../numerics/dtype.js';
 import { BNB_4BIT_DEFAULTS, bnb4bitOptions, type Bnb4bitOptions } from '../quant/defaults.js';
 import { Module, type ParamInfo } from './module.js';
@@ -302,7 +302,7 @@ export class Linear4bit extends Module implements BaseLinear {
     // W's rows [a, b), dequantized straight into a tensor (on the wasm backend: in its heap, by the SIMD kernel; on
     // webgpu: on the GPU, from the packed weight resident there)
     const resident = this.residentWeight();
-    const absmax = resident ? undefined : stateAbsmax(state);
+    const absmax = resident ? undefined : recoveredAbsmax(state);
     const rows = (a: number, b: number) => dequantizeToTensor(state, dtype, [a, b], absmax, resident);
     // y = x Wᵀ piece by piece: y[:, rows_k] = x · W[rows_k]ᵀ (productXWt).
     // Backward recomputes W: dL/dx = Σ_k dL/dy[:, rows_k] · W[rows_k]. No gradient flows to the 4-bit weight.

@@ -12,7 +12,6 @@
 import { bucketize, codebook, quantBounds, type QuantType } from './codebooks.js';
 import { QuantizationError } from './errors.js';
 import { roundToBf16 } from '../numerics/bf16.js';
-import { dequantizePackedSimd } from './kernels/wasmSimd.js';
 
 const fr = Math.fround;
 
@@ -186,10 +185,25 @@ export function zeroCode(quantType: QuantType): number {
 }
 
 /**
+ * A faster implementation of `dequantizePacked` for JavaScript arrays (the same bits as the loop), or null when it
+ * cannot take these arguments. This reference module imports no kernel: the kernel table (backend/dequantize.ts)
+ * registers one — the WebAssembly SIMD kernel — when the backend layer loads, as TF.js backends register kernels.
+ */
+export type PackedDequantizer = (
+  packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number, out: Float32Array, opts: { roundBf16?: boolean },
+) => Float32Array | null;
+
+let accelerated: PackedDequantizer | null = null;
+
+/** Install (or, with null, remove) the accelerated array dequantize `dequantizePacked` tries first. */
+export function registerPackedDequantizer(f: PackedDequantizer | null): void {
+  accelerated = f;
+}
+
+/**
  * Dequantize packed 4-bit codes with per-block absmax into float32: `out[e] = code[nibble(e)] * absmax[e / bs]`,
- * optionally rounded to bf16 values (bitsandbytes' cast to a bf16 quant state's dtype). Runs the WebAssembly SIMD
- * kernel (kernels/dequant4bit.wat) where the engine has SIMD and the plain loop below otherwise; both give the same
- * bits.
+ * optionally rounded to bf16 values (bitsandbytes' cast to a bf16 quant state's dtype). Runs the registered
+ * accelerated kernel where there is one and it takes the arguments, else the plain loop below; both give the same bits.
  */
 export function dequantizePacked(
   packed: Uint8Array,
@@ -201,13 +215,10 @@ export function dequantizePacked(
   opts: { roundBf16?: boolean } = {},
 ): Float32Array {
   checkDequantizeArgs(packed, absmax, blocksize, n);
-  if (n >= SIMD_MIN_ELEMENTS && dequantizePackedSimd(packed, absmax, code, blocksize, n, out, opts)) return out;
+  if (accelerated?.(packed, absmax, code, blocksize, n, out, opts)) return out;
   dequantizePackedScalar(packed, absmax, code, blocksize, n, out);
   return opts.roundBf16 ? roundToBf16(out, { inPlace: true }) : out;
 }
-
-/** Below this many elements the plain loop is as fast as copying into the kernel's memory and back. */
-const SIMD_MIN_ELEMENTS = 4096;
 
 function checkDequantizeArgs(packed: Uint8Array, absmax: Float32Array, blocksize: number, n: number): void {
   if (packed.length < Math.ceil(n / 2)) {
