@@ -47,6 +47,8 @@ describe('QLoRA demo', () => {
     expect(await backend.getAttribute('data-backend')).toBe('wasm');
     expect(await backend.textContent()).toMatch(/^Training on TF\.js wasm \(WebAssembly on the CPU\): (navigator\.gpu gave no adapter|this browser has no WebGPU)/);
     expect(await page.getByTestId('qlora-status').textContent()).toMatch(/Loaded and quantized in [\d.]+ s; 5,161 training examples/);
+    // LoRA r = 8 on all 28 linear layers of gemma-micro's 4 blocks: 8 · Σ(in + out) = 151,552 trainable parameters
+    expect(await page.getByTestId('qlora-params').textContent()).toContain('trainable params: 151,552 || all params: 4,217,088');
 
     await page.getByTestId('qlora-train').click();
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="qlora-progress"]')?.getAttribute('data-step')) >= 2, undefined, { timeout: 60_000 });

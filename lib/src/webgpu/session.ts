@@ -49,7 +49,8 @@ export interface SessionOptions extends Partial<DeviceStepOptions> {
   /** LoRA rank (default 8) and alpha (default 2r). */
   r?: number;
   loraAlpha?: number;
-  targetModules?: string[];
+  /** As in LoraConfig: names, a regex string, or 'all-linear' (default: PEFT's default for Gemma). */
+  targetModules?: string[] | string;
   initLoraWeights?: InitLoraWeights;
   seed?: number;
   /** Quantize the base to 4-bit NF4 with double quantization and bf16 compute (QLoRA; default true). */

@@ -93,6 +93,8 @@ function Demo(): ReactElement {
     setPhase('loading');
     setError('');
     setStatus('Starting the training worker…');
+    worker.current?.terminate(); // a failed load is retried in a fresh worker
+    sql.current?.close();
     const w = new Worker(url.trainWorker, { type: 'module' });
     w.onmessage = onMessage;
     w.onerror = (e) => { setError(`the training worker failed: ${e.message}`); setPhase('error'); };
@@ -167,7 +169,7 @@ function Demo(): ReactElement {
         {busy && <button className="button button--secondary" data-testid="qlora-stop" disabled={phase === 'stopping'} onClick={stop}>Stop</button>}
       </div>
       {status && <p className="demo-note" data-testid="qlora-status">{status}</p>}
-      {params && <p className="demo-note">LoRA r = {settings.r}, α = {2 * settings.r} on every linear layer of a 4-bit base: {params}</p>}
+      {params && <p className="demo-note" data-testid="qlora-params">LoRA r = {settings.r}, α = {2 * settings.r} on every linear layer of a 4-bit base: {params}</p>}
       {error && <p className="quiz-refused" data-testid="qlora-error">{error}</p>}
       <p className="demo-readout" data-testid="qlora-progress" data-step={last?.step ?? 0} data-losses={JSON.stringify(steps.map((p) => +p.loss.toFixed(4)))} data-step-seconds={JSON.stringify(steps.map((p) => +p.seconds.toFixed(3)))} data-step-tokens={JSON.stringify(steps.map((p) => p.tokens))} data-tokens-per-second={meanTps === null ? '' : meanTps.toFixed(1)}>
         {last

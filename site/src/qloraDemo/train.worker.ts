@@ -19,8 +19,6 @@ const post = (m: FromTrainer) => scope.postMessage(m);
 let run: TrainingRun | null = null;
 let loading: Promise<void> | null = null;
 
-/** The LoRA targets and schedule of the demo: all linear layers (as bench/results/finetune.json), warmup then cosine. */
-const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 async function fetchJson<T>(url: string): Promise<T> {
   const r = await fetch(url);
@@ -37,8 +35,9 @@ async function load(m: Extract<ToTrainer, { type: 'load' }>): Promise<void> {
   post({ type: 'status', text: 'Quantizing every linear layer to 4-bit NF4 (double quantization, bf16 compute) and attaching LoRA…' });
   await new Promise((r) => setTimeout(r, 0));
   const s: TrainSettings = m.settings;
+  // LoRA on every linear layer, alpha = 2r, warmup then cosine: the settings of bench/results/finetune.json's runs
   const session = QloraSession.fromFiles({ ...files, name: 'gemma-micro' }, {
-    r: s.r, loraAlpha: 2 * s.r, targetModules: TARGETS, seed: s.seed,
+    r: s.r, loraAlpha: 2 * s.r, targetModules: 'all-linear', seed: s.seed,
     lr: s.lr, totalSteps: s.steps, warmupSteps: Math.min(20, Math.floor(s.steps / 10)), schedule: 'cosine',
   });
   run = new TrainingRun(session, records, { steps: s.steps, batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed });
