@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { QuantizationError } from '../errors.js';
+import { numel } from '../../numerics/dtype.js';
 
 /** Threads per workgroup (TF.js's element-wise programs use 64–128). */
 const WORKGROUP_X = 128;
@@ -228,7 +229,7 @@ export class RoundBf16Program implements WebGPUProgram {
   constructor(shape: readonly number[]) {
     this.outputShape = [...shape];
     this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / WORKGROUP_X), 1, 1];
+    this.dispatch = [Math.ceil(numel(shape) / WORKGROUP_X), 1, 1];
   }
 
   getUserCode(): string {
