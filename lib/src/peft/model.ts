@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { SafetensorsReader, writeSafetensors, type RawTensor } from '../io/index.js';
 import { floatTensor, toFloat32 } from '../io/floats.js';
 import { LARGEST_FINITE, castValues, type FloatDType } from '../numerics/dtype.js';
-import { dequantize4bit } from '../quant/quantize4bit.js';
 import { nonFiniteName } from '../quant/bnbFormat.js';
 import { Linear, Linear4bit, MetaLinear } from '../layers/linear.js';
 import { LoraLinear, type MergeReport } from '../layers/lora.js';
@@ -55,7 +54,7 @@ function checkMergedFinite(path: string, l: LoraLinear, dtype: FloatDType): void
   const base = l.baseLayer;
   if (base instanceof MetaLinear) return; // merge() itself refuses a MetaLinear
   const delta = l.getDeltaWeight();
-  const w = base instanceof Linear4bit ? dequantize4bit(base.state, { dtype: 'float32' }) : base.denseWeight();
+  const w = base.snapshot().values; // what merge() adds ΔW to
   const merged = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) merged[i] = w[i] + delta[i];
   const cast = castValues(merged.slice(), dtype);
