@@ -17,7 +17,10 @@ const BENCHES = {
   'webgpu-demo': () => import('./webgpuDemo.mjs'),
 };
 
-const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// benchmark names come first; everything from the first option on is the benchmarks' own (`finetune --only headline`)
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('-'));
+const names = firstOption < 0 ? args : args.slice(0, firstOption);
 const unknown = names.filter((n) => !(n in BENCHES));
 if (unknown.length) {
   console.error(`bench: unknown benchmark ${unknown.join(', ')}; available: ${Object.keys(BENCHES).join(', ')}`);
