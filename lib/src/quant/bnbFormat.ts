@@ -13,8 +13,8 @@
 import type { QuantType } from './codebooks.js';
 import { FLOAT_DTYPES, isFloatDType, numel } from '../numerics/dtype.js';
 import type { QuantState4bit } from './quantize4bit.js';
-import { PyFloat, pyJsonDumps, typedView, type RawTensor } from '../io/index.js';
-import { floatTensor, toFloat32 } from '../io/floats.js';
+import { PyFloat, pyJsonDumps, typedView, type RawTensor, type TensorSpec } from '../io/index.js';
+import { fromFloat32, toFloat32 } from '../io/floats.js';
 
 /** Keys `QuantState.from_dict` accepts (`valid_qs_keys`). */
 export const VALID_QS_KEYS = [
@@ -62,25 +62,60 @@ export function quantStateJson(state: QuantState4bit): string {
   return pyJsonDumps(d);
 }
 
-/** State-dict entries for parameter `param` (tensor name, e.g. `...q_proj.weight`). */
+/** The key of a parameter's quant-state JSON: `<param>.quant_state.bitsandbytes__<quant_type>`. */
+export function quantStateKey(param: string, quantType: QuantType): string {
+  return `${param}.quant_state.bitsandbytes__${quantType}`;
+}
+
+/** Sizes that fix the keys of one 4-bit parameter (element counts; bytes for the packed weight and the JSON). */
+export interface QuantStateSizes {
+  quantType: QuantType;
+  packedBytes: number;
+  /** Blocks: float32 absmax, or uint8 codes of the absmax with double quantization. */
+  blocks: number;
+  codeLength: number;
+  /** Double quantization: the nested absmax blocks and the nested codebook's length; null without it. */
+  nested: { blocks: number; codeLength: number } | null;
+  jsonBytes: number;
+}
+
+/**
+ * bitsandbytes' state dict of one 4-bit parameter (`Params4bit` + `QuantState.as_dict(packed=True)`), the one table
+ * of its keys, dtypes and shapes, in the order it writes them; the writer (packQuantState) and the file planner
+ * (quantizeFile) both read it.
+ */
+export function quantStateLayout(param: string, z: QuantStateSizes): Record<string, TensorSpec> {
+  const out = Object.create(null) as Record<string, TensorSpec>; // a parameter may be named "__proto__"
+  out[param] = { dtype: 'U8', shape: [z.packedBytes, 1] };
+  out[`${param}.absmax`] = { dtype: z.nested ? 'U8' : 'F32', shape: [z.blocks] };
+  out[`${param}.quant_map`] = { dtype: 'F32', shape: [z.codeLength] };
+  if (z.nested) {
+    out[`${param}.nested_absmax`] = { dtype: 'F32', shape: [z.nested.blocks] };
+    out[`${param}.nested_quant_map`] = { dtype: 'F32', shape: [z.nested.codeLength] };
+  }
+  out[quantStateKey(param, z.quantType)] = { dtype: 'U8', shape: [z.jsonBytes] };
+  return out;
+}
+
+/** State-dict entries for parameter `param` (tensor name, e.g. `...q_proj.weight`), laid out by quantStateLayout. */
 export function packQuantState(param: string, state: QuantState4bit): Record<string, RawTensor> {
-  const out = Object.create(null) as Record<string, RawTensor>; // a parameter may be named "__proto__"
-  out[param] = { dtype: 'U8', shape: [state.packed.length, 1], data: state.packed };
-  if (state.doubleQuant) {
-    const d = state.doubleQuant;
-    out[`${param}.absmax`] = { dtype: 'U8', shape: [d.qabsmax.length], data: d.qabsmax };
-  } else {
-    if (!state.absmax) throw new BnbFormatError(`${param}: quant state has no absmax`);
-    out[`${param}.absmax`] = floatTensor(state.absmax, [state.absmax.length]);
-  }
-  out[`${param}.quant_map`] = floatTensor(state.code, [state.code.length]);
-  if (state.doubleQuant) {
-    const d = state.doubleQuant;
-    out[`${param}.nested_absmax`] = floatTensor(d.nestedAbsmax, [d.nestedAbsmax.length]);
-    out[`${param}.nested_quant_map`] = floatTensor(new Float32Array(d.nestedCode), [d.nestedCode.length]);
-  }
+  const d = state.doubleQuant;
+  if (!d && !state.absmax) throw new BnbFormatError(`${param}: quant state has no absmax`);
   const json = new TextEncoder().encode(quantStateJson(state));
-  out[`${param}.quant_state.bitsandbytes__${state.quantType}`] = { dtype: 'U8', shape: [json.length], data: json };
+  const f32 = (v: Float32Array) => fromFloat32(v, 'F32');
+  const data: Uint8Array[] = [state.packed, d ? d.qabsmax : f32(state.absmax!), f32(state.code)];
+  if (d) data.push(f32(d.nestedAbsmax), f32(new Float32Array(d.nestedCode)));
+  data.push(json);
+  const layout = quantStateLayout(param, {
+    quantType: state.quantType,
+    packedBytes: state.packed.length,
+    blocks: d ? d.qabsmax.length : state.absmax!.length,
+    codeLength: state.code.length,
+    nested: d ? { blocks: d.nestedAbsmax.length, codeLength: d.nestedCode.length } : null,
+    jsonBytes: json.length,
+  });
+  const out = Object.create(null) as Record<string, RawTensor>;
+  Object.entries(layout).forEach(([key, spec], i) => (out[key] = { ...spec, data: data[i] }));
   return out;
 }
 
@@ -96,9 +131,9 @@ export function findQuantizedParams(names: Iterable<string>): { param: string; s
 
 /** All keys that belong to the 4-bit parameter `param`. */
 export function quantStateKeys(param: string, names: Iterable<string>): string[] {
-  const suffixes = ['', '.absmax', '.quant_map', '.nested_absmax', '.nested_quant_map'];
   const set = new Set(names);
-  const keys = suffixes.map((s) => param + s).filter((k) => set.has(k));
+  const keys = Object.keys(quantStateLayout(param, { quantType: 'nf4', packedBytes: 0, blocks: 0, codeLength: 0, nested: { blocks: 0, codeLength: 0 }, jsonBytes: 0 }))
+    .filter((k) => set.has(k) && !k.includes('.quant_state.'));
   for (const n of set) if (n.startsWith(`${param}.quant_state.`)) keys.push(n);
   return keys;
 }
@@ -109,7 +144,7 @@ export function quantStateKeys(param: string, names: Iterable<string>): string[]
  */
 export function unpackQuantState(param: string, get: (key: string) => RawTensor | undefined, file = '<state dict>'): QuantState4bit {
   const where = (key: string) => `${file}: ${key}`;
-  const stateKeys = ['nf4', 'fp4'].map((q) => `${param}.quant_state.bitsandbytes__${q}`).filter((k) => get(k));
+  const stateKeys = (['nf4', 'fp4'] as const).map((q) => quantStateKey(param, q)).filter((k) => get(k));
   if (stateKeys.length !== 1) {
     throw new BnbFormatError(`${file}: expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`);
   }

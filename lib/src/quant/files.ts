@@ -4,7 +4,7 @@
  */
 import { SafetensorsReader, SafetensorsWriter, fromFloat32, isFloatingDtype, toFloat32, type RawTensor, type TensorSpec } from '../io/index.js';
 import { STORAGE_OF, castValues, fromBf16, fromF16, numel, type FloatDType } from '../numerics/index.js';
-import { BnbFormatError, nonFiniteName, packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, unpackQuantState } from './bnbFormat.js';
+import { BnbFormatError, nonFiniteName, packQuantState, findQuantizedParams, quantStateJson, quantStateKeys, quantStateLayout, unpackQuantState } from './bnbFormat.js';
 import { blockAbsmax } from './blockwise4.js';
 import { bnb4bitOptions, type Bnb4bitOptions } from './defaults.js';
 import { bitsPerParameter, dequantize4bit, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
@@ -67,20 +67,22 @@ export function quantizeFile(input: string, output: string, opts: QuantizeFileOp
     for (const t of targets) {
       const n = numel(t.shape);
       const blocks = Math.ceil(n / o.blocksize);
-      specs[t.name] = { dtype: 'U8', shape: [Math.ceil(n / 2), 1] };
-      specs[`${t.name}.absmax`] = { dtype: o.doubleQuant ? 'U8' : 'F32', shape: [blocks] };
-      specs[`${t.name}.quant_map`] = { dtype: 'F32', shape: [16] };
       let doubleQuant: QuantState4bit['doubleQuant'] = null;
       if (o.doubleQuant) {
-        specs[`${t.name}.nested_absmax`] = { dtype: 'F32', shape: [Math.ceil(blocks / NESTED_BLOCKSIZE)] };
-        specs[`${t.name}.nested_quant_map`] = { dtype: 'F32', shape: [256] };
         // The JSON holds nested_offset = mean(absmax), whose digits fix its length: compute just the absmax here.
         const values = castValues(toFloat32(reader.read(t.name), input, t.name), o.computeDtype);
         const offset = meanF32(blockAbsmax(values, o.blocksize));
         doubleQuant = { offset, nestedBlocksize: NESTED_BLOCKSIZE, qabsmax: new Uint8Array(0), nestedAbsmax: new Float32Array(0), nestedCode: new Float32Array(0) };
       }
       const json = quantStateJson({ quantType: o.quantType, blocksize: o.blocksize, shape: t.shape, dtype: o.computeDtype, packed: new Uint8Array(0), absmax: null, code: new Float32Array(0), doubleQuant });
-      specs[`${t.name}.quant_state.bitsandbytes__${o.quantType}`] = { dtype: 'U8', shape: [Buffer.byteLength(json, 'utf8')] };
+      Object.assign(specs, quantStateLayout(t.name, {
+        quantType: o.quantType,
+        packedBytes: Math.ceil(n / 2),
+        blocks,
+        codeLength: 16,
+        nested: o.doubleQuant ? { blocks: Math.ceil(blocks / NESTED_BLOCKSIZE), codeLength: 256 } : null,
+        jsonBytes: Buffer.byteLength(json, 'utf8'),
+      }));
     }
     const metadata = reader.metadata ?? { format: 'pt' };
     const writer = new SafetensorsWriter(output, specs, metadata);
