@@ -184,12 +184,21 @@ describe('copy probe scorer', () => {
     expect(() => readProbe(join(dir, 'missing.jsonl'))).toThrow(/missing\.jsonl: no such file/);
   });
 
-  it('the committed score is of the committed gemma-micro and covers every kind', () => {
-    const score = JSON.parse(readFileSync(join(root, 'datasets/copy-probe/score-gemma-micro.json'), 'utf8'));
+  it.each(['gemma-micro', 'gemma-micro-copy'])('the committed score of %s is of the committed model and probe and covers every kind', (name) => {
+    const score = JSON.parse(readFileSync(join(root, `datasets/copy-probe/score-${name}.json`), 'utf8'));
     const sha = (p: string) => createHash('sha256').update(readFileSync(join(root, p))).digest('hex');
-    expect(score.modelSha256).toBe(sha('datasets/models/gemma-micro/model.safetensors'));
+    expect(score.modelSha256).toBe(sha(`datasets/models/${name}/model.safetensors`));
     expect(score.probeSha256).toBe(sha('datasets/copy-probe/probe.jsonl'));
     expect(Object.keys(score.perKind)).toEqual(COPY_KINDS);
     expect(score.overall.n).toBe(probe.length);
+  });
+
+  it("gemma-micro-copy's curve ends with the full-probe score of the committed model", () => {
+    const curve = JSON.parse(readFileSync(join(root, 'datasets/copy-probe/curve-gemma-micro-copy.json'), 'utf8'));
+    const score = JSON.parse(readFileSync(join(root, 'datasets/copy-probe/score-gemma-micro-copy.json'), 'utf8'));
+    const log = readFileSync(join(root, 'datasets/models/gemma-micro-copy/training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const full = curve.points.filter((p: { items: number }) => p.items === probe.length);
+    expect(full.at(-1)).toMatchObject({ step: log.at(-1).step, correct: score.overall.correct });
+    expect(log.map((r: { step: number }) => r.step)).toEqual(log.map((_: unknown, i: number) => i + 1)); // every step, once
   });
 });
