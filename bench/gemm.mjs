@@ -54,6 +54,14 @@ async function torchServer() {
   };
 }
 
+/**
+ * A pause before each sample. Both sides' BLAS threads are OpenMP (or pthread) workers that spin for a few
+ * milliseconds after a product before they sleep; without the pause, whichever side is timed right after the other
+ * shares the cores with the other's spinning threads (measured: up to 30 % off the shortest products).
+ */
+const SETTLE_MS = 100;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
 /** Median seconds of `reps` calls of f (TF.js's wasm kernels run synchronously inside the op). */
 function timeOnce(f, reps) {
   globalThis.gc?.();
@@ -91,7 +99,11 @@ export async function run() {
       const samples = Object.fromEntries([...Object.keys(variants), ...(torch.time ? ['pytorch'] : [])].map((k) => [k, []]));
       process.stderr.write(`  gemm ${M}×${K}×${N}${transB ? ' (B transposed)' : ''}...\n`);
       for (let r = 0; r < ROUNDS; r++) {
-        for (const [k, make] of Object.entries(variants)) samples[k].push(timeOnce(make(), reps[k]));
+        for (const [k, make] of Object.entries(variants)) {
+          await settle();
+          samples[k].push(timeOnce(make(), reps[k]));
+        }
+        await settle();
         if (torch.time) samples.pytorch.push(await torch.time(M, K, N, transB, torchReps));
       }
       setNativeKernels(hasNative);
