@@ -231,7 +231,8 @@ function checkDequantizeArgs(packed: Uint8Array, absmax: Float32Array, blocksize
 
 /**
  * The plain-JavaScript dequantize loop (the reference the SIMD kernel is tested against). A 256-entry table maps each
- * byte to its two code values, so the inner loop is two loads and two multiplies.
+ * byte to its two code values, so the inner loop is two loads and two multiplies. Its parameter list is
+ * dequantizePacked's (and kernels/wasmSimd.ts's dequantizePackedSimd's) on purpose: each stands in for the others.
  */
 export function dequantizePackedScalar(
   packed: Uint8Array,
