@@ -15,6 +15,7 @@
  *   W[e] = code[nibble(e)] · absmax[e / blocksize]   (rounded to bf16 when the compute dtype is bfloat16)
  */
 import * as tf from '@tensorflow/tfjs';
+import { numel } from '../numerics/dtype.js';
 import { dequantizePacked, registerPackedDequantizer } from '../quant/blockwise4.js';
 import { roundToBf16 } from '../numerics/bf16.js';
 import { stateAbsmax, type QuantState4bit } from '../quant/quantize4bit.js';
@@ -64,7 +65,7 @@ export function dequantizeKernelName(blocksize = 64): DequantizeKernelName {
  */
 export function residentQuantState(state: QuantState4bit, absmax: Float32Array = stateAbsmax(state)): ResidentPacked4bit | null {
   if (dequantizeKernelName(state.blocksize) !== 'webgpu') return null;
-  const n = state.shape.reduce((a, b) => a * b, 1);
+  const n = numel(state.shape);
   const r = uploadPacked4bit(state.packed, absmax, state.code, state.blocksize, n);
   tf.keep(r.words);
   tf.keep(r.absmax);

@@ -6,6 +6,7 @@
  * fresh array and `tf.tensor`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { numel } from '../numerics/dtype.js';
 
 /** The parts of TF.js's wasm backend used here and by the fused 4-bit kernel (public members of BackendWasm). */
 export interface WasmBackendLike {
@@ -32,7 +33,7 @@ export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
 
 /** A float32 tensor of `shape` whose values `fill` writes into the array it is given (in the heap on wasm). */
 export function filledTensor<R extends tf.Rank>(shape: number[], fill: (out: Float32Array) => void): tf.Tensor<R> {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = numel(shape);
   const heap = wasmHeap();
   if (!heap || n === 0) {
     const values = new Float32Array(n);

@@ -13,6 +13,7 @@
  * is allocated and no view of it is kept.
  */
 import * as tf from '@tensorflow/tfjs';
+import { numel } from '../numerics/dtype.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
 import type { NativeAddon } from './native.js';
 
@@ -22,7 +23,6 @@ interface MatMulArgs {
   attrs: { transposeA: boolean; transposeB: boolean };
 }
 
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 /**
  * For each batch index of the broadcast shape of `aBatch` and `bBatch`, the batch index into a and into b
@@ -33,7 +33,7 @@ export function batchIndices(aBatch: readonly number[], bBatch: readonly number[
   const hit = indexCache.get(key);
   if (hit) return hit;
   const shape = tf.broadcast_util.assertAndGetBroadcastShape(aBatch as number[], bBatch as number[]);
-  const n = size(shape);
+  const n = numel(shape);
   const a = new Int32Array(n);
   const b = new Int32Array(n);
   const rank = shape.length;
@@ -81,7 +81,7 @@ function nativeBatchMatMul(addon: NativeAddon, fallback: tf.KernelFunc) {
       throw new Error(`matMul: inner dimensions ${K} and ${kb} of shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) do not match`);
     }
     const idx = batchIndices(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const batch = size(idx.shape);
+    const batch = numel(idx.shape);
     const out = backend.makeOutput([...idx.shape, M, N], 'float32');
     if (batch * M * N === 0) return out;
     const trivial = batch === 1;
@@ -99,7 +99,7 @@ function nativeUnary(run: (addon: NativeAddon, heap: ArrayBuffer, x: number, y: 
     const memory = backend.wasm.asm?.memory;
     if (x.dtype !== 'float32' || !memory || !(memory.buffer instanceof ArrayBuffer)) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
     const out = backend.makeOutput([...x.shape], 'float32');
-    const n = size(x.shape);
+    const n = numel(x.shape);
     if (n > 0) run(addon, memory.buffer as ArrayBuffer, heapOffset(backend, x), heapOffset(backend, out), n);
     return out;
   };

@@ -14,7 +14,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
-import { LoraLinear } from '../layers/lora.js';
 import type { Batch } from './data.js';
 import { headLoss } from './loss.js';
 import { AdamW, clipGradNormOnDevice, learningRate, type Schedule } from './optim.js';
@@ -70,7 +69,7 @@ export class DeviceTrainStep {
   async run(batch: StepBatch): Promise<DeviceStepResult> {
     const t0 = performance.now();
     // the Trainer's dropout seeding, so that both draw the same masks at the same step
-    for (const [, m] of this.model.namedModules()) if (m instanceof LoraLinear) m.dropoutCounter = this.step * 10_007;
+    for (const [, m] of this.model.namedModules()) m.beforeStep(this.step);
     const { loss, grads } = this.lossAndGrads(batch);
     const { norm, clipped } = clipGradNormOnDevice(grads, this.o.maxGradNorm);
     const ok = tf.tidy(() => tf.logicalAnd(tf.isFinite(loss), tf.isFinite(norm)) as tf.Scalar);

@@ -16,9 +16,9 @@ import { gemmaFromBytes, type LoadedGemma } from '../models/gemma/load.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { getPeftModel, type PeftModel } from '../peft/model.js';
-import { DEFAULT_TARGET_MODULES } from '../peft/config.js';
+import { DEFAULT_TARGET_MODULES, LORA_DEFAULTS } from '../peft/config.js';
 import type { InitLoraWeights } from '../layers/lora.js';
-import { QLORA_LOAD_OPTIONS } from '../train/methods.js';
+import { QLORA_LOAD_OPTIONS, recipeLoraAlpha } from '../train/methods.js';
 import { buildExample, padBatch, SQL_TEMPLATE, type Batch, type PromptTemplate } from '../train/data.js';
 import { DeviceTrainStep, type DeviceStepOptions, type DeviceStepResult, type StepBatch } from '../train/deviceStep.js';
 
@@ -110,10 +110,10 @@ export class QloraSession {
   /** Load a model from its files' bytes and attach LoRA adapters (PEFT's names and initialisation). */
   static fromFiles(files: ModelFiles, opts: SessionOptions = {}): QloraSession {
     const loaded = gemmaFromBytes(files, opts.loadIn4bit === false ? {} : QLORA_LOAD_OPTIONS);
-    const r = opts.r ?? 8;
+    const r = opts.r ?? LORA_DEFAULTS.r;
     const peft = getPeftModel(loaded.model, {
       r,
-      loraAlpha: opts.loraAlpha ?? 2 * r,
+      loraAlpha: opts.loraAlpha ?? recipeLoraAlpha(r),
       loraDropout: 0,
       targetModules: opts.targetModules ?? [...DEFAULT_TARGET_MODULES],
       initLoraWeights: opts.initLoraWeights ?? true,
@@ -122,7 +122,7 @@ export class QloraSession {
     });
     const step: DeviceStepOptions = { lr: opts.lr ?? 2e-4 };
     for (const k of ['totalSteps', 'warmupSteps', 'schedule', 'weightDecay', 'maxGradNorm', 'beta2'] as const) if (opts[k] !== undefined) Object.assign(step, { [k]: opts[k] });
-    return new QloraSession(loaded, peft, loraParams(peft), step);
+    return new QloraSession(loaded, peft, peft.adapterVariables(), step);
   }
 
   static async fromUrl(baseUrl: string, opts: SessionOptions = {}): Promise<QloraSession> {
@@ -188,15 +188,6 @@ export class QloraSession {
   }
 }
 
-/** The adapters' variables keyed by PEFT's names, as `prepareMethod('qlora')` names them. */
-function loraParams(peft: PeftModel<GemmaForCausalLM>): Map<string, tf.Variable> {
-  const params = new Map<string, tf.Variable>();
-  for (const [path, l] of peft.loraLayers) {
-    params.set(`base_model.model.${path}.lora_A.weight`, l.loraA);
-    params.set(`base_model.model.${path}.lora_B.weight`, l.loraB);
-  }
-  return params;
-}
 
 /**
  * Greedy decoding with asynchronous reads: each token's argmax is computed on the device from the last position's
