@@ -275,6 +275,15 @@ std::pair<const T*, size_t> typedInput(const Napi::Value& v, const char* what) {
   return {a.Data(), a.ElementLength()};
 }
 
+// n floats at the byte offset args[offAt] of the heap args[heapAt], checked to lie inside it and be aligned.
+float* heapFloats(const Napi::CallbackInfo& info, size_t heapAt, size_t offAt, int64_t n, const char* what) {
+  if (!info[heapAt].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected the heap (an ArrayBuffer)");
+  Napi::ArrayBuffer heap = info[heapAt].As<Napi::ArrayBuffer>();
+  const int64_t off = info[offAt].As<Napi::Number>().Int64Value();
+  if (off < 0 || off % 4 != 0 || off + 4 * n > static_cast<int64_t>(heap.ByteLength())) throw Napi::RangeError::New(info.Env(), std::string(what) + ": the output lies outside the heap or is misaligned");
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + off);
+}
+
 // bf16ToF32(src: Uint16Array, srcStart, heap, out, n): heap floats at byte offset out = the bf16 values
 // src[srcStart .. srcStart + n) (exact: a bf16 pattern is the top half of a float32 pattern).
 Napi::Value Bf16ToF32(const Napi::CallbackInfo& info) {
@@ -282,11 +291,7 @@ Napi::Value Bf16ToF32(const Napi::CallbackInfo& info) {
   const int64_t start = info[1].As<Napi::Number>().Int64Value();
   const int64_t n = count(info, 4);
   if (start < 0 || start + n > static_cast<int64_t>(len)) throw Napi::RangeError::New(info.Env(), "bf16ToF32: the range lies outside the source");
-  if (!info[2].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "bf16ToF32: expected the heap (an ArrayBuffer)");
-  const int64_t off = info[3].As<Napi::Number>().Int64Value();
-  Napi::ArrayBuffer heap = info[2].As<Napi::ArrayBuffer>();
-  if (off < 0 || off % 4 != 0 || off + 4 * n > static_cast<int64_t>(heap.ByteLength())) throw Napi::RangeError::New(info.Env(), "bf16ToF32: the output lies outside the heap or is misaligned");
-  uint32_t* out = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(heap.Data()) + off);
+  uint32_t* out = reinterpret_cast<uint32_t*>(heapFloats(info, 2, 3, n, "bf16ToF32"));
   const uint16_t* in = src + start;
   parallelFor(n, [=](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) out[i] = static_cast<uint32_t>(in[i]) << 16;
@@ -300,22 +305,22 @@ inline uint32_t roundBits(uint32_t u) {
   return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
 }
 
+// One float32 value rounded to the nearest bf16 value (roundBits on its pattern).
+inline float roundValue(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  u = roundBits(u);
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
 // Scalar dequantize of bytes [j0, j1) (elements 2·j0 .. 2·j1): out[e] = code[nibble(e)]·absmax[e / blocksize].
 void dequantScalar(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t j0, int64_t j1, float* out, bool bf16) {
   for (int64_t j = j0; j < j1; j++) {
     const float a = absmax[(2 * j) / blocksize];
-    float v0 = code[packed[j] >> 4] * a, v1 = code[packed[j] & 15] * a;
-    if (bf16) {
-      uint32_t u0, u1;
-      std::memcpy(&u0, &v0, 4);
-      std::memcpy(&u1, &v1, 4);
-      u0 = roundBits(u0);
-      u1 = roundBits(u1);
-      std::memcpy(&v0, &u0, 4);
-      std::memcpy(&v1, &u1, 4);
-    }
-    out[2 * j] = v0;
-    out[2 * j + 1] = v1;
+    const float v0 = code[packed[j] >> 4] * a, v1 = code[packed[j] & 15] * a;
+    out[2 * j] = bf16 ? roundValue(v0) : v0;
+    out[2 * j + 1] = bf16 ? roundValue(v1) : v1;
   }
 }
 
@@ -378,12 +383,8 @@ Napi::Value Dequant4bit(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(nPacked) < (n + 1) / 2 || static_cast<int64_t>(nAbsmax) < (n + blocksize - 1) / blocksize) {
     throw Napi::RangeError::New(env, "dequant4bit: packed codes or absmax too short for n elements");
   }
-  if (!info[5].IsArrayBuffer()) throw Napi::TypeError::New(env, "dequant4bit: expected the heap (an ArrayBuffer)");
-  Napi::ArrayBuffer heap = info[5].As<Napi::ArrayBuffer>();
-  const int64_t off = info[6].As<Napi::Number>().Int64Value();
-  if (off < 0 || off % 4 != 0 || off + 4 * n > static_cast<int64_t>(heap.ByteLength())) throw Napi::RangeError::New(env, "dequant4bit: the output lies outside the heap or is misaligned");
+  float* out = heapFloats(info, 5, 6, n, "dequant4bit");
   const bool bf16 = info[7].ToBoolean();
-  float* out = reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + off);
   const int64_t bytes = n / 2;
   const float* am = absmax;
   const float* cb = code;
@@ -398,14 +399,8 @@ Napi::Value Dequant4bit(const Napi::CallbackInfo& info) {
     dequantScalar(pk, am, cb, blocksize, b, e, out, bf16);
   });
   if (n & 1) {  // the last element sits alone in the high nibble of the last byte
-    float v = cb[pk[bytes] >> 4] * am[(n - 1) / blocksize];
-    if (bf16) {
-      uint32_t u;
-      std::memcpy(&u, &v, 4);
-      u = roundBits(u);
-      std::memcpy(&v, &u, 4);
-    }
-    out[n - 1] = v;
+    const float v = cb[pk[bytes] >> 4] * am[(n - 1) / blocksize];
+    out[n - 1] = bf16 ? roundValue(v) : v;
   }
   return env.Undefined();
 }
