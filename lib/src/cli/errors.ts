@@ -3,11 +3,12 @@
  * or command, missing argument or option, too many arguments) are rewritten into that line with its "did you mean"
  * and where to read the usage.
  */
+import { LoraLabError } from '../util/errors.js';
 import type { Command } from 'commander';
 import { suggestOption } from './suggest.js';
 
 /** A mistake in how the command was called: printed as one line, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends LoraLabError {
   override name = 'UsageError';
 }
 
