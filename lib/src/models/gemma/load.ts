@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CheckpointWeights, SafetensorsReader, TextTokenizer, type RawTensor } from '../../io/index.js';
 import { findQuantizedParams, unpackQuantState } from '../../quant/bnbFormat.js';
 import { toFloat32 } from '../../io/floats.js';
-import { dequantize4bit } from '../../quant/quantize4bit.js';
+import { dequantize4bit, type QuantState4bit } from '../../quant/quantize4bit.js';
 import type { QuantType } from '../../quant/codebooks.js';
 import { BNB_4BIT_DEFAULTS } from '../../quant/defaults.js';
 import { toBf16 } from '../../numerics/bf16.js';
@@ -104,96 +104,138 @@ export function gemmaFromBytes(src: { config: unknown; safetensors: Uint8Array; 
 }
 
 function buildGemma(config: GemmaConfig, ckpt: WeightSource, dir: string, opts: LoadOptions): { model: GemmaForCausalLM; unused: string[] } {
-  const expected = gemmaWeightShapes(config);
-  const quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
-  const used = new Set<string>();
-  const total = ckpt.totalBytes();
-  let done = 0;
-  const tick = (name: string) => {
-    const t = ckpt.info(name);
-    done += t.dataOffsets[1] - t.dataOffsets[0];
-    opts.onProgress?.({ done, total, tensor: name });
-  };
-  const denseDtype: ComputeDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
-  const computeDtype: ComputeDtype = opts.bnb4bitComputeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
-
-  /** A dense tensor's header, checked against the shape config.json implies. */
-  const checkDense = (name: string): void => {
-    if (!ckpt.has(name)) {
-      throw new ConfigError(`${dir}: missing tensor '${name}' (expected shape [${expected.get(name)?.join(', ')}] for a Gemma with ${config.numHiddenLayers} layers)`);
-    }
-    const shape = ckpt.info(name).shape;
-    const want = expected.get(name);
-    if (want && shape.join() !== want.join()) {
-      throw new ConfigError(`${ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
-    }
-  };
-  const readDense = (name: string): { raw: RawTensor; values: () => Float32Array } => {
-    checkDense(name);
-    const raw = ckpt.read(name);
-    used.add(name);
-    tick(name);
-    return { raw, values: () => toFloat32(raw, ckpt.fileOf(name), name) };
-  };
-
-  const linear = (name: string): Linear | Linear4bit => {
-    const [out, inF] = expected.get(`${name}.weight`)!;
-    const param = `${name}.weight`;
-    const bias = config.attentionBias && expected.has(`${name}.bias`) ? readDense(`${name}.bias`).values() : null;
-    if (quantized.has(param)) {
-      const state = unpackQuantState(param, (k) => ckpt.get(k), ckpt.fileOf(param));
-      if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
-      for (const k of ckpt.names()) if (k === param || k.startsWith(`${param}.`)) {
-        used.add(k);
-        tick(k);
-      }
-      return new Linear4bit(state, { computeDtype: opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
-    }
-    if (opts.loadIn4bit) {
-      // Streamed: a million elements at a time from the file, rounded to the compute dtype and quantized, so the
-      // whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per tensor, plus garbage).
-      checkDense(param);
-      const file = ckpt.fileOf(param);
-      const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(ckpt.readElements(param, s, e), file, param), {
-        quantType: opts.bnb4bitQuantType,
-        blocksize: opts.bnb4bitBlocksize,
-        doubleQuant: opts.bnb4bitUseDoubleQuant,
-        computeDtype,
-        bias,
-      });
-      used.add(param);
-      tick(param);
-      return layer;
-    }
-    const w = readDense(param).values();
-    return new Linear(inF, out, { weight: w, bias, dtype: denseDtype, trainable: false });
-  };
-
-  const embedding = (name: string): Embedding => {
-    const [V, H] = expected.get(name)!;
-    if (quantized.has(name)) {
-      // A file quantized with `loralab quantize` without --skip holds a 4-bit embedding: LoRA Lab computes with a
-      // dense table, so it is dequantized into bf16 storage.
-      const state = unpackQuantState(name, (k) => ckpt.get(k), ckpt.fileOf(name));
-      for (const k of ckpt.names()) if (k === name || k.startsWith(`${name}.`)) used.add(k);
-      return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
-    }
-    const { raw, values } = readDense(name);
-    if (raw.dtype === 'BF16') {
-      // The bytes were read for this tensor alone: view them as bf16 instead of copying (at Gemma-2B's 1 GB table a
-      // copy doubled the loader's peak memory). Only an odd offset into a shared buffer needs the copy.
-      const d = raw.data;
-      const bits = d.byteOffset % 2 === 0 ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) : new Uint16Array(d.slice().buffer);
-      return new Embedding(V, H, { bf16: bits });
-    }
-    return new Embedding(V, H, { f32: values() });
-  };
-
-  const norm = (path: string) => new GemmaRMSNorm(config.hiddenSize, config.rmsNormEps, readDense(`${path}.weight`).values());
-  const model = assembleGemma(config, { embedding, linear, norm });
-  const unused = ckpt.names().filter((n) => !used.has(n));
+  const reader = new GemmaWeightReader(config, ckpt, dir, opts);
+  const model = assembleGemma(config, { embedding: (n) => reader.embedding(n), linear: (n) => reader.linear(n), norm: (p) => reader.norm(p) });
+  const unused = reader.unused();
   if (unused.length && !opts.allowUnusedTensors) throw unusedError(dir, config, unused);
   return { model, unused };
+}
+
+/**
+ * Turns one checkpoint's tensors into layers: each tensor checked against the shape config.json implies, counted as
+ * used (what is left over is reported), and its bytes added to the progress.
+ */
+class GemmaWeightReader {
+  private readonly expected: Map<string, number[]>;
+  /** Weights the checkpoint already holds in bitsandbytes' 4-bit layout. */
+  private readonly quantized: Set<string>;
+  private readonly used = new Set<string>();
+  private readonly total: number;
+  private done = 0;
+
+  constructor(
+    private readonly config: GemmaConfig,
+    private readonly ckpt: WeightSource,
+    private readonly dir: string,
+    private readonly opts: LoadOptions,
+  ) {
+    this.expected = gemmaWeightShapes(config);
+    this.quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
+    this.total = ckpt.totalBytes();
+  }
+
+  unused(): string[] {
+    return this.ckpt.names().filter((n) => !this.used.has(n));
+  }
+
+  private markUsed(name: string): void {
+    this.used.add(name);
+    const t = this.ckpt.info(name);
+    this.done += t.dataOffsets[1] - t.dataOffsets[0];
+    this.opts.onProgress?.({ done: this.done, total: this.total, tensor: name });
+  }
+
+  /** A 4-bit weight's tensors: the packed codes and every `<param>.*` piece of its quant state. */
+  private markQuantStateUsed(param: string): void {
+    for (const k of this.ckpt.names()) if (k === param || k.startsWith(`${param}.`)) this.markUsed(k);
+  }
+
+  /** A dense tensor's header, checked against the shape config.json implies. */
+  private checkDense(name: string): void {
+    const want = this.expected.get(name);
+    if (!this.ckpt.has(name)) {
+      throw new ConfigError(`${this.dir}: missing tensor '${name}' (expected shape [${want?.join(', ')}] for a Gemma with ${this.config.numHiddenLayers} layers)`);
+    }
+    const shape = this.ckpt.info(name).shape;
+    if (want && shape.join() !== want.join()) {
+      throw new ConfigError(`${this.ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
+    }
+  }
+
+  private readDense(name: string): { raw: RawTensor; values: () => Float32Array } {
+    this.checkDense(name);
+    const raw = this.ckpt.read(name);
+    this.markUsed(name);
+    return { raw, values: () => toFloat32(raw, this.ckpt.fileOf(name), name) };
+  }
+
+  private readQuantState(param: string): QuantState4bit {
+    return unpackQuantState(param, (k) => this.ckpt.get(k), this.ckpt.fileOf(param));
+  }
+
+  linear(name: string): Linear | Linear4bit {
+    const param = `${name}.weight`;
+    const [out, inF] = this.expected.get(param)!;
+    const bias = this.config.attentionBias && this.expected.has(`${name}.bias`) ? this.readDense(`${name}.bias`).values() : null;
+    if (this.quantized.has(param)) return this.storedLinear4bit(param, [out, inF], bias);
+    if (this.opts.loadIn4bit) return this.streamedLinear4bit(param, [out, inF], bias);
+    return new Linear(inF, out, { weight: this.readDense(param).values(), bias, dtype: this.denseDtype(), trainable: false });
+  }
+
+  /** Dense layers keep float32 values unless asked, or unless the checkpoint is bf16 (then bf16 values). */
+  private denseDtype(): ComputeDtype {
+    return this.opts.dtype ?? (this.config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
+  }
+
+  /** A weight the checkpoint holds in 4 bits, loaded as it is; it computes in its quant state's dtype unless asked. */
+  private storedLinear4bit(param: string, [out, inF]: number[], bias: Float32Array | null): Linear4bit {
+    const state = this.readQuantState(param);
+    if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${this.ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
+    this.markQuantStateUsed(param);
+    return new Linear4bit(state, { computeDtype: this.opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
+  }
+
+  /**
+   * A dense weight quantized while it streams: a million elements at a time from the file, rounded to the compute
+   * dtype and quantized, so the whole weight never exists in float32 (at Gemma-2B's MLP shapes that was 134 MB per
+   * tensor, plus garbage).
+   */
+  private streamedLinear4bit(param: string, [out, inF]: number[], bias: Float32Array | null): Linear4bit {
+    this.checkDense(param);
+    const file = this.ckpt.fileOf(param);
+    const o = this.opts;
+    const layer = Linear4bit.fromPieces(out, inF, (s, e) => toFloat32(this.ckpt.readElements(param, s, e), file, param), {
+      quantType: o.bnb4bitQuantType,
+      blocksize: o.bnb4bitBlocksize,
+      doubleQuant: o.bnb4bitUseDoubleQuant,
+      computeDtype: o.bnb4bitComputeDtype ?? BNB_4BIT_DEFAULTS.computeDtype,
+      bias,
+    });
+    this.markUsed(param);
+    return layer;
+  }
+
+  embedding(name: string): Embedding {
+    const [V, H] = this.expected.get(name)!;
+    if (this.quantized.has(name)) {
+      // A file quantized with `loralab quantize` without --skip holds a 4-bit embedding: LoRA Lab computes with a
+      // dense table, so it is dequantized into bf16 storage.
+      const state = this.readQuantState(name);
+      this.markQuantStateUsed(name);
+      return new Embedding(V, H, { bf16: toBf16(dequantize4bit(state)) });
+    }
+    const { raw, values } = this.readDense(name);
+    if (raw.dtype !== 'BF16') return new Embedding(V, H, { f32: values() });
+    // The bytes were read for this tensor alone: view them as bf16 instead of copying (at Gemma-2B's 1 GB table a
+    // copy doubled the loader's peak memory). Only an odd offset into a shared buffer needs the copy.
+    const d = raw.data;
+    const bits = d.byteOffset % 2 === 0 ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2) : new Uint16Array(d.slice().buffer);
+    return new Embedding(V, H, { bf16: bits });
+  }
+
+  norm(path: string): GemmaRMSNorm {
+    return new GemmaRMSNorm(this.config.hiddenSize, this.config.rmsNormEps, this.readDense(`${path}.weight`).values());
+  }
 }
 
 function unusedError(dir: string, config: GemmaConfig, unused: string[]): ConfigError {

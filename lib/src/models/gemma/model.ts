@@ -205,6 +205,35 @@ export function causalMask(B: number, T: number, P: number, attentionMask?: numb
   return tf.tensor4d(m, [B, 1, T, S]);
 }
 
+/** Adds `res`'s gradients of `vars` into `grads`; returns its value tensor, the caller's to read or free. */
+function collectGrads(grads: Map<tf.Variable, tf.Tensor>, res: { value: tf.Scalar; grads: Record<string, tf.Tensor> }, vars: tf.Variable[]): tf.Scalar {
+  for (const v of vars) if (res.grads[v.name]) addInto(grads, v, res.grads[v.name]);
+  return res.value;
+}
+
+/** A scalar tensor's value; the tensor is freed. */
+function readScalar(t: tf.Scalar): number {
+  try {
+    return t.dataSync()[0];
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * `f(x)`'s gradients of `vars` added into `grads`, with its value and its gradient in `x` (new tensors, the caller's
+ * to free): one step of checkpointed backpropagation.
+ */
+function gradThrough(grads: Map<tf.Variable, tf.Tensor>, x: tf.Tensor3D, f: (x: tf.Tensor3D) => tf.Scalar, vars: tf.Variable[]): { value: tf.Scalar; dx: tf.Tensor } {
+  const xv = tf.variable(x, true);
+  try {
+    const res = tf.variableGrads(() => f(xv as unknown as tf.Tensor3D), [xv, ...vars]);
+    return { value: collectGrads(grads, res, vars), dx: res.grads[xv.name] };
+  } finally {
+    xv.dispose();
+  }
+}
+
 export class GemmaForCausalLM extends Module {
   readonly model: GemmaModel;
   /** An untied output head, when the checkpoint has one. */
@@ -233,52 +262,39 @@ export class GemmaForCausalLM extends Module {
    */
   valueAndGrads(ids: number[][], opts: ForwardOptions, lossOfHidden: (h: tf.Tensor3D) => tf.Scalar, vars: tf.Variable[]): { value: number; grads: Map<tf.Variable, tf.Tensor> } {
     const grads = new Map<tf.Variable, tf.Tensor>();
-    const take = (res: { grads: Record<string, tf.Tensor> }, list: tf.Variable[]) => {
-      for (const v of list) if (res.grads[v.name]) addInto(grads, v, res.grads[v.name]);
-    };
     const m = this.model;
     if (!m.gradientCheckpointing) {
-      const res = tf.variableGrads(() => lossOfHidden(m.forward(ids, opts)), vars);
-      take(res, vars);
-      const value = res.value.dataSync()[0];
-      res.value.dispose();
+      const value = readScalar(collectGrads(grads, tf.variableGrads(() => lossOfHidden(m.forward(ids, opts)), vars), vars));
       return { value, grads };
     }
     return m.withContext(ids, opts, (ctx) => {
       const inputs: tf.Tensor3D[] = [];
       try {
+        // forward: keep each layer's input only
         let h = m.embed(ids);
         for (const layer of m.layers) {
           inputs.push(h);
           const x = h;
           h = tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
         }
-        // top: final norm, head and loss
-        let xv = tf.variable(h, true);
+        // top: final norm, head and loss, differentiated also in the last hidden states
+        const top = gradThrough(grads, h, (x) => lossOfHidden(m.norm.forward(x) as tf.Tensor3D), vars);
         h.dispose();
-        const top = tf.variableGrads(() => lossOfHidden(m.norm.forward(xv) as tf.Tensor3D), [xv, ...vars]);
-        const value = top.value.dataSync()[0];
-        top.value.dispose();
-        take(top, vars);
-        let dy = top.grads[xv.name];
-        xv.dispose();
+        const value = readScalar(top.value);
+        let dy = top.dx;
+        // then from the top layer down: dL/d(input) = the layer's vector-Jacobian product with dL/d(output)
         for (let l = m.layers.length - 1; l >= 0; l--) {
           const layer = m.layers[l];
-          xv = tf.variable(inputs[l], true);
           const dyl = dy;
-          const res = tf.variableGrads(() => tf.sum(layer.forward(xv as unknown as tf.Tensor3D, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, [xv, ...vars]);
-          res.value.dispose();
-          take(res, vars);
+          const step = gradThrough(grads, inputs[l], (x) => tf.sum(layer.forward(x, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, vars);
+          step.value.dispose();
           dy.dispose();
-          dy = res.grads[xv.name];
-          xv.dispose();
+          dy = step.dx;
         }
         const emb = m.embedTokens.variable;
         if (emb && vars.includes(emb)) {
           const dy0 = dy;
-          const res = tf.variableGrads(() => tf.sum(m.embed(ids).mul(dy0)) as tf.Scalar, [emb]);
-          res.value.dispose();
-          take(res, [emb]);
+          collectGrads(grads, tf.variableGrads(() => tf.sum(m.embed(ids).mul(dy0)) as tf.Scalar, [emb]), [emb]).dispose();
         }
         dy.dispose();
         return { value, grads };
