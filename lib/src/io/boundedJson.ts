@@ -14,8 +14,9 @@
  * - strings: no raw control characters (U+0000..U+001F), escapes `\" \\ \/ \b \f \n \r \t \uXXXX`, and a `\u` escape
  *   of a surrogate must be a high one followed at once by an escaped low one.
  */
+import { LoraLabError } from '../util/errors.js';
 
-export class JsonSyntaxError extends Error {
+export class JsonSyntaxError extends LoraLabError {
   override name = 'JsonSyntaxError';
   constructor(detail: string, readonly offset: number) {
     super(`${detail} at character ${offset}`);

@@ -3,6 +3,7 @@
  * Every byte the safetensors reader holds comes through `read`, which never asks for more than the source has.
  */
 import { openSync, readSync, closeSync, fstatSync, constants } from 'node:fs';
+import { FileReadError } from './errors.js';
 
 export interface ByteSource {
   /** Name used in error messages (the file path). */
@@ -26,21 +27,21 @@ export class FileSource implements ByteSource {
     if (!st.isFile()) {
       closeSync(fd);
       const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : 'a device or other special file';
-      throw Object.assign(new Error(`${name}: is ${what}, not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTREG' });
+      throw new FileReadError(`is ${what}, not a regular file`, { file: name }, st.isDirectory() ? 'EISDIR' : 'ENOTREG');
     }
     this.fd = fd;
     this.size = st.size;
   }
   read(offset: number, length: number): Uint8Array {
-    if (this.fd === null) throw new Error(`${this.name}: file already closed`);
+    if (this.fd === null) throw new FileReadError('file already closed', { file: this.name });
     if (offset < 0 || length < 0 || offset + length > this.size) {
-      throw new RangeError(`${this.name}: read of ${length} bytes at ${offset} is outside the file (${this.size} bytes)`);
+      throw new FileReadError(`read of ${length} bytes at ${offset} is outside the file (${this.size} bytes)`, { file: this.name });
     }
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = readSync(this.fd, out, done, length - done, offset + done);
-      if (n === 0) throw new Error(`${this.name}: file ended early (truncated while reading?)`);
+      if (n === 0) throw new FileReadError('file ended early (truncated while reading?)', { file: this.name });
       done += n;
     }
     return out;
@@ -58,7 +59,7 @@ export class MemorySource implements ByteSource {
   }
   read(offset: number, length: number): Uint8Array {
     if (offset < 0 || length < 0 || offset + length > this.size) {
-      throw new RangeError(`${this.name}: read of ${length} bytes at ${offset} is outside the buffer (${this.size} bytes)`);
+      throw new FileReadError(`read of ${length} bytes at ${offset} is outside the buffer (${this.size} bytes)`, { file: this.name });
     }
     return this.bytes.slice(offset, offset + length);
   }

@@ -3,11 +3,12 @@
  * `model.safetensors.index.json` (`{"metadata": {...}, "weight_map": {name: shard file}}`). Tensors are read by
  * offset from whichever shard holds them; nothing is loaded until asked for.
  */
+import { LoraLabError } from '../util/errors.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsReader, type RawTensor, type TensorInfo } from './safetensors.js';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends LoraLabError {
   override name = 'CheckpointError';
 }
 
@@ -36,12 +37,17 @@ export class CheckpointWeights {
         if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new CheckpointError(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(shard)}`);
         ckpt.where.set(name, shard);
       }
-      for (const shard of new Set(ckpt.where.values())) {
-        const path = join(dir, shard);
-        if (!existsSync(path)) throw new CheckpointError(`${index}: shard '${shard}' is listed but ${path} does not exist`);
-        const r = SafetensorsReader.open(path);
-        ckpt.readers.set(shard, r);
-        for (const n of ckpt.namesIn(shard)) if (!r.has(n)) throw new CheckpointError(`${index}: '${n}' is mapped to ${shard}, which has no such tensor`);
+      try {
+        for (const shard of new Set(ckpt.where.values())) {
+          const path = join(dir, shard);
+          if (!existsSync(path)) throw new CheckpointError(`${index}: shard '${shard}' is listed but ${path} does not exist`);
+          const r = SafetensorsReader.open(path);
+          ckpt.readers.set(shard, r);
+          for (const n of ckpt.namesIn(shard)) if (!r.has(n)) throw new CheckpointError(`${index}: '${n}' is mapped to ${shard}, which has no such tensor`);
+        }
+      } catch (e) {
+        ckpt.close(); // the shards opened before the bad one
+        throw e;
       }
     } else if (existsSync(single)) {
       const r = SafetensorsReader.open(single);

@@ -8,6 +8,7 @@ import type { FloatStorage } from '../numerics/dtype.js';
 import type { Dtype } from './dtypes.js';
 import type { RawTensor } from './safetensors.js';
 import { aligned } from './tensors.js';
+import { ArgumentError } from '../util/errors.js';
 
 /** safetensors dtypes that decode to float values. */
 export const FLOATING_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16', 'F64'];
@@ -24,7 +25,7 @@ export function toFloat32(t: RawTensor, file = '<tensor>', name = '?'): Float32A
     case 'F16': return fromF16(new Uint16Array(aligned(t.data)));
     case 'F64': return Float32Array.from(new Float64Array(aligned(t.data)));
     default:
-      throw new Error(`${file}: tensor '${name}' has dtype ${t.dtype}; expected a floating dtype (F32, F16, BF16 or F64)`);
+      throw new ArgumentError(`has dtype ${t.dtype}`, { file, field: `tensor '${name}'`, expected: 'a floating dtype (F32, F16, BF16 or F64)' });
   }
 }
 

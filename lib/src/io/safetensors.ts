@@ -14,6 +14,8 @@ import { FileSource, MemorySource, type ByteSource } from './byteSource.js';
 import { DTYPE_BITS, dtypeRank, type Dtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import { HEADER_LIMITS, HeaderSchemaError, parseHeaderJson, type HeaderLimits, type ParsedHeader, type ParsedTensor } from './safetensorsHeader.js';
+import { ArgumentError } from '../util/errors.js';
+import { SafetensorsWriteError } from './errors.js';
 
 /** The reference reader refuses headers larger than this (`MAX_HEADER_SIZE`). */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -222,7 +224,7 @@ export class SafetensorsReader {
     const n = numel(t.shape);
     if (bits % 8 !== 0) throw new SafetensorsError('MisalignedSlice', this.src.name, `tensor '${name}' has ${bits}-bit elements: it can only be read whole`, name);
     if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= n)) {
-      throw new RangeError(`${this.src.name}: elements [${start}, ${end}) are outside tensor '${name}' (${n} elements)`);
+      throw new ArgumentError(`elements [${start}, ${end}) are outside tensor '${name}' (${n} elements)`, { file: this.src.name, expected: 'integers 0 <= start <= end <= the element count' });
     }
     const b = bits / 8;
     return { dtype: t.dtype, shape: [end - start], data: this.src.read(this.header.dataStart + t.dataOffsets[0] + start * b, (end - start) * b) };
@@ -255,16 +257,16 @@ function byteCompare(a: string, b: string): number {
 
 export function byteSize(spec: TensorSpec, name = '?'): number {
   for (const d of spec.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`tensor '${name}': shape [${spec.shape.join(', ')}] must hold non-negative integers`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new SafetensorsWriteError(`shape [${spec.shape.join(', ')}] must hold non-negative integers`, { field: `tensor '${name}'` });
   }
   const bits = numel(spec.shape) * DTYPE_BITS[spec.dtype];
-  if (bits % 8 !== 0) throw new Error(`tensor '${name}': ${spec.dtype} [${spec.shape.join(', ')}] is not a whole number of bytes`);
+  if (bits % 8 !== 0) throw new SafetensorsWriteError(`${spec.dtype} [${spec.shape.join(', ')}] is not a whole number of bytes`, { field: `tensor '${name}'` });
   return bits / 8;
 }
 
 /** Plan a file: order tensors as the reference writer does and build the padded header. */
 export function planLayout(specs: Record<string, TensorSpec>, metadata?: Record<string, string> | null): Layout {
-  if ('__metadata__' in specs) throw new Error("'__metadata__' is reserved and cannot be a tensor name");
+  if ('__metadata__' in specs) throw new SafetensorsWriteError('is reserved and cannot be a tensor name', { field: "'__metadata__'" });
   const names = Object.keys(specs).sort((a, b) => dtypeRank(specs[b].dtype) - dtypeRank(specs[a].dtype) || byteCompare(a, b));
   const offsets = new Map<string, [number, number]>();
   // Built by hand, not JSON.stringify(object): JS objects put integer-like keys ("0", "12") first.
@@ -272,7 +274,7 @@ export function planLayout(specs: Record<string, TensorSpec>, metadata?: Record<
   if (metadata) {
     const m: string[] = [];
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`__metadata__.${k} must be a string`);
+      if (typeof v !== 'string') throw new SafetensorsWriteError(`__metadata__.${k} must be a string`, { expected: 'string values (safetensors allows only strings)' });
       m.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
     }
     parts.push(`"__metadata__":{${m.join(',')}}`);
@@ -287,7 +289,7 @@ export function planLayout(specs: Record<string, TensorSpec>, metadata?: Record<
   }
   const json = enc.encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.length / 8) * 8; // "Force alignment to 8 bytes"
-  if (padded > MAX_HEADER_SIZE) throw new Error(`header would be ${padded} bytes, over the ${MAX_HEADER_SIZE}-byte limit`);
+  if (padded > MAX_HEADER_SIZE) throw new SafetensorsWriteError(`header would be ${padded} bytes, over the ${MAX_HEADER_SIZE}-byte limit`, { expected: 'fewer tensors or shorter names and metadata' });
   const headerBytes = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);
   new DataView(headerBytes.buffer).setBigUint64(0, BigInt(padded), true);
   headerBytes.set(json, 8);
@@ -301,7 +303,7 @@ export function serialize(tensors: Record<string, RawTensor>, metadata?: Record<
   out.set(layout.headerBytes, 0);
   for (const [name, [s, e]] of layout.offsets) {
     const data = tensors[name].data;
-    if (data.byteLength !== e - s) throw new Error(`tensor '${name}': data has ${data.byteLength} bytes, ${tensors[name].dtype} [${tensors[name].shape.join(', ')}] needs ${e - s}`);
+    if (data.byteLength !== e - s) throw new SafetensorsWriteError(`data has ${data.byteLength} bytes, ${tensors[name].dtype} [${tensors[name].shape.join(', ')}] needs ${e - s}`, { field: `tensor '${name}'` });
     out.set(data, layout.dataStart + s);
   }
   return out;
@@ -328,14 +330,14 @@ export class SafetensorsWriter {
     return this.layout.totalSize;
   }
   write(name: string, data: Uint8Array): void {
-    if (this.fd === null) throw new Error(`${this.path}: writer is closed`);
+    if (this.fd === null) throw new SafetensorsWriteError('writer is closed', { file: this.path });
     const off = this.layout.offsets.get(name);
-    if (!off) throw new Error(`${this.path}: '${name}' is not in the planned layout`);
-    if (!this.pending.delete(name)) throw new Error(`${this.path}: '${name}' written twice`);
+    if (!off) throw new SafetensorsWriteError(`'${name}' is not in the planned layout`, { file: this.path, expected: `one of the ${this.layout.offsets.size} tensors the writer was opened with` });
+    if (!this.pending.delete(name)) throw new SafetensorsWriteError(`'${name}' written twice`, { file: this.path });
     const [s, e] = off;
     if (data.byteLength !== e - s) {
       const sp = this.specs[name];
-      throw new Error(`${this.path}: tensor '${name}' has ${data.byteLength} bytes, ${sp.dtype} [${sp.shape.join(', ')}] needs ${e - s}`);
+      throw new SafetensorsWriteError(`has ${data.byteLength} bytes, ${sp.dtype} [${sp.shape.join(', ')}] needs ${e - s}`, { file: this.path, field: `tensor '${name}'` });
     }
     let done = 0;
     while (done < data.byteLength) done += writeSync(this.fd, data, done, data.byteLength - done, this.layout.dataStart + s + done);
@@ -344,7 +346,7 @@ export class SafetensorsWriter {
     if (this.fd === null) return;
     if (this.pending.size) {
       this.abort();
-      throw new Error(`${this.path}: tensors never written: ${[...this.pending].join(', ')}`);
+      throw new SafetensorsWriteError(`tensors never written: ${[...this.pending].join(', ')}`, { file: this.path, expected: 'every planned tensor written before close()' });
     }
     fsyncSync(this.fd);
     closeSync(this.fd);

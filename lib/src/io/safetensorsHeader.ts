@@ -20,6 +20,7 @@
  * metadata keys or a 33-million-dimension shape, and building them took gigabytes): each is checked before the item is
  * stored, and each is far beyond what real checkpoints hold.
  */
+import { LoraLabError } from '../util/errors.js';
 import { DTYPES, isDtype, type Dtype } from './dtypes.js';
 import { JsonReader, JsonSyntaxError, SERDE_JSON_MAX_DEPTH, type JsonKind } from './boundedJson.js';
 
@@ -61,7 +62,8 @@ export interface ParsedHeader {
 }
 
 /** Why a header was refused; `limit` marks a LoRA Lab bound rather than a rule of the format. */
-export class HeaderSchemaError extends Error {
+export class HeaderSchemaError extends LoraLabError {
+  override name = 'HeaderSchemaError';
   constructor(message: string, readonly tensor?: string, readonly limit = false) {
     super(message);
   }

@@ -3,12 +3,13 @@
  * Gemma's tokenizer is a byte-fallback BPE with "▁" for spaces and <bos> prepended by its post-processor.
  * Encoding and decoding agree with Hugging Face's Rust tokenizers on Gemma 3's tokenizer.json (test/io/bpe.test.ts).
  */
+import { LoraLabError } from '../util/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { useRustByteFallback } from './byteFallback.js';
 
-export class TokenizerError extends Error {
+export class TokenizerError extends LoraLabError {
   override name = 'TokenizerError';
 }
 

@@ -5,8 +5,10 @@
  *   <file>: <field>: <what is wrong>; expected <expected>
  *
  * `file` is where the bad value came from (a path, or the API it was handed to when it came from code); `field` is the
- * tensor, key, option or argument. Each folder has its own subclass (`SafetensorsError`, `PeftConfigError`,
- * `ArgumentError`, `ShapeError`, …) so that a program can tell them apart; `InternalError` is the one for LoRA Lab's own bugs.
+ * tensor, key, option or argument. Each folder has its own subclass (`SafetensorsError`, `PeftConfigError`, …; and
+ * `ArgumentError`, `ShapeError` for any folder) so that a program can tell them apart; `InternalError` is the one for
+ * LoRA Lab's own bugs. A subclass is three lines on purpose (`class X extends LoraLabError { override name = 'X' }`):
+ * a real class, so that `instanceof` and the name in a stack trace work, with nothing else to learn.
  */
 
 export interface ErrorContext {
