@@ -15,6 +15,7 @@ import { activate, type Activation } from './activations.js';
 import { Linear, kaimingUniform } from './linear.js';
 import { bottleneckAdapterParameters, prefixParameters } from './counts.js';
 import { Module, type ParamInfo } from './module.js';
+import { ArgumentError } from '../util/errors.js';
 
 export interface BottleneckConfig {
   /** Bottleneck width m. */
@@ -30,7 +31,7 @@ export class BottleneckAdapter extends Module {
   constructor(readonly hidden: number, cfg: BottleneckConfig) {
     super();
     const m = cfg.bottleneck;
-    if (!Number.isInteger(m) || m <= 0) throw new Error(`bottleneck must be a positive integer (got ${m})`);
+    if (!Number.isInteger(m) || m <= 0) throw new ArgumentError(`got ${m}`, { file: 'BottleneckAdapter', field: 'bottleneck', expected: 'a positive integer' });
     const rng = new Rng(cfg.seed ?? 0);
     this.down = this.register('down', new Linear(hidden, m, { weight: kaimingUniform(m, hidden, () => rng.next()), bias: new Float32Array(m) }));
     this.up = this.register('up', new Linear(m, hidden, { weight: new Float32Array(hidden * m), bias: new Float32Array(hidden) }));

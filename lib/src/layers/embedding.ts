@@ -12,6 +12,11 @@ import { filledTensor } from '../backend/heap.js';
 import { kernelBackend } from '../backend/kernels.js';
 import { nativeBf16Tensor } from '../backend/nativeOps.js';
 import { headChunkRows } from './pieces.js';
+import { ArgumentError, ShapeError } from '../util/errors.js';
+
+function weightLengthError(length: number, numEmbeddings: number, embeddingDim: number): ShapeError {
+  return new ShapeError(`has ${length} values`, { file: 'Embedding', field: 'weight', expected: `${numEmbeddings * embeddingDim} for [${numEmbeddings}, ${embeddingDim}]` });
+}
 
 export class Embedding extends Module {
   private bf16: Uint16Array | null = null;
@@ -39,13 +44,13 @@ export class Embedding extends Module {
     if (weight.meta) {
       this.meta = true;
     } else if (weight.bf16) {
-      if (weight.bf16.length !== n) throw new Error(`Embedding: ${weight.bf16.length} values for [${numEmbeddings}, ${embeddingDim}]`);
+      if (weight.bf16.length !== n) throw weightLengthError(weight.bf16.length, numEmbeddings, embeddingDim);
       this.bf16 = weight.bf16;
     } else if (weight.f32) {
-      if (weight.f32.length !== n) throw new Error(`Embedding: ${weight.f32.length} values for [${numEmbeddings}, ${embeddingDim}]`);
+      if (weight.f32.length !== n) throw weightLengthError(weight.f32.length, numEmbeddings, embeddingDim);
       this.f32 = weight.f32;
     } else {
-      throw new Error('Embedding: no weight given');
+      throw new ArgumentError('no weight given', { file: 'Embedding', field: 'weight', expected: '{ bf16 }, { f32 } or { meta: true }' });
     }
   }
 
@@ -56,7 +61,7 @@ export class Embedding extends Module {
   /** Rows [start, end) as float32 values. */
   rows(start: number, end: number): Float32Array {
     const d = this.embeddingDim;
-    if (this.meta) throw new Error('a meta Embedding has no weights');
+    if (this.meta) throw new ArgumentError('a meta Embedding has no weights', { file: 'Embedding' });
     if (this.variable) {
       const slice = this.variable.slice([start, 0], [end - start, d]);
       const values = slice.dataSync() as Float32Array;
@@ -116,8 +121,8 @@ export class Embedding extends Module {
   forward(ids: number[][]): tf.Tensor3D {
     const B = ids.length;
     const T = ids[0]?.length ?? 0;
-    for (const row of ids) if (row.length !== T) throw new Error('Embedding: all sequences in a batch must have the same length (pad them)');
-    for (const row of ids) for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new Error(`token id ${id} is outside the vocabulary [0, ${this.numEmbeddings})`);
+    for (const [b, row] of ids.entries()) if (row.length !== T) throw new ShapeError(`sequence ${b} has ${row.length} tokens, sequence 0 has ${T}`, { file: 'Embedding', field: 'ids', expected: 'all sequences in a batch of the same length (pad them)' });
+    for (const row of ids) for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= this.numEmbeddings) throw new ArgumentError(`token id ${id} is outside the vocabulary [0, ${this.numEmbeddings})`, { file: 'Embedding', field: 'ids', expected: `integers in [0, ${this.numEmbeddings})` });
     const d = this.embeddingDim;
     if (this.variable) return this.gatherTrainable(ids.flat(), B, T);
     const table = this.residentTable();

@@ -6,3 +6,4 @@ export * from './adapters.js';
 export * from './embedding.js';
 export * from './norm.js';
 export * from './activations.js';
+export { PeftConfigError } from './loraChecks.js';

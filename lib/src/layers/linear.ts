@@ -18,6 +18,7 @@ import { numel } from '../numerics/dtype.js';
 import { BNB_4BIT_DEFAULTS, bnb4bitOptions, type Bnb4bitOptions } from '../quant/defaults.js';
 import { Module, type ParamInfo } from './module.js';
 import { DENSE_PIECE_ELEMENTS } from './pieces.js';
+import { ArgumentError, ShapeError, shapeText } from '../util/errors.js';
 
 export type ComputeDtype = 'float32' | 'bfloat16';
 
@@ -77,6 +78,11 @@ export function linearApply(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor | nul
 }
 
 
+/** x must be [..., in_features]; checked here so that the message names the layer, not TF.js's reshape or matMul. */
+function checkInput(x: tf.Tensor, inFeatures: number, layer: string): void {
+  if (x.rank === 0 || x.shape[x.rank - 1] !== inFeatures) throw new ShapeError(`has shape ${shapeText(x.shape)}`, { file: layer, field: 'x', expected: `[..., ${inFeatures}] (in_features ${inFeatures})` });
+}
+
 export interface LinearLike {
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -115,12 +121,13 @@ export class Linear extends Module implements BaseLinear {
     super();
     this.dtype = opts.dtype ?? 'float32';
     const w = opts.weight ?? kaimingUniform(outFeatures, inFeatures);
-    if (w.length !== inFeatures * outFeatures) throw new Error(`Linear: weight has ${w.length} values, [${outFeatures}, ${inFeatures}] needs ${inFeatures * outFeatures}`);
+    if (w.length !== inFeatures * outFeatures) throw new ShapeError(`has ${w.length} values`, { file: 'Linear', field: 'weight', expected: `${inFeatures * outFeatures} values for [out, in] = [${outFeatures}, ${inFeatures}]` });
     const values = this.dtype === 'bfloat16' ? roundToBf16(w) : w;
     this.weight = tf.variable(tf.tensor2d(values, [outFeatures, inFeatures]), opts.trainable ?? true);
     this.bias = opts.bias ? tf.variable(tf.tensor1d(opts.bias), opts.trainable ?? true) : null;
   }
   forward(x: tf.Tensor): tf.Tensor {
+    checkInput(x, this.inFeatures, 'Linear');
     return linearApply(x, this.weight as tf.Tensor2D, this.bias);
   }
   /** W values, [out, in] row-major. */
@@ -153,6 +160,8 @@ export class Linear extends Module implements BaseLinear {
   }
 }
 
+const noWeights = (what: string): ArgumentError => new ArgumentError(what, { file: 'MetaLinear' });
+
 /**
  * A linear layer with a shape and no weights ("meta" device in PyTorch terms): lets LoRA Lab build a whole
  * Gemma-2B- or 7B-shaped module tree to count parameters exactly without allocating them.
@@ -162,16 +171,16 @@ export class MetaLinear extends Module implements BaseLinear {
     super();
   }
   forward(): tf.Tensor {
-    throw new Error('MetaLinear has no weights: it only describes shapes');
+    throw noWeights('has no weights: it only describes shapes');
   }
   denseWeight(): Float32Array {
-    throw new Error('MetaLinear has no weights: it only describes shapes');
+    throw noWeights('has no weights: it only describes shapes');
   }
   setWeight(): void {
-    throw new Error('a MetaLinear base has no weights to change');
+    throw noWeights('is a base with no weights to change');
   }
   snapshot(): WeightSnapshot {
-    throw new Error('cannot merge into a MetaLinear (it has no weights)');
+    throw noWeights('cannot be merged into (it has no weights)');
   }
   override ownParameters(): ParamInfo[] {
     const ps: ParamInfo[] = [{ name: 'weight', shape: [this.outFeatures, this.inFeatures], numel: this.inFeatures * this.outFeatures, trainable: this.trainableFlag }];
@@ -214,7 +223,7 @@ export class Linear4bit extends Module implements BaseLinear {
 
   constructor(state: QuantState4bit, opts: { computeDtype?: ComputeDtype; bias?: Float32Array | null } = {}) {
     super();
-    if (state.shape.length !== 2) throw new Error(`Linear4bit: quant state shape [${state.shape.join(', ')}] is not [out, in]`);
+    if (state.shape.length !== 2) throw new ShapeError(`is ${shapeText(state.shape)}`, { file: 'Linear4bit', field: 'state.shape', expected: '[out, in]' });
     this.quantState = state;
     [this.outFeatures, this.inFeatures] = state.shape;
     this.computeDtype = opts.computeDtype ?? BNB_4BIT_DEFAULTS.computeDtype;
@@ -294,6 +303,7 @@ export class Linear4bit extends Module implements BaseLinear {
   static maxDenseElements = DENSE_PIECE_ELEMENTS;
 
   forward(x: tf.Tensor): tf.Tensor {
+    checkInput(x, this.inFeatures, 'Linear4bit');
     const [out, inF] = [this.outFeatures, this.inFeatures];
     const state = this.state;
     const dtype = this.computeDtype;

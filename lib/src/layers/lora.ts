@@ -10,9 +10,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { svdTopK } from '../linalg/svd.js';
+import { LoraLabError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { Linear, Linear4bit, MetaLinear, kaimingUniform, linearApply, type LinearLike, type WeightSnapshot } from './linear.js';
+import { checkInitLoraWeights, checkLoraAlpha, checkLoraDropout, checkLoraRank } from './loraChecks.js';
 import { Module, type ParamInfo } from './module.js';
+
+/** A merge that would write non-finite weights (a broken adapter); nothing was merged. */
+export class MergeError extends LoraLabError {
+  override name = 'MergeError';
+}
 
 export type InitLoraWeights = boolean | 'gaussian' | 'pissa';
 
@@ -80,9 +87,12 @@ export class LoraLinear extends Module implements LinearLike {
 
   constructor(base: Linear | Linear4bit | MetaLinear, cfg: LoraLayerConfig) {
     super();
-    if (!Number.isInteger(cfg.r) || cfg.r <= 0) throw new Error(`LoRA rank r must be a positive integer (got ${cfg.r})`);
+    // the same checks, and messages, as LoraConfig's
+    checkLoraRank(cfg.r);
+    checkLoraAlpha(cfg.loraAlpha);
     const dropout = cfg.loraDropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) throw new Error(`loraDropout must be in [0, 1) (got ${dropout})`);
+    checkLoraDropout(dropout);
+    checkInitLoraWeights(cfg.initLoraWeights ?? true);
     this.baseLayer = base;
     this.r = cfg.r;
     this.loraAlpha = cfg.loraAlpha;
@@ -119,8 +129,7 @@ export class LoraLinear extends Module implements LinearLike {
     if (init === true) return { a: uniform(r, inF), b: new Float32Array(out * r) };
     if (init === false) return { a: uniform(r, inF), b: uniform(out, r) };
     if (init === 'gaussian') return { a: rng.normalArray(r * inF, 1 / r), b: new Float32Array(out * r) };
-    if (init === 'pissa') return this.pissaInit();
-    throw new Error(`initLoraWeights must be true, false, 'gaussian' or 'pissa' (got ${String(init)})`);
+    return this.pissaInit(); // 'pissa': the constructor refused anything else
   }
 
   /**
@@ -211,7 +220,8 @@ export class LoraLinear extends Module implements LinearLike {
     const merged = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) merged[i] = w[i] + delta[i];
     if (opts.safeMerge && !merged.every(Number.isFinite)) {
-      throw new Error('NaNs detected in the merged weights. The adapter seems to be broken');
+      // PEFT's words (tuners/lora/layer.py, safe_merge)
+      throw new MergeError('NaNs detected in the merged weights. The adapter seems to be broken');
     }
     const report: MergeReport = {};
     this.original = original;

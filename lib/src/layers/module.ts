@@ -4,6 +4,7 @@
  * `targetModules` and saved keys mean the same thing here.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from '../util/errors.js';
 
 export interface ParamInfo {
   /** Dotted name relative to the module, e.g. `weight` or `lora_A.weight`. */
@@ -45,7 +46,7 @@ export abstract class Module {
 
   /** Replace a child (used to wrap a Linear in a LoraLinear). */
   setChild(name: string, m: Module): void {
-    if (!this.childModules.has(name)) throw new Error(`no child module '${name}' to replace`);
+    if (!this.childModules.has(name)) throw new ArgumentError(`no child module '${name}' to replace`, { file: 'Module.setChild', field: 'name', expected: `one of ${[...this.childModules.keys()].join(', ') || '(no children)'}` });
     this.childModules.set(name, m);
     this.onChildReplaced(name, m);
   }

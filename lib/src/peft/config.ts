@@ -5,6 +5,7 @@
  */
 import { PyFloat, pyJsonDumpsIndent, type PyJson } from '../io/pyjson.js';
 import type { InitLoraWeights } from '../layers/lora.js';
+import { checkInitLoraWeights, checkLoraAlpha, checkLoraDropout, checkLoraRank, PeftConfigError } from '../layers/loraChecks.js';
 
 export type TaskType = 'CAUSAL_LM' | 'SEQ_CLS' | 'SEQ_2_SEQ_LM' | 'TOKEN_CLS' | 'QUESTION_ANS' | 'FEATURE_EXTRACTION';
 
@@ -65,17 +66,16 @@ export function loraConfig(partial: Partial<LoraConfig> = {}): LoraConfig {
   return c;
 }
 
-export class PeftConfigError extends Error {
-  override name = 'PeftConfigError';
-}
+export { PeftConfigError };
 
-export function validateLoraConfig(c: LoraConfig, where = 'LoraConfig'): void {
-  if (!Number.isInteger(c.r) || c.r <= 0) throw new PeftConfigError(`${where}: r must be a positive integer, got ${JSON.stringify(c.r)}`);
-  if (typeof c.loraAlpha !== 'number' || !Number.isFinite(c.loraAlpha)) throw new PeftConfigError(`${where}: lora_alpha must be a number, got ${JSON.stringify(c.loraAlpha)}`);
-  if (!(c.loraDropout >= 0 && c.loraDropout < 1)) throw new PeftConfigError(`${where}: lora_dropout must be in [0, 1), got ${JSON.stringify(c.loraDropout)}`);
-  if (c.bias !== 'none') throw new PeftConfigError(`${where}: bias '${c.bias}' is not supported (LoRA Lab trains bias='none', PEFT's default)`);
-  if (![true, false, 'gaussian', 'pissa'].includes(c.initLoraWeights as never)) throw new PeftConfigError(`${where}: init_lora_weights must be true, false, "gaussian" or "pissa", got ${JSON.stringify(c.initLoraWeights)}`);
-  for (const [k, v] of Object.entries(c.rankPattern)) if (!Number.isInteger(v) || v <= 0) throw new PeftConfigError(`${where}: rank_pattern['${k}'] must be a positive integer, got ${JSON.stringify(v)}`);
+/** `file` names adapter_config.json when the config came from one. */
+export function validateLoraConfig(c: LoraConfig, file?: string): void {
+  checkLoraRank(c.r, file);
+  checkLoraAlpha(c.loraAlpha, file);
+  checkLoraDropout(c.loraDropout, file);
+  if (c.bias !== 'none') throw new PeftConfigError(`'${c.bias}' is not supported`, { file, field: 'bias', expected: "'none' (LoRA Lab trains bias='none', PEFT's default)" });
+  checkInitLoraWeights(c.initLoraWeights, file);
+  for (const [k, v] of Object.entries(c.rankPattern)) checkLoraRank(v, file, `rank_pattern['${k}']`);
 }
 
 const num = (x: number): number | PyFloat => (Number.isInteger(x) ? x : new PyFloat(x));

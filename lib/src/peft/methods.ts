@@ -8,6 +8,7 @@ import { BottleneckAdapter, PrefixKV } from '../layers/adapters.js';
 import { Module, ModuleList, countParameters, type ParameterCount } from '../layers/module.js';
 import type { Activation } from '../layers/activations.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
+import { PeftConfigError } from './config.js';
 
 export interface MethodModel {
   model: GemmaForCausalLM;
@@ -32,7 +33,7 @@ export function addBottleneckAdapters(model: GemmaForCausalLM, opts: { bottlenec
 }
 
 export function addPrefixTuning(model: GemmaForCausalLM, opts: { numVirtualTokens: number; seed?: number }): MethodModel {
-  if (!Number.isInteger(opts.numVirtualTokens) || opts.numVirtualTokens <= 0) throw new Error(`numVirtualTokens must be a positive integer (got ${opts.numVirtualTokens})`);
+  if (!Number.isInteger(opts.numVirtualTokens) || opts.numVirtualTokens <= 0) throw new PeftConfigError(`got ${opts.numVirtualTokens}`, { file: 'addPrefixTuning', field: 'numVirtualTokens', expected: 'a positive integer' });
   model.setTrainable(false);
   const kvDim = model.config.numKeyValueHeads * model.config.headDim;
   const added = new ModuleList();

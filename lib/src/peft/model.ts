@@ -3,6 +3,7 @@
  * base model's (`model.layers.0.self_attn.q_proj` becomes a LoraLinear with `base_layer`, `lora_A`, `lora_B`), so
  * saved keys are PEFT's: `base_model.model.<path>.lora_A.weight`.
  */
+import { InternalError } from '../util/errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { floatTensor, toFloat32 } from '../io/floats.js';
 import { LARGEST_FINITE, castValues, type FloatDType } from '../numerics/dtype.js';
 import { nonFiniteName } from '../quant/bnbFormat.js';
 import { Linear, Linear4bit, MetaLinear } from '../layers/linear.js';
-import { LoraLinear, type MergeReport } from '../layers/lora.js';
+import { LoraLinear, MergeError, type MergeReport } from '../layers/lora.js';
 import { Module, countParameters, formatTrainableParameters, type ParameterCount } from '../layers/module.js';
 import { adapterConfigJson, loraConfig, parseAdapterConfig, PeftConfigError, type LoraConfig } from './config.js';
 import { checkTargetModules, isTarget, rankAndAlpha } from './targets.js';
@@ -26,7 +27,7 @@ function parentOf(root: Module, path: string): { parent: Module; attr: string } 
   let m: Module = root;
   for (const p of parts) {
     const c = m.getChild(p);
-    if (!c) throw new Error(`no module at '${path}'`);
+    if (!c) throw new InternalError(`no module at '${path}', a path the model itself listed`);
     m = c;
   }
   return { parent: m, attr };
@@ -45,9 +46,7 @@ export interface MergeOptions {
   dtype?: FloatDType;
 }
 
-export class MergeError extends Error {
-  override name = 'MergeError';
-}
+export { MergeError };
 
 /** W + ΔW of one layer as merge() computes it (float32), rounded to `dtype`, must be finite everywhere. */
 function checkMergedFinite(path: string, l: LoraLinear, dtype: FloatDType): void {

@@ -7,10 +7,11 @@ import { createGemma } from '../models/gemma/load.js';
 import { getPeftModel } from './model.js';
 import { addBottleneckAdapters, addPrefixTuning } from './methods.js';
 import { methodTable, type MethodRow, type MethodTableOptions, type ShapeConfig } from './paramCounts.js';
+import { ArgumentError } from '../util/errors.js';
 
 /** The same table by building the module trees (meta layers) and counting their parameters. */
 export function methodTableByModules(cfg: ShapeConfig, o: MethodTableOptions): MethodRow[] {
-  if (cfg.mlp === 'plain') throw new Error('methodTableByModules: LoRA Lab builds Gemma\'s gated MLP only; this model has a plain two-matrix MLP: count it with methodTable');
+  if (cfg.mlp === 'plain') throw new ArgumentError("LoRA Lab builds Gemma's gated MLP only; this model has a plain two-matrix MLP: count it with methodTable", { file: 'methodTableByModules', field: 'mlp', expected: "'gated'" });
   const fresh = () => createGemma(cfg, { meta: true });
   const full = fresh();
   full.setTrainable(true);
