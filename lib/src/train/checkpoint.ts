@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CheckpointStateError } from './errors.js';
 
 export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
@@ -47,7 +48,7 @@ export function latestCheckpoint(outDir: string): string | null {
   if (!existsSync(p)) return null;
   const name = readFileSync(p, 'utf8').trim();
   const dir = join(outDir, name);
-  if (!existsSync(dir)) throw new Error(`${p} names ${name}, which does not exist`);
+  if (!existsSync(dir)) throw new CheckpointStateError(`names ${name}, which does not exist`, { file: p, expected: 'the name of a checkpoint folder beside it' });
   return dir;
 }
 

@@ -6,10 +6,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { IGNORE_INDEX } from './loss.js';
+import { DataError } from './errors.js';
 
-export class DataError extends Error {
-  override name = 'DataError';
-}
+export { DataError };
 
 /** Read JSONL, checking that every line is a JSON object with the required string fields. */
 export function readJsonl<K extends string>(path: string, fields: readonly K[]): Record<K, string>[] {

@@ -18,6 +18,7 @@ import type { Batch } from './data.js';
 import { headLoss } from './loss.js';
 import { AdamW, clipGradNormOnDevice, learningRate, type Schedule } from './optim.js';
 import { TrainingDivergedError } from './trainer.js';
+import { ArgumentError } from '../util/errors.js';
 
 export interface DeviceStepOptions {
   lr: number;
@@ -50,8 +51,8 @@ export class DeviceTrainStep {
   private readonly o: Required<DeviceStepOptions>;
 
   constructor(readonly model: GemmaForCausalLM, readonly params: Map<string, tf.Variable>, opts: DeviceStepOptions) {
-    if (!(opts.lr > 0)) throw new Error(`DeviceTrainStep: lr must be above 0 (got ${opts.lr})`);
-    if (params.size === 0) throw new Error('DeviceTrainStep: no trainable parameters (attach LoRA first)');
+    if (!(opts.lr > 0)) throw new ArgumentError(`got ${opts.lr}`, { file: 'DeviceTrainStep', field: 'lr', expected: 'a learning rate above 0' });
+    if (params.size === 0) throw new ArgumentError('no trainable parameters', { file: 'DeviceTrainStep', field: 'params', expected: 'one or more (attach LoRA first)' });
     this.o = { totalSteps: 1, warmupSteps: 0, schedule: 'constant', weightDecay: 0, maxGradNorm: 1, beta2: 0.999, ...opts };
     this.optimizer = new AdamW(params, { weightDecay: this.o.weightDecay, beta2: this.o.beta2 });
   }

@@ -7,27 +7,42 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { productXWt } from '../layers/linear.js';
+import { ArgumentError, ShapeError } from '../util/errors.js';
+import { DataError } from './errors.js';
 
 export const IGNORE_INDEX = -100;
 
-/** logits [B, T, V], labels [B][T] aligned with the inputs (shifted here). */
-export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar {
-  const [B, T, V] = logits.shape;
-  const target = new Int32Array(B * (T - 1));
+/**
+ * The labels the logits at [b, t] are scored against, labels[b][t + 1], flattened to B·(T − 1) positions: `target`
+ * (`fill` where masked), `mask` (1 where a label counts) and how many count. Labels must be [B][T] like the inputs.
+ */
+function shiftedTargets(labels: number[][], B: number, T: number, V: number, where: string, fill: number): { target: Int32Array; mask: Float32Array; count: number } {
+  const ragged = labels.findIndex((row) => row.length !== T);
+  if (labels.length !== B || ragged >= 0) {
+    const got = labels.length !== B ? `${labels.length} rows` : `row ${ragged} has ${labels[ragged].length} labels`;
+    throw new ShapeError(`${got} for inputs [${B}, ${T}]`, { file: where, field: 'labels', expected: `[${B}][${T}], one label per input token` });
+  }
+  const target = new Int32Array(B * (T - 1)).fill(fill);
   const mask = new Float32Array(B * (T - 1));
   let count = 0;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T - 1; t++) {
       const y = labels[b][t + 1];
-      if (y !== IGNORE_INDEX) {
-        if (!Number.isInteger(y) || y < 0 || y >= V) throw new Error(`label ${y} at [${b}, ${t + 1}] is outside the vocabulary [0, ${V})`);
-        target[b * (T - 1) + t] = y;
-        mask[b * (T - 1) + t] = 1;
-        count++;
-      }
+      if (y === IGNORE_INDEX) continue;
+      if (!Number.isInteger(y) || y < 0 || y >= V) throw new ArgumentError(`label ${y} at [${b}, ${t + 1}] is outside the vocabulary [0, ${V})`, { file: where, field: 'labels', expected: `${IGNORE_INDEX} or integers in [0, ${V})` });
+      target[b * (T - 1) + t] = y;
+      mask[b * (T - 1) + t] = 1;
+      count++;
     }
   }
-  if (count === 0) throw new Error('the batch has no tokens to learn from (every label is masked)');
+  if (count === 0) throw new DataError('the batch has no tokens to learn from (every label is masked)', { file: where, field: 'labels' });
+  return { target, mask, count };
+}
+
+/** logits [B, T, V], labels [B][T] aligned with the inputs (shifted here). */
+export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar {
+  const [B, T, V] = logits.shape;
+  const { target, mask, count } = shiftedTargets(labels, B, T, V, 'causalLmLoss', 0);
   return tf.tidy(() => {
     const lp = tf.logSoftmax(logits.slice([0, 0, 0], [B, T - 1, V]).reshape([B * (T - 1), V]));
     const picked = tf.sum(lp.mul(tf.oneHot(tf.tensor1d(target, 'int32'), V)), 1);
@@ -45,20 +60,7 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
   const [B, T, d] = h.shape;
   const V = head.numEmbeddings;
   const N = B * (T - 1);
-  const target = new Int32Array(N).fill(-1);
-  const maskArr = new Float32Array(N);
-  let count = 0;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T - 1; t++) {
-      const y = labels[b][t + 1];
-      if (y === IGNORE_INDEX) continue;
-      if (!Number.isInteger(y) || y < 0 || y >= V) throw new Error(`label ${y} at [${b}, ${t + 1}] is outside the vocabulary [0, ${V})`);
-      target[b * (T - 1) + t] = y;
-      maskArr[b * (T - 1) + t] = 1;
-      count++;
-    }
-  }
-  if (count === 0) throw new Error('the batch has no tokens to learn from (every label is masked)');
+  const { target, mask: maskArr, count } = shiftedTargets(labels, B, T, V, 'fusedHeadCausalLoss', -1);
   const chunk = head.chunkRows;
   const chunkTensor = (s: number, e: number) => head.rowsTensor(s, e);
   /** logits of a chunk for the N positions: h · E_cᵀ */

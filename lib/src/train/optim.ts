@@ -5,6 +5,7 @@
  * with gradient clipping by global norm before the step, and learning-rate schedules with linear warmup.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ArgumentError, ShapeError } from '../util/errors.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -83,8 +84,8 @@ export class AdamW {
     for (const [src, dst] of [[s.m, this.m], [s.v, this.v]] as const) {
       for (const [k, vals] of src) {
         const target = dst.get(k);
-        if (!target) throw new Error(`optimizer state has '${k}', which is not a trainable parameter of this run`);
-        if (target.size !== vals.length) throw new Error(`optimizer state for '${k}' has ${vals.length} values, the parameter has ${target.size}`);
+        if (!target) throw new ArgumentError("is in the optimizer state but not a trainable parameter of this run", { file: 'AdamW.loadState', field: k, expected: `one of this run's ${dst.size} trainable parameters` });
+        if (target.size !== vals.length) throw new ShapeError(`optimizer state has ${vals.length} values`, { file: 'AdamW.loadState', field: k, expected: `${target.size}, the parameter's size` });
         const t = tf.tensor(vals, target.shape);
         target.assign(t);
         t.dispose();

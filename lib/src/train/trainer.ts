@@ -16,10 +16,12 @@ import { SafetensorsReader, writeSafetensors } from '../io/index.js';
 import { floatTensor, toFloat32 } from '../io/floats.js';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { addInto } from '../layers/module.js';
-import { BatchSampler, padBatch, type Example } from './data.js';
+import { BatchSampler, DataError, padBatch, type Example } from './data.js';
 import { headLoss } from './loss.js';
 import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
 import { commitCheckpoint, latestCheckpoint, pruneCheckpoints, writeFileAtomic } from './checkpoint.js';
+import { ArgumentError } from '../util/errors.js';
+import { CheckpointStateError, TrainingDivergedError } from './errors.js';
 
 export interface TrainOptions {
   steps: number;
@@ -60,14 +62,7 @@ export interface TrainableSet {
   load(dir: string): void;
 }
 
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-}
-
-/** A checkpoint's trainer_state.json that cannot be resumed from; the message names the file and the field. */
-export class CheckpointStateError extends Error {
-  override name = 'CheckpointStateError';
-}
+export { CheckpointStateError, TrainingDivergedError };
 
 /** What a checkpoint records about the loop besides the weights and the optimizer moments. */
 export interface TrainerState {
@@ -118,7 +113,7 @@ export function variablesTrainableSet(params: Map<string, tf.Variable>, file = '
       const r = SafetensorsReader.open(join(dir, file));
       try {
         for (const [k, v] of params) {
-          if (!r.has(k)) throw new Error(`${join(dir, file)}: missing '${k}'`);
+          if (!r.has(k)) throw new CheckpointStateError('missing', { file: join(dir, file), field: k, expected: 'every trainable parameter of this run' });
           const t = tf.tensor(toFloat32(r.read(k)), v.shape);
           v.assign(t);
           t.dispose();
@@ -152,8 +147,8 @@ export class Trainer {
     opts: TrainOptions,
     readonly padId: number,
   ) {
-    if (!train.length) throw new Error('no training examples');
-    if (!(opts.steps > 0)) throw new Error(`steps must be positive (got ${opts.steps})`);
+    if (!train.length) throw new DataError('no training examples', { file: 'Trainer', field: 'train', expected: 'one or more examples' });
+    if (!(opts.steps > 0)) throw new ArgumentError(`got ${opts.steps}`, { file: 'Trainer', field: 'steps', expected: 'a positive number of steps' });
     this.o = {
       gradAccum: 1, warmupSteps: 0, schedule: 'constant', weightDecay: 0, maxGradNorm: 1, beta2: 0.999, seed: 0, evalEvery: 0,
       saveEvery: 0, keepCheckpoints: 2, resume: false, ...opts,
