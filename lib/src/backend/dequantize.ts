@@ -24,6 +24,7 @@ import { dequantize4bitWebGpu, dequantizeResident4bit, roundToBf16WebGpu, upload
 import { filledTensor, heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
 import { nativeDequantize4bit, nativeRecoverAbsmax } from './nativeOps.js';
 import { KERNEL_TABLE, kernelBackend, type DequantizeKernelName } from './kernels.js';
+import { ArgumentError, ShapeError, shapeText } from '../util/errors.js';
 
 /** Below this many elements the plain loop is as fast as copying into the SIMD kernel's memory and back. */
 const SIMD_MIN_ELEMENTS = 4096;
@@ -90,12 +91,12 @@ export function dequantizeToTensor(
   absmaxAll?: Float32Array,
   resident: ResidentPacked4bit | null = null,
 ): tf.Tensor2D {
-  if (state.shape.length !== 2) throw new Error(`dequantizeToTensor: quant state shape [${state.shape.join(', ')}] is not 2-D`);
+  if (state.shape.length !== 2) throw new ShapeError(`is ${shapeText(state.shape)}`, { file: 'dequantizeToTensor', field: 'state.shape', expected: '2-D [out, in]' });
   const [outF, inF] = state.shape;
   const [r0, r1] = rows ?? [0, outF];
   const e0 = r0 * inF;
   if (!(r0 >= 0 && r1 <= outF && r0 < r1) || e0 % state.blocksize !== 0 || e0 % 2 !== 0) {
-    throw new Error(`dequantizeToTensor: rows [${r0}, ${r1}) of [${outF}, ${inF}] do not start on a block boundary (blocksize ${state.blocksize})`);
+    throw new ShapeError(`[${r0}, ${r1}) of [${outF}, ${inF}] do not start on a block boundary (blocksize ${state.blocksize})`, { file: 'dequantizeToTensor', field: 'rows', expected: `0 <= start < end <= ${outF}, start · ${inF} a multiple of the blocksize` });
   }
   const shape: [number, number] = [r1 - r0, inF];
   const n = shape[0] * inF;
@@ -158,7 +159,7 @@ export function rowChunks(outF: number, inF: number, blocksize: number, maxEleme
  * through JS.
  */
 export function roundTensorToBf16<R extends tf.Rank>(t: tf.Tensor<R>): tf.Tensor<R> {
-  if (t.dtype !== 'float32') throw new Error(`roundTensorToBf16: expected a float32 tensor, got ${t.dtype}`);
+  if (t.dtype !== 'float32') throw new ArgumentError(`got a ${t.dtype} tensor`, { file: 'roundTensorToBf16', field: 't', expected: 'a float32 tensor' });
   if (kernelBackend() === 'webgpu') return roundToBf16WebGpu(t);
   const fused = fusedKernel();
   if (!fused) return tf.tensor(roundToBf16(t.dataSync() as Float32Array), t.shape, 'float32') as tf.Tensor<R>;

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { numel } from '../numerics/dtype.js';
+import { assertInternal } from '../util/errors.js';
 
 /** The parts of TF.js's wasm backend used here and by the fused 4-bit kernel (public members of BackendWasm). */
 export interface WasmBackendLike {
@@ -27,7 +28,7 @@ export function wasmHeap(): { backend: WasmBackendLike; memory: WebAssembly.Memo
 /** Byte offset of a wasm-backend tensor's values in the heap. */
 export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error('the wasm backend does not know this tensor');
+  assertInternal(d, 'the wasm backend does not know this tensor');
   return d.memoryOffset;
 }
 

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { numel } from '../numerics/dtype.js';
 import { heapOffset, wasmHeap, type WasmBackendLike } from './heap.js';
 import type { NativeAddon } from './native.js';
+import { ShapeError } from '../util/errors.js';
 
 interface MatMulArgs {
   inputs: { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -78,7 +79,7 @@ function nativeBatchMatMul(addon: NativeAddon, fallback: tf.KernelFunc) {
     const kb = transposeB ? bCols : bRows;
     const N = transposeB ? bRows : bCols;
     if (K !== kb) {
-      throw new Error(`matMul: inner dimensions ${K} and ${kb} of shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) do not match`);
+      throw new ShapeError(`inner dimensions ${K} and ${kb} of shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB}) do not match`, { file: 'matMul' });
     }
     const idx = batchIndices(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const batch = numel(idx.shape);

@@ -7,6 +7,7 @@
  * `webgpu` package); else `wasm` (ships inside its npm package: the default on CPU); else `cpu`.
  */
 
+import { LoraLabError } from '../util/errors.js';
 import { describeNative, type NativeStatus } from './native.js';
 
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -33,7 +34,7 @@ export interface BackendChoice {
   native?: NativeStatus;
 }
 
-export class BackendError extends Error {
+export class BackendError extends LoraLabError {
   override name = 'BackendError';
 }
 

@@ -8,6 +8,7 @@
  *   large matrix, finished by svdJacobi on the small projected matrix.
  */
 import { Rng } from '../util/rng.js';
+import { ShapeError } from '../util/errors.js';
 
 export interface Svd {
   /** [m, k] left singular vectors, row-major. */
@@ -29,7 +30,7 @@ function transpose(a: Float64Array, m: number, n: number): Float64Array {
 
 /** Full thin SVD (k = min(m, n)) by one-sided Jacobi rotations on the columns. */
 export function svdJacobi(a: ArrayLike<number>, m: number, n: number, opts: { tol?: number; maxSweeps?: number } = {}): Svd {
-  if (a.length !== m * n) throw new Error(`svdJacobi: ${a.length} values for a ${m}x${n} matrix`);
+  if (a.length !== m * n) throw new ShapeError(`${a.length} values for a ${m}x${n} matrix`, { file: 'svdJacobi', field: 'a', expected: `m · n = ${m * n} values` });
   // Work on the orientation with fewer columns: A = U S Vt  <=>  Aᵀ = V S Uᵀ.
   if (n > m) {
     const r = svdJacobi(transpose(Float64Array.from(a), m, n), n, m, opts);

@@ -23,6 +23,7 @@
 import { numel } from '../numerics/dtype.js';
 import { DENSE_PIECE_ELEMENTS, headChunkRows } from '../layers/pieces.js';
 import { loraParameterCount, modelWeightShapes, totalParameters, type ShapeConfig } from '../peft/paramCounts.js';
+import { ArgumentError } from '../util/errors.js';
 
 export type MemoryMethod = 'full' | 'lora' | 'qlora';
 export type Runtime = 'pytorch' | 'loralab';
@@ -96,7 +97,7 @@ function linearAndOther(cfg: ShapeConfig): { linear: number; other: number; larg
 export function predictMemory(cfg: ShapeConfig, o: MemoryOptions): MemoryBreakdown {
   const runtime = o.runtime ?? 'pytorch';
   const precision = o.precision ?? 'mixed';
-  if (precision !== 'mixed' && precision !== 'bf16') throw new Error(`predictMemory: precision must be 'mixed' or 'bf16' (got '${String(precision)}')`);
+  if (precision !== 'mixed' && precision !== 'bf16') throw new ArgumentError(`precision must be 'mixed' or 'bf16' (got '${String(precision)}')`, { file: 'predictMemory' });
   const s = o.seqLen ?? 512;
   const b = o.batchSize ?? 1;
   const ckpt = o.gradientCheckpointing ?? (o.method === 'qlora' && runtime === 'pytorch');

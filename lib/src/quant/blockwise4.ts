@@ -12,6 +12,7 @@
 import { bucketize, codebook, quantBounds, type QuantType } from './codebooks.js';
 import { QuantizationError } from './errors.js';
 import { roundToBf16 } from '../numerics/bf16.js';
+import { assertInternal } from '../util/errors.js';
 
 const fr = Math.fround;
 
@@ -126,7 +127,7 @@ export function bucketTable(quantType: QuantType): BucketTable {
     while (p < bounds.length && bounds[p] < lo) p++;
     below[k] = p;
     inside[k] = p < bounds.length && bounds[p] < hi ? bounds[p] : 2;
-    if (p + 1 < bounds.length && bounds[p + 1] < hi) throw new Error(`bucket ${k} holds two midpoints of the ${quantType} codebook`);
+    assertInternal(!(p + 1 < bounds.length && bounds[p + 1] < hi), `bucket ${k} holds two midpoints of the ${quantType} codebook`);
   }
   t = { below, inside };
   tables.set(quantType, t);

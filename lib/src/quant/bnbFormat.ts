@@ -10,6 +10,7 @@
  *   P.quant_state.bitsandbytes__nf4     U8  [len]  UTF-8 of json.dumps({quant_type, blocksize, dtype, shape,
  *                                                   nested_blocksize, nested_dtype, nested_offset})
  */
+import { LoraLabError } from '../util/errors.js';
 import type { QuantType } from './codebooks.js';
 import { FLOAT_DTYPES, isFloatDType, numel } from '../numerics/dtype.js';
 import type { QuantState4bit } from './quantize4bit.js';
@@ -24,7 +25,7 @@ export const VALID_QS_KEYS = [
 
 const QUANT_STATE_RE = /\.quant_state\.bitsandbytes__(nf4|fp4)$/;
 
-export class BnbFormatError extends Error {
+export class BnbFormatError extends LoraLabError {
   override name = 'BnbFormatError';
 }
 

@@ -2,6 +2,7 @@
  * The 4-bit codebooks of bitsandbytes (`functional.py` `get_4bit_type`), index = 4-bit code.
  * Every literal is exactly representable in float32; these are the tensors saved as `weight.quant_map`.
  */
+import { QuantizationError } from './errors.js';
 
 export type QuantType = 'nf4' | 'fp4';
 
@@ -32,7 +33,7 @@ export const FP4_SORT_ORDER: Uint8Array = Uint8Array.from([11, 10, 13, 12, 15, 1
 export function codebook(quantType: QuantType): Float32Array {
   if (quantType === 'nf4') return NF4_CODE;
   if (quantType === 'fp4') return FP4_CODE;
-  throw new Error(`unknown quant type '${String(quantType)}' (expected 'nf4' or 'fp4')`);
+  throw new QuantizationError(`unknown quant type '${String(quantType)}'`, { field: 'quant_type', expected: "'nf4' or 'fp4'" });
 }
 
 /**

@@ -1,4 +1,5 @@
 /** An input that quantization cannot represent: a bad blocksize, a non-finite value, a size mismatch. */
-export class QuantizationError extends Error {
+import { LoraLabError } from '../util/errors.js';
+export class QuantizationError extends LoraLabError {
   override name = 'QuantizationError';
 }

@@ -9,6 +9,7 @@ import { blockAbsmax } from './blockwise4.js';
 import { bnb4bitOptions, type Bnb4bitOptions } from './defaults.js';
 import { bitsPerParameter, dequantize4bit, quantize4bit, type BitsPerParameter, type QuantState4bit } from './quantize4bit.js';
 import { NESTED_BLOCKSIZE, meanF32 } from './doubleQuant.js';
+import { QuantizationError } from './errors.js';
 
 export interface Progress {
   /** Bytes of source tensor data processed so far, and in all. */
@@ -49,7 +50,7 @@ export function quantizeFile(input: string, output: string, opts: QuantizeFileOp
   try {
     const already = findQuantizedParams(reader.names());
     if (already.length) {
-      throw new Error(`${input}: already holds 4-bit parameters (${already[0].stateKey}${already.length > 1 ? `, +${already.length - 1} more` : ''}); dequantize it first`);
+      throw new QuantizationError(`already holds 4-bit parameters (${already[0].stateKey}${already.length > 1 ? `, +${already.length - 1} more` : ''})`, { file: input, expected: 'a file of dense weights: dequantize it first' });
     }
     const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
     const quantize = (name: string): QuantState4bit => {

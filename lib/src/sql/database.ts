@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { leadingKeyword, onlyTrivia, refusal, runReadOnlyQuery, skipTrivia } from './statement.js';
+import { SqlTaskError } from './errors.js';
 
 export type SqlValue = number | string | Uint8Array | null;
 
@@ -82,7 +83,7 @@ export class SqlDatabase {
   static async open(dir: string, limits: Partial<SqlLimits> = {}): Promise<SqlDatabase> {
     const read = (f: string) => {
       const p = join(dir, f);
-      if (!existsSync(p)) throw new Error(`${dir}: no ${f} (expected the task's schema.sql and data.sql)`);
+      if (!existsSync(p)) throw new SqlTaskError(`no ${f}`, { file: dir, expected: "the task's schema.sql and data.sql" });
       return readFileSync(p, 'utf8');
     };
     return SqlDatabase.fromSql(dir, read('schema.sql'), read('data.sql'), limits);
@@ -102,7 +103,7 @@ export class SqlDatabase {
         workerData: { sqlJsPath: this.sqlJsPath, schema: this.bytes ? '' : this.schema, data: this.bytes ? '' : this.data, bytes: this.bytes, limits: this.limits },
         resourceLimits: { maxOldGenerationSizeMb: this.limits.workerHeapMb, maxYoungGenerationSizeMb: 16 },
       });
-      const fail = (e: Error) => reject(new Error(`${this.dir}: cannot load the database (${e.message})`));
+      const fail = (e: Error) => reject(new SqlTaskError(`cannot load the database (${e.message})`, { file: this.dir, cause: e }));
       const onMsg = (m: Reply) => {
         if (m.ready) {
           w.off('message', onMsg);
@@ -110,7 +111,7 @@ export class SqlDatabase {
           this.bytes = m.bytes ?? null;
           this.worker = w;
           resolve(w);
-        } else if (m.fatal) fail(new Error(m.fatal));
+        } else if (m.fatal) fail(new SqlTaskError(m.fatal));
       };
       w.on('message', onMsg);
       w.once('error', fail);

@@ -8,6 +8,7 @@ import type { SqlResult, SqlValue } from './database.js';
 import type { TestSuite } from './testSuite.js';
 import { canonicalSql, literalsPresent, sqlLiterals } from './tokens.js';
 import { rate, type Rate } from '../util/stats.js';
+import { SqlTaskError } from './errors.js';
 
 /** What grading needs of a database: SqlDatabase in Node, a Web Worker running sql.js in a browser. */
 export interface SqlRunner {
@@ -119,7 +120,7 @@ async function firstFailingVariant(suite: TestSuite, gold: string, predicted: st
   const verdicts = await Promise.all(
     suite.variants.map(async ({ seed, db }) => {
       const g = await db.run(gold, opts);
-      if (!g.ok) throw new Error(`gold SQL failed on test-suite variant ${seed}: ${gold}: ${g.error}`);
+      if (!g.ok) throw new SqlTaskError(`gold SQL failed on test-suite variant ${seed}: ${g.error}`, { field: gold, expected: 'gold SQL that runs on every variant' });
       return sameResult(g, await db.run(predicted, opts), orderedBy(gold)) ? null : seed;
     }),
   );
@@ -133,7 +134,7 @@ export async function gradeSql(db: SqlRunner, items: { question: string; gold: s
   const run = { timeoutMs: opts.timeoutMs };
   for (const it of items) {
     const gold = await db.run(it.gold, run);
-    if (!gold.ok) throw new Error(`gold SQL failed for "${it.question}": ${gold.error}`);
+    if (!gold.ok) throw new SqlTaskError(`gold SQL failed: ${gold.error}`, { field: `question "${it.question}"`, expected: 'gold SQL that runs on the task database' });
     const pred = await db.run(it.predicted, run);
     const goldLiterals = sqlLiterals(it.gold);
     const predictedLiterals = sqlLiterals(it.predicted);

@@ -7,4 +7,5 @@ export * from './grade.js';
 export * from './testSuite.js';
 export * from './taskRows.js';
 export * from './tokens.js';
+export * from './errors.js';
 export { wilson, rate, meanInterval, Z95, type Rate, type MeanInterval } from '../util/stats.js';

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqlDatabase, type SqlLimits } from './database.js';
 import { SHIPPED_SEED, shippedTaskRows, taskRowsToSql, variantTaskRows } from './taskRows.js';
+import { SqlTaskError } from './errors.js';
 
 export interface TestSuite {
   variants: { seed: number; db: SqlDatabase }[];
@@ -26,10 +27,10 @@ export const variantSeeds = (count: number): number[] => Array.from({ length: co
  * from the generator that re-draws them.
  */
 export async function openTestSuite(dir: string, count: number, limits: Partial<SqlLimits> = {}): Promise<TestSuite | { unavailable: string }> {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`test suite: expected 1 or more variants, got ${count}`);
+  if (!Number.isInteger(count) || count < 1) throw new SqlTaskError(`got ${count} variants`, { file: 'openTestSuite', field: 'count', expected: '1 or more variants' });
   const schemaPath = join(dir, 'schema.sql');
   const dataPath = join(dir, 'data.sql');
-  if (!existsSync(schemaPath) || !existsSync(dataPath)) throw new Error(`${dir}: no schema.sql or data.sql (expected the task's database folder)`);
+  if (!existsSync(schemaPath) || !existsSync(dataPath)) throw new SqlTaskError('no schema.sql or data.sql', { file: dir, expected: "the task's database folder" });
   const { rows } = shippedTaskRows();
   if (readFileSync(dataPath, 'utf8') !== taskRowsToSql(rows)) {
     return { unavailable: `${dataPath} is not the task generator's rows (seed ${SHIPPED_SEED}), so LoRA Lab cannot re-draw it into variants` };

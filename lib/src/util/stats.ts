@@ -1,4 +1,5 @@
 /** Confidence intervals for the accuracies LoRA Lab reports (SQL grading, the copy probe, the experiment runner). */
+import { ArgumentError } from './errors.js';
 
 /** z for a two-sided 95 % interval: Φ⁻¹(0.975). */
 export const Z95 = 1.959963984540054;
@@ -8,7 +9,7 @@ export const Z95 = 1.959963984540054;
  * Unlike p ± z·sqrt(p(1−p)/n) it stays inside [0, 1] and is not empty at p = 0 or 1.
  */
 export function wilson(k: number, n: number, z = Z95): [number, number] {
-  if (!Number.isInteger(n) || n <= 0 || !Number.isInteger(k) || k < 0 || k > n) throw new Error(`wilson: expected integers 0 <= k <= n, n > 0; got k=${k}, n=${n}`);
+  if (!Number.isInteger(n) || n <= 0 || !Number.isInteger(k) || k < 0 || k > n) throw new ArgumentError(`got k=${k}, n=${n}`, { file: 'wilson', field: 'k, n', expected: 'integers 0 <= k <= n, n > 0' });
   const p = k / n;
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
@@ -44,7 +45,7 @@ export interface MeanInterval {
 
 export function meanInterval(xs: readonly number[]): MeanInterval {
   const n = xs.length;
-  if (!n || xs.some((x) => !Number.isFinite(x))) throw new Error(`meanInterval: expected one or more finite numbers, got [${xs.join(', ')}]`);
+  if (!n || xs.some((x) => !Number.isFinite(x))) throw new ArgumentError(`got [${xs.join(', ')}]`, { file: 'meanInterval', field: 'xs', expected: 'one or more finite numbers' });
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   if (n === 1) return { n, mean, sd: 0, ci95: null };
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));

@@ -3,6 +3,7 @@
  * takes, what JupyterLab's `application/vnd.plotly.v1+json` renderer takes, and what the site renders. Only the subset
  * of trace types LoRA Lab's charts use is typed here; every chart gets a title and axis titles.
  */
+import { ShapeError } from '../util/errors.js';
 
 export interface ScatterTrace {
   type: 'scatter';
@@ -111,7 +112,7 @@ export function barChart(o: {
   title: string; x: AxisOptions | string; y: AxisOptions | string; categories: string[];
   series: { name: string; values: number[] }[]; stacked?: boolean; text?: (v: number) => string;
 }): Figure {
-  for (const s of o.series) if (s.values.length !== o.categories.length) throw new Error(`barChart '${o.title}': series '${s.name}' has ${s.values.length} values for ${o.categories.length} categories`);
+  for (const s of o.series) if (s.values.length !== o.categories.length) throw new ShapeError(`series '${s.name}' has ${s.values.length} values for ${o.categories.length} categories`, { file: `barChart '${o.title}'`, expected: 'one value per category' });
   return {
     data: o.series.map((s) => ({ type: 'bar', name: s.name, x: o.categories, y: s.values, ...(o.text ? { text: s.values.map(o.text) } : {}) })),
     layout: layout(o.title, o.x, o.y, { barmode: o.stacked ? 'stack' : 'group', showlegend: o.series.length > 1 }),

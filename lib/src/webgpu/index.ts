@@ -6,4 +6,5 @@
 export * from './session.js';
 export * from './tab.js';
 export * from './run.js';
+export * from './errors.js';
 export { DeviceTrainStep, type DeviceStepOptions, type DeviceStepResult, type StepBatch } from '../train/deviceStep.js';

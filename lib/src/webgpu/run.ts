@@ -8,6 +8,7 @@
  */
 import { BatchSampler, buildExample, padBatch, SQL_TEMPLATE, type Example, type PromptTemplate } from '../train/data.js';
 import type { QloraSession } from './session.js';
+import { WebGpuError } from './errors.js';
 
 export interface RunSettings {
   /** Steps the run makes in all (the schedule's totalSteps is the session's). */
@@ -44,9 +45,9 @@ export class TrainingRun {
 
   constructor(readonly session: QloraSession, readonly records: Record<string, string>[], readonly settings: RunSettings) {
     for (const k of ['steps', 'batchSize', 'maxLength'] as const) {
-      if (!Number.isInteger(settings[k]) || settings[k] < 1) throw new Error(`TrainingRun: ${k} must be a whole number above 0 (got ${settings[k]})`);
+      if (!Number.isInteger(settings[k]) || settings[k] < 1) throw new WebGpuError(`${k} must be a whole number above 0 (got ${settings[k]})`, { file: 'TrainingRun' });
     }
-    if (records.length === 0) throw new Error('TrainingRun: no training records');
+    if (records.length === 0) throw new WebGpuError('no training records', { file: 'TrainingRun' });
     this.sampler = new BatchSampler(records.length, settings.batchSize, settings.seed);
   }
 
@@ -82,7 +83,7 @@ export class TrainingRun {
 
   /** Train until `settings.steps` are done or `stop()` is called; `onStep` sees every step. */
   async train(onStep: (p: RunProgress) => void = () => {}): Promise<RunEnd> {
-    if (this.active) throw new Error('TrainingRun: already training');
+    if (this.active) throw new WebGpuError('already training', { file: 'TrainingRun' });
     this.active = true;
     this.stopRequested = false;
     try {

@@ -21,6 +21,7 @@ import type { InitLoraWeights } from '../layers/lora.js';
 import { QLORA_LOAD_OPTIONS, recipeLoraAlpha } from '../train/methods.js';
 import { buildExample, padBatch, SQL_TEMPLATE, type Batch, type PromptTemplate } from '../train/data.js';
 import { DeviceTrainStep, type DeviceStepOptions, type DeviceStepResult, type StepBatch } from '../train/deviceStep.js';
+import { WebGpuError } from './errors.js';
 
 export interface AdapterInfo {
   vendor: string;
@@ -75,7 +76,7 @@ export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch =
   const get = async (f: string, required: boolean): Promise<Response | null> => {
     const r = await fetchImpl(url(f));
     if (r.ok) return r;
-    if (required) throw new Error(`${url(f)}: HTTP ${r.status} (expected a Hugging Face model folder with config.json and model.safetensors)`);
+    if (required) throw new WebGpuError(`HTTP ${r.status}`, { file: url(f), expected: 'a Hugging Face model folder with config.json and model.safetensors' });
     return null;
   };
   const json = async (r: Response | null, f: string): Promise<Record<string, unknown> | undefined> => {
@@ -83,7 +84,7 @@ export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch =
     try {
       return (await r.json()) as Record<string, unknown>;
     } catch (e) {
-      throw new Error(`${url(f)}: not valid JSON (${(e as Error).message})`);
+      throw new WebGpuError(`not valid JSON (${(e as Error).message})`, { file: url(f), cause: e });
     }
   };
   const [config, weights, tok, tokCfg] = await Promise.all([get('config.json', true), get('model.safetensors', true), get('tokenizer.json', false), get('tokenizer_config.json', false)]);
@@ -134,7 +135,7 @@ export class QloraSession {
   }
 
   get tokenizer(): TextTokenizer {
-    if (!this.loaded.tokenizer) throw new Error(`${this.loaded.dir}: the session has no tokenizer (pass tokenizer.json to encode text)`);
+    if (!this.loaded.tokenizer) throw new WebGpuError('the session has no tokenizer', { file: this.loaded.dir, expected: 'tokenizer.json among the files, to encode text' });
     return this.loaded.tokenizer;
   }
 

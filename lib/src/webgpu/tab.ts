@@ -12,6 +12,7 @@
  */
 import { initBackend } from '../backend/init.js';
 import { webgpuAdapterInfo, type AdapterInfo } from './session.js';
+import { WebGpuError } from './errors.js';
 
 export type TabBackendName = 'webgpu' | 'wasm';
 /** 'auto' follows the rule above; 'webgpu' and 'wasm' force one (a forced webgpu without an adapter is an error). */
@@ -39,7 +40,7 @@ export function chooseTabBackend(probe: AdapterProbe, prefer: TabBackendPreferen
   const a = probe.adapter;
   if (prefer === 'wasm') return { name: 'wasm', reason: 'wasm was asked for' };
   if (prefer === 'webgpu') {
-    if (!a) throw new Error(`WebGPU was asked for, but ${probe.why ?? 'there is no adapter'}`);
+    if (!a) throw new WebGpuError(`WebGPU was asked for, but ${probe.why ?? 'there is no adapter'}`);
     return { name: 'webgpu', reason: `WebGPU was asked for (adapter: ${describeAdapter(a)}${isSoftwareAdapter(a) ? ', a software adapter' : ''})` };
   }
   if (!a) return { name: 'wasm', reason: `${probe.why ?? 'there is no WebGPU adapter'}, so the CPU runs it through WebAssembly` };

@@ -3,6 +3,7 @@
  * `"hidden_act": "gelu"`, but Gemma runs tanh-approximate GELU (`gelu_pytorch_tanh`) — transformers PR #29402 — so the
  * activation is tanh-GELU whatever the file says, and `hiddenActInFile` keeps what it said.
  */
+import { LoraLabError } from '../../util/errors.js';
 export interface GemmaConfig {
   vocabSize: number;
   hiddenSize: number;
@@ -33,7 +34,7 @@ export interface GemmaConfig {
   nameOrPath?: string | null;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends LoraLabError {
   override name = 'ConfigError';
 }
 

@@ -13,6 +13,7 @@ import { LoraLinear } from '../../layers/lora.js';
 import { Embedding } from '../../layers/embedding.js';
 import { GemmaRMSNorm } from '../../layers/norm.js';
 import type { GemmaForCausalLM } from './model.js';
+import { ArgumentError } from '../../util/errors.js';
 
 export function saveGemma(model: GemmaForCausalLM, dir: string, opts: { dtype?: 'bfloat16' | 'float32'; tokenizerFrom?: string } = {}): void {
   const dtype = opts.dtype ?? 'bfloat16';
@@ -20,7 +21,7 @@ export function saveGemma(model: GemmaForCausalLM, dir: string, opts: { dtype?: 
   mkdirSync(dir, { recursive: true });
   const producers = new Map<string, { spec: TensorSpec; values: () => Float32Array }>();
   for (const [path, m] of model.namedModules()) {
-    if (m instanceof LoraLinear) throw new Error(`${path} still has a LoRA adapter: merge it first (mergeAndUnload)`);
+    if (m instanceof LoraLinear) throw new ArgumentError('still has a LoRA adapter', { file: 'saveGemma', field: path, expected: 'a plain model: merge the adapter first (mergeAndUnload)' });
     if (m instanceof Linear) {
       producers.set(`${path}.weight`, { spec: { dtype: storage, shape: [m.outFeatures, m.inFeatures] }, values: () => m.denseWeight() });
       if (m.bias) producers.set(`${path}.bias`, { spec: { dtype: storage, shape: [m.outFeatures] }, values: () => m.bias!.dataSync() as Float32Array });

@@ -9,6 +9,8 @@
  */
 import { DEQUANT4BIT_WASM_BASE64 } from './dequant4bitWasm.js';
 import { roundScalarToBf16 } from '../bf16.js';
+import { ShapeError } from '../../util/errors.js';
+import { QuantizationError } from '../errors.js';
 
 interface KernelExports {
   dequantize(packed: number, absmax: number, table: number, out: number, nbytes: number, bytesPerBlock: number, roundBf16: number): void;
@@ -46,7 +48,7 @@ export const TABLE_BYTES = 128;
 
 /** Write the codebook table for `code` (16 float32 values) at byte offset `ptr` of `heap`. */
 export function writeCodeTable(heap: ArrayBuffer, ptr: number, code: Float32Array): void {
-  if (code.length !== 16) throw new Error(`4-bit codebook must have 16 values (got ${code.length})`);
+  if (code.length !== 16) throw new ShapeError(`has ${code.length} values`, { file: 'writeCodeTable', field: 'code', expected: '16 values (a 4-bit codebook)' });
   const bytes = new Uint8Array(new Float32Array(code).buffer);
   const out = new Uint8Array(heap, ptr, TABLE_BYTES);
   for (let c = 0; c < 16; c++) for (let k = 0; k < 4; k++) out[16 * k + c] = bytes[4 * c + k];
@@ -95,7 +97,7 @@ export class Dequant4bitKernel {
    * arguments are byte offsets in the bound memory. blocksize must be even (every bitsandbytes blocksize is).
    */
   dequantize(p: { packed: number; absmax: number; table: number; out: number; nbytes: number; blocksize: number; roundBf16: boolean }): void {
-    if (p.blocksize % 2 !== 0) throw new Error(`the SIMD kernel needs an even blocksize (got ${p.blocksize})`);
+    if (p.blocksize % 2 !== 0) throw new QuantizationError(`got ${p.blocksize}`, { file: 'the SIMD dequantize kernel', field: 'blocksize', expected: 'an even blocksize' });
     this.exports.dequantize(p.packed, p.absmax, p.table, p.out, p.nbytes, p.blocksize >> 1, p.roundBf16 ? 1 : 0);
   }
 

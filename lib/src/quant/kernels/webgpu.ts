@@ -29,6 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { QuantizationError } from '../errors.js';
 import { numel } from '../../numerics/dtype.js';
+import { ArgumentError } from '../../util/errors.js';
 
 /** Threads per workgroup (TF.js's element-wise programs use 64–128). */
 const WORKGROUP_X = 128;
@@ -116,9 +117,9 @@ function activeWebGpuBackend(): WebGPUBackend {
   const name = tf.getBackend();
   const backend = tf.backend() as Partial<WebGPUBackend> | undefined;
   if (name !== 'webgpu' || typeof backend?.runWebGPUProgram !== 'function') {
-    throw new Error(
-      `dequantize4bitWebGpu needs TF.js's 'webgpu' backend to be active, but it is '${String(name)}': ` +
-        `import '@tensorflow/tfjs-backend-webgpu' and await tf.setBackend('webgpu') first (it needs a WebGPU adapter)`,
+    throw new ArgumentError(
+      `dequantize4bitWebGpu needs TF.js's 'webgpu' backend to be active, but it is '${String(name)}'`,
+      { expected: "import '@tensorflow/tfjs-backend-webgpu' and await tf.setBackend('webgpu') first (it needs a WebGPU adapter)" },
     );
   }
   return backend as WebGPUBackend;
