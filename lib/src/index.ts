@@ -107,5 +107,8 @@ export { Trainer, prepareMethod, METHODS, QLORA_LOAD_OPTIONS, AdamW, causalLmLos
 // memory: predicted bytes by component
 export { predictMemory, type MemoryOptions, type MemoryBreakdown } from './memory/index.js';
 
+// errors: every error LoRA Lab throws is a LoraLabError (file, field, expected); each area's own class is named above
+export { LoraLabError, ArgumentError, ShapeError, InternalError, type ErrorContext } from './util/errors.js';
+
 export { Rng } from './util/rng.js';
 // charts are under 'loralab/viz' (its Layout and Figure types would clash with the io names here)
