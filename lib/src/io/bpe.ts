@@ -27,58 +27,85 @@ function words(text: string): string[] {
   return normalized.split(new RegExp(`(?=${SPACE})`, 'u')).filter((w) => w.length > 0);
 }
 
-export function trainBpeTokenizer(texts: Iterable<string>, opts: BpeTrainOptions): Record<string, unknown> {
-  const counts = new Map<string, number>();
-  for (const t of texts) for (const w of words(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const charFreq = new Map<string, number>();
-  for (const [w, c] of counts) for (const ch of w) charFreq.set(ch, (charFreq.get(ch) ?? 0) + c);
+/** A word as symbols (characters, then merged pieces), with how often the word occurs. */
+interface Word {
+  syms: string[];
+  count: number;
+}
 
+/** Ids 0.. for the specials, then the 256 byte tokens, then every character seen ≥ minCharFrequency times, most frequent first. */
+function baseVocab(specials: string[], counts: Map<string, number>, opts: BpeTrainOptions): Map<string, number> {
   const vocab = new Map<string, number>();
-  const specials = [...SPECIALS, ...(opts.specialTokens ?? [])];
   specials.forEach((s) => vocab.set(s, vocab.size));
   for (let b = 0; b < 256; b++) vocab.set(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, vocab.size);
+  const charFreq = new Map<string, number>();
+  for (const [w, c] of counts) for (const ch of w) charFreq.set(ch, (charFreq.get(ch) ?? 0) + c);
   const minFreq = opts.minCharFrequency ?? 2;
   const chars = [...charFreq.entries()].filter(([, c]) => c >= minFreq).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   for (const [ch] of chars) if (!vocab.has(ch) && vocab.size < opts.vocabSize) vocab.set(ch, vocab.size);
+  return vocab;
+}
 
-  // words as symbol sequences (unknown characters stay as single symbols that never merge)
-  const seqs = [...counts.entries()].map(([w, c]) => ({ syms: [...w], count: c }));
-  const merges: [string, string][] = [];
-  const splitDigits = opts.splitDigits ?? true;
-  const hasDigit = /[0-9]/u;
-  while (vocab.size < opts.vocabSize) {
-    const pairs = new Map<string, number>();
-    for (const { syms, count } of seqs) {
-      for (let i = 0; i + 1 < syms.length; i++) {
-        if (!vocab.has(syms[i]) || !vocab.has(syms[i + 1])) continue;
-        if (splitDigits && (hasDigit.test(syms[i]) || hasDigit.test(syms[i + 1]))) continue;
-        const k = `${syms[i]}\u0000${syms[i + 1]}`;
-        pairs.set(k, (pairs.get(k) ?? 0) + count);
-      }
-    }
-    let best: string | null = null;
-    let bestCount = 1;
-    for (const [k, c] of pairs) if (c > bestCount || (c === bestCount && best !== null && k < best)) {
-      best = k;
-      bestCount = c;
-    }
-    if (!best) break;
-    const [a, b] = best.split('\u0000');
-    const merged = a + b;
-    merges.push([a, b]);
-    if (!vocab.has(merged)) vocab.set(merged, vocab.size);
-    for (const s of seqs) {
-      const out: string[] = [];
-      for (let i = 0; i < s.syms.length; i++) {
-        if (i + 1 < s.syms.length && s.syms[i] === a && s.syms[i + 1] === b) {
-          out.push(merged);
-          i++;
-        } else out.push(s.syms[i]);
-      }
-      s.syms = out;
+const HAS_DIGIT = /[0-9]/u;
+
+/**
+ * The adjacent pair of known symbols that occurs most often (ties: the smaller key), or null when no pair occurs twice.
+ * With `splitDigits`, a pair with a digit on either side never counts.
+ */
+function mostFrequentPair(words: Word[], vocab: Map<string, number>, splitDigits: boolean): [string, string] | null {
+  const pairs = new Map<string, number>();
+  for (const { syms, count } of words) {
+    for (let i = 0; i + 1 < syms.length; i++) {
+      if (!vocab.has(syms[i]) || !vocab.has(syms[i + 1])) continue;
+      if (splitDigits && (HAS_DIGIT.test(syms[i]) || HAS_DIGIT.test(syms[i + 1]))) continue;
+      const k = `${syms[i]}\u0000${syms[i + 1]}`;
+      pairs.set(k, (pairs.get(k) ?? 0) + count);
     }
   }
+  let best: string | null = null;
+  let bestCount = 1;
+  for (const [k, c] of pairs) if (c > bestCount || (c === bestCount && best !== null && k < best)) {
+    best = k;
+    bestCount = c;
+  }
+  return best ? (best.split('\u0000') as [string, string]) : null;
+}
 
+/** Every occurrence of `a b` in every word, left to right, becomes the one symbol `ab`. */
+function applyMerge(words: Word[], a: string, b: string): void {
+  const merged = a + b;
+  for (const w of words) {
+    const out: string[] = [];
+    for (let i = 0; i < w.syms.length; i++) {
+      if (i + 1 < w.syms.length && w.syms[i] === a && w.syms[i + 1] === b) {
+        out.push(merged);
+        i++;
+      } else out.push(w.syms[i]);
+    }
+    w.syms = out;
+  }
+}
+
+export function trainBpeTokenizer(texts: Iterable<string>, opts: BpeTrainOptions): Record<string, unknown> {
+  const counts = new Map<string, number>();
+  for (const t of texts) for (const w of words(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const specials = [...SPECIALS, ...(opts.specialTokens ?? [])];
+  const vocab = baseVocab(specials, counts, opts);
+  // words as symbol sequences (unknown characters stay as single symbols that never merge)
+  const seqs: Word[] = [...counts.entries()].map(([w, c]) => ({ syms: [...w], count: c }));
+  const merges: [string, string][] = [];
+  while (vocab.size < opts.vocabSize) {
+    const pair = mostFrequentPair(seqs, vocab, opts.splitDigits ?? true);
+    if (!pair) break;
+    merges.push(pair);
+    if (!vocab.has(pair[0] + pair[1])) vocab.set(pair[0] + pair[1], vocab.size);
+    applyMerge(seqs, pair[0], pair[1]);
+  }
+  return tokenizerJson(specials, vocab, merges);
+}
+
+/** tokenizer.json (Hugging Face `tokenizers`' format) of a byte-fallback BPE with "▁" for spaces and a <bos> template. */
+function tokenizerJson(specials: string[], vocab: Map<string, number>, merges: [string, string][]): Record<string, unknown> {
   const added = specials.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
   return {
     version: '1.0',
