@@ -245,68 +245,96 @@ export class Trainer {
 
   /** Run until `steps` optimizer steps are done. */
   run(events: TrainerEvents = {}): MetricRecord[] {
-    const o = this.o;
-    mkdirSync(o.outDir, { recursive: true });
-    const mf = join(o.outDir, 'metrics.jsonl');
-    if (o.resume) {
-      const s = this.resume();
-      if (s > 0) events.onResume?.(s);
-    } else if (existsSync(mf)) writeFileSync(mf, '');
+    const mf = this.startRun(events);
     const vars = [...this.trainable.params.values()];
     const nameOf = new Map([...this.trainable.params].map(([k, v]) => [v.name, k]));
     const t0 = performance.now();
     const elapsedBefore = this.records.at(-1)?.elapsedSeconds ?? 0;
     this.model.train();
-    while (this.step < o.steps) {
+    while (this.step < this.o.steps) {
       const stepStart = performance.now();
       for (const [, m] of this.model.namedModules()) m.beforeStep(this.step);
-      const sums = new Map<string, tf.Tensor>();
-      let lossSum = 0;
-      let tokens = 0;
-      for (let k = 0; k < o.gradAccum; k++) {
-        const batch = padBatch(this.sampler.next().map((i) => this.train[i]), this.padId);
-        const { value: loss, grads } = this.valueAndGrads(batch, vars);
-        if (!Number.isFinite(loss)) {
-          for (const g of grads.values()) g.dispose();
-          for (const g of sums.values()) g.dispose();
-          const last = latestCheckpoint(o.outDir);
-          throw new TrainingDivergedError(`loss is ${loss} at step ${this.step + 1} (micro-batch ${k + 1}); stopped before updating the weights. ${last ? `Last good checkpoint: ${last}` : 'No checkpoint was written yet.'} Lower --lr or check the data.`);
-        }
-        lossSum += loss;
-        tokens += batch.inputIds.length * batch.inputIds[0].length;
-        for (const [variable, g] of grads) addInto(sums, nameOf.get(variable.name)!, g);
-      }
-      if (o.gradAccum > 1) for (const [k, g] of sums) {
-        sums.set(k, g.div(o.gradAccum));
-        g.dispose();
-      }
-      const { norm, clipped } = clipGradNorm(sums, o.maxGradNorm);
-      const lr = learningRate(this.step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, schedule: o.schedule });
-      this.optimizer.step(clipped, lr);
-      for (const g of clipped.values()) g.dispose();
+      const { grads, loss, tokens } = this.accumulateGrads(vars, nameOf);
+      const { norm, lr } = this.update(grads);
       this.step++;
       const rec: MetricRecord = {
         step: this.step,
-        loss: lossSum / o.gradAccum,
+        loss,
         lr,
         gradNorm: norm,
         tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000),
         rss: process.memoryUsage().rss,
         elapsedSeconds: elapsedBefore + (performance.now() - t0) / 1000,
       };
-      if (o.evalEvery > 0 && (this.step % o.evalEvery === 0 || this.step === o.steps) && this.evalSet?.length) {
-        rec.evalLoss = this.evaluate();
-        events.onEval?.({ step: this.step, evalLoss: rec.evalLoss });
-      }
-      this.records.push(rec);
-      appendFileSync(mf, `${JSON.stringify(rec)}\n`);
-      events.onStep?.(rec);
-      if ((o.saveEvery > 0 && this.step % o.saveEvery === 0) || this.step === o.steps) {
-        const dir = this.saveCheckpoint();
-        events.onCheckpoint?.(dir);
-      }
+      this.finishStep(rec, mf, events);
     }
     this.model.eval();
     return this.records;
+  }
+
+  /** Creates --out, then resumes from its last checkpoint or starts metrics.jsonl afresh; returns that file's path. */
+  private startRun(events: TrainerEvents): string {
+    mkdirSync(this.o.outDir, { recursive: true });
+    const mf = join(this.o.outDir, 'metrics.jsonl');
+    if (this.o.resume) {
+      const s = this.resume();
+      if (s > 0) events.onResume?.(s);
+    } else if (existsSync(mf)) writeFileSync(mf, '');
+    return mf;
+  }
+
+  /**
+   * The mean gradient over `gradAccum` micro-batches, keyed by parameter name, with their mean loss and token count.
+   * A non-finite loss stops the run before any weight changes.
+   */
+  private accumulateGrads(vars: tf.Variable[], nameOf: Map<string, string>): { grads: Map<string, tf.Tensor>; loss: number; tokens: number } {
+    const o = this.o;
+    const sums = new Map<string, tf.Tensor>();
+    let lossSum = 0;
+    let tokens = 0;
+    for (let k = 0; k < o.gradAccum; k++) {
+      const batch = padBatch(this.sampler.next().map((i) => this.train[i]), this.padId);
+      const { value: loss, grads } = this.valueAndGrads(batch, vars);
+      if (!Number.isFinite(loss)) {
+        for (const g of grads.values()) g.dispose();
+        for (const g of sums.values()) g.dispose();
+        const last = latestCheckpoint(o.outDir);
+        throw new TrainingDivergedError(`loss is ${loss} at step ${this.step + 1} (micro-batch ${k + 1}); stopped before updating the weights. ${last ? `Last good checkpoint: ${last}` : 'No checkpoint was written yet.'} Lower --lr or check the data.`);
+      }
+      lossSum += loss;
+      tokens += batch.inputIds.length * batch.inputIds[0].length;
+      for (const [variable, g] of grads) addInto(sums, nameOf.get(variable.name)!, g);
+    }
+    if (o.gradAccum > 1) for (const [k, g] of sums) {
+      sums.set(k, g.div(o.gradAccum));
+      g.dispose();
+    }
+    return { grads: sums, loss: lossSum / o.gradAccum, tokens };
+  }
+
+  /** Clips the gradients to maxGradNorm and takes one AdamW step at this step's learning rate; frees the gradients. */
+  private update(grads: Map<string, tf.Tensor>): { norm: number; lr: number } {
+    const o = this.o;
+    const { norm, clipped } = clipGradNorm(grads, o.maxGradNorm);
+    const lr = learningRate(this.step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, schedule: o.schedule });
+    this.optimizer.step(clipped, lr);
+    for (const g of clipped.values()) g.dispose();
+    return { norm, lr };
+  }
+
+  /** Evaluates when due, records and logs the step, and checkpoints when due (always after the last step). */
+  private finishStep(rec: MetricRecord, mf: string, events: TrainerEvents): void {
+    const o = this.o;
+    if (o.evalEvery > 0 && (this.step % o.evalEvery === 0 || this.step === o.steps) && this.evalSet?.length) {
+      rec.evalLoss = this.evaluate();
+      events.onEval?.({ step: this.step, evalLoss: rec.evalLoss });
+    }
+    this.records.push(rec);
+    appendFileSync(mf, `${JSON.stringify(rec)}\n`);
+    events.onStep?.(rec);
+    if ((o.saveEvery > 0 && this.step % o.saveEvery === 0) || this.step === o.steps) {
+      const dir = this.saveCheckpoint();
+      events.onCheckpoint?.(dir);
+    }
   }
 }
