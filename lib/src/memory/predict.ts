@@ -94,96 +94,125 @@ function linearAndOther(cfg: ShapeConfig): { linear: number; other: number; larg
   return { linear, other, largestLinear };
 }
 
+/** What both runtimes' accountings start from: the run's sizes and the model's parameter counts. */
+interface Counts {
+  /** Tokens per sequence, sequences per step, and their product N. */
+  s: number;
+  b: number;
+  N: number;
+  ckpt: boolean;
+  precision: FullPrecision;
+  /** All parameters, those in linear layers, the rest, the largest linear layer, and the adapters'. */
+  P: number;
+  linear: number;
+  other: number;
+  largestLinear: number;
+  A: number;
+  /** Bits of quantization constants per 4-bit parameter: 8/64 + 32/(64·256) with double quantization, else 32/64. */
+  constBitsPerParam: number;
+}
+
+type Bytes = Omit<MemoryBreakdown['bytes'], 'total'>;
+
+/** A GPU with PyTorch: bf16 weights (4-bit for QLoRA), mixed precision for full fine-tuning, the papers' activations. */
+function pytorchBytes(cfg: ShapeConfig, o: MemoryOptions, c: Counts): Bytes {
+  const { s, b, N, P, linear, other, A } = c;
+  const h = cfg.hiddenSize;
+  const a = cfg.numAttentionHeads;
+  const L = cfg.numHiddenLayers;
+  const V = cfg.vocabSize;
+  const out: Bytes = { weights: P * 2, masterWeights: 0, quantizationConstants: 0, adapters: 0, gradients: 0, optimizerStates: 0, activations: 0, overhead: 0 };
+  if (o.method === 'qlora') {
+    out.weights = linear * 0.5 + other * 2;
+    out.quantizationConstants = (linear * c.constBitsPerParam) / 8;
+  }
+  if (o.method === 'full') {
+    const per = FULL_FINETUNE_BYTES[c.precision];
+    out.gradients = per.gradients * P;
+    out.masterWeights = per.masterWeights * P;
+    out.optimizerStates = per.optimizerStates * P;
+  } else {
+    const bytes = o.method === 'qlora' ? 2 : 4; // PEFT upcasts LoRA weights to float32; QLoRA keeps them in bf16
+    out.adapters = bytes * A;
+    out.gradients = bytes * A;
+    out.optimizerStates = 8 * A;
+  }
+  const perLayerFull = s * b * h * (34 + (5 * a * s) / h);
+  out.activations = (c.ckpt ? L * 2 * s * b * h + perLayerFull : L * perLayerFull) + N * V * (2 + 4);
+  return out;
+}
+
+/** LoRA Lab on this machine's CPU: float32 compute, TF.js's saved tensors, the wasm heap's slack and the process. */
+function loralabBytes(cfg: ShapeConfig, o: MemoryOptions, c: Counts): Bytes {
+  const { s, b, N, P, linear, other, A } = c;
+  const h = cfg.hiddenSize;
+  const a = cfg.numAttentionHeads;
+  const L = cfg.numHiddenLayers;
+  const V = cfg.vocabSize;
+  const I = cfg.intermediateSize;
+  const kvDim = cfg.numKeyValueHeads * cfg.headDim;
+  const qDim = a * cfg.headDim;
+  const embedBytes = (o.checkpointBytesPerParam ?? 2) === 2 && o.method !== 'full' ? 2 : 4;
+  const out: Bytes = { weights: P * 4, masterWeights: 0, quantizationConstants: 0, adapters: 0, gradients: 0, optimizerStates: 0, activations: 0, overhead: 0 };
+  if (o.method === 'qlora') {
+    out.weights = linear * 0.5 + (other - V * h) * 4 + V * h * embedBytes;
+    out.quantizationConstants = (linear * c.constBitsPerParam) / 8;
+  } else if (o.method === 'lora') out.weights = linear * 4 + (other - V * h) * 4 + V * h * embedBytes;
+  if (o.method === 'full') {
+    out.gradients = 4 * P;
+    out.optimizerStates = 8 * P;
+  } else {
+    out.adapters = 4 * A;
+    out.gradients = 4 * A;
+    out.optimizerStates = 8 * A;
+  }
+  // float32 values TF.js keeps for the backward pass, per layer, counted from our Gemma layer's operations:
+  // two RMSNorms (input, squares, normalised: 3·h each), q/k/v/o inputs and outputs, RoPE (2 tensors each for q
+  // and k), scores and probabilities (2·a·s² per sequence), the MLP's gate, up, GELU's intermediates (x³, inner,
+  // tanh) and the product (6·I), and the residual sums.
+  const perToken = 6 * h + 2 * h + 3 * qDim + 4 * kvDim + 2 * qDim + 6 * I + 2 * h;
+  const perLayer = N * perToken + 2 * b * a * s * s;
+  // the output head: with a frozen head the loss is fused and holds a few [N, headRows] vocabulary chunks; a trainable
+  // head materialises logits, log-softmax, one-hot and their product
+  const headRows = Math.min(V, headChunkRows(h)); // Embedding.chunkRows
+  const head = o.method === 'full' ? 4 * N * V : 3 * N * headRows;
+  const layers = c.ckpt ? L * N * h + perLayer : L * perLayer;
+  out.activations = 4 * (layers + head);
+  // What exists besides weights and activations, at the peak: a 4-bit layer's dequantized piece of at most
+  // DENSE_PIECE_ELEMENTS values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it
+  // as the right-hand operand of the backward product, and the previous piece until it is freed — and the frozen
+  // output head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy.
+  // TF.js's wasm heap only grows, and its allocator's high-water mark across tensors of many sizes is about twice
+  // what is live at once (448 MB of heap for 207 MB counted on the Gemma-2B step): HEAP_SLACK more of the same.
+  // Plus the process with TF.js loaded. Checked against bench/results/gemma2b-step.json by the tests.
+  const piece = Math.min(c.largestLinear, DENSE_PIECE_ELEMENTS);
+  const headChunk = o.method === 'full' ? 0 : headRows * h;
+  const transient = 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
+  out.overhead = LORALAB_PROCESS_BYTES + transient + HEAP_SLACK * (transient + out.activations);
+  return out;
+}
+
 export function predictMemory(cfg: ShapeConfig, o: MemoryOptions): MemoryBreakdown {
   const runtime = o.runtime ?? 'pytorch';
   const precision = o.precision ?? 'mixed';
   if (precision !== 'mixed' && precision !== 'bf16') throw new ArgumentError(`precision must be 'mixed' or 'bf16' (got '${String(precision)}')`, { file: 'predictMemory' });
   const s = o.seqLen ?? 512;
   const b = o.batchSize ?? 1;
-  const ckpt = o.gradientCheckpointing ?? (o.method === 'qlora' && runtime === 'pytorch');
-  const dq = o.doubleQuant ?? true;
-  const h = cfg.hiddenSize;
-  const a = cfg.numAttentionHeads;
-  const L = cfg.numHiddenLayers;
-  const V = cfg.vocabSize;
-  const I = cfg.intermediateSize;
-  const P = totalParameters(cfg);
   const { linear, other, largestLinear } = linearAndOther(cfg);
-  const A = o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? null });
-  const constBitsPerParam = dq ? 8 / 64 + 32 / (64 * 256) : 32 / 64;
-  const N = s * b;
-
-  let weights: number;
-  let master = 0;
-  let constants = 0;
-  let adapters = 0;
-  let gradients: number;
-  let optimizer: number;
-  let activations: number;
-  let overhead = 0;
-
-  if (runtime === 'pytorch') {
-    if (o.method === 'qlora') {
-      weights = linear * 0.5 + other * 2;
-      constants = (linear * constBitsPerParam) / 8;
-    } else weights = P * 2;
-    if (o.method === 'full') {
-      const per = FULL_FINETUNE_BYTES[precision];
-      gradients = per.gradients * P;
-      master = per.masterWeights * P;
-      optimizer = per.optimizerStates * P;
-    } else {
-      const bytes = o.method === 'qlora' ? 2 : 4; // PEFT upcasts LoRA weights to float32; QLoRA keeps them in bf16
-      adapters = bytes * A;
-      gradients = bytes * A;
-      optimizer = 8 * A;
-    }
-    const perLayerFull = s * b * h * (34 + (5 * a * s) / h);
-    activations = (ckpt ? L * 2 * s * b * h + perLayerFull : L * perLayerFull) + N * V * (2 + 4);
-  } else {
-    const kvDim = cfg.numKeyValueHeads * cfg.headDim;
-    const qDim = a * cfg.headDim;
-    const embedBytes = (o.checkpointBytesPerParam ?? 2) === 2 && o.method !== 'full' ? 2 : 4;
-    if (o.method === 'qlora') {
-      weights = linear * 0.5 + (other - V * h) * 4 + V * h * embedBytes;
-      constants = (linear * constBitsPerParam) / 8;
-    } else if (o.method === 'lora') weights = linear * 4 + (other - V * h) * 4 + V * h * embedBytes;
-    else weights = P * 4;
-    if (o.method === 'full') {
-      gradients = 4 * P;
-      optimizer = 8 * P;
-    } else {
-      adapters = 4 * A;
-      gradients = 4 * A;
-      optimizer = 8 * A;
-    }
-    // float32 values TF.js keeps for the backward pass, per layer, counted from our Gemma layer's operations:
-    // two RMSNorms (input, squares, normalised: 3·h each), q/k/v/o inputs and outputs, RoPE (2 tensors each for q
-    // and k), scores and probabilities (2·a·s² per sequence), the MLP's gate, up, GELU's intermediates (x³, inner,
-    // tanh) and the product (6·I), and the residual sums.
-    const perToken = 6 * h + 2 * h + 3 * qDim + 4 * kvDim + 2 * qDim + 6 * I + 2 * h;
-    const perLayer = N * perToken + 2 * b * a * s * s;
-    // the output head: with a frozen head the loss is fused and holds a few [N, headRows] vocabulary chunks; a trainable
-    // head materialises logits, log-softmax, one-hot and their product
-    const headRows = Math.min(V, headChunkRows(h)); // Embedding.chunkRows
-    const head = o.method === 'full' ? 4 * N * V : 3 * N * headRows;
-    const layers = ckpt ? L * N * h + perLayer : L * perLayer;
-    activations = 4 * (layers + head);
-    // What exists besides weights and activations, at the peak: a 4-bit layer's dequantized piece of at most
-    // DENSE_PIECE_ELEMENTS values (Linear4bit.maxDenseElements) three times — the piece, XNNPACK's packed copy of it
-    // as the right-hand operand of the backward product, and the previous piece until it is freed — and the frozen
-    // output head's chunk of the embedding table (Embedding.chunkRows rows) twice: its tensor and the packed copy.
-    // TF.js's wasm heap only grows, and its allocator's high-water mark across tensors of many sizes is about twice
-    // what is live at once (448 MB of heap for 207 MB counted on the Gemma-2B step): HEAP_SLACK more of the same.
-    // Plus the process with TF.js loaded. Checked against bench/results/gemma2b-step.json by the tests.
-    const piece = Math.min(largestLinear, DENSE_PIECE_ELEMENTS);
-    const headChunk = o.method === 'full' ? 0 : headRows * h;
-    const transient = 4 * ((o.method === 'qlora' ? 3 * piece : 0) + 2 * headChunk);
-    overhead = LORALAB_PROCESS_BYTES + transient + HEAP_SLACK * (transient + activations);
-  }
-  const total = weights + master + constants + adapters + gradients + optimizer + activations + overhead;
-  return {
-    parameters: { total: P, linear, other, adapters: A },
-    bytes: { weights, masterWeights: master, quantizationConstants: constants, adapters, gradients, optimizerStates: optimizer, activations, overhead, total },
+  const c: Counts = {
+    s,
+    b,
+    N: s * b,
+    ckpt: o.gradientCheckpointing ?? (o.method === 'qlora' && runtime === 'pytorch'),
+    precision,
+    P: totalParameters(cfg),
+    linear,
+    other,
+    largestLinear,
+    A: o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? null }),
+    constBitsPerParam: (o.doubleQuant ?? true) ? 8 / 64 + 32 / (64 * 256) : 32 / 64,
   };
+  const bytes = runtime === 'pytorch' ? pytorchBytes(cfg, o, c) : loralabBytes(cfg, o, c);
+  const total = bytes.weights + bytes.masterWeights + bytes.quantizationConstants + bytes.adapters + bytes.gradients + bytes.optimizerStates + bytes.activations + bytes.overhead;
+  return { parameters: { total: c.P, linear, other, adapters: c.A }, bytes: { ...bytes, total } };
 }
