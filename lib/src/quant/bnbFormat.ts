@@ -139,87 +139,93 @@ export function quantStateKeys(param: string, names: Iterable<string>): string[]
   return keys;
 }
 
-/**
- * Rebuild a QuantState4bit from state-dict tensors (`QuantState.from_dict`). `get` returns a tensor or undefined;
- * `file` names the source in errors.
- */
-export function unpackQuantState(param: string, get: (key: string) => RawTensor | undefined, file = '<state dict>'): QuantState4bit {
-  const where = (key: string) => `${file}: ${key}`;
+type TensorGetter = (key: string) => RawTensor | undefined;
+
+/** The parsed `quant_state.bitsandbytes__<type>` JSON of `param`, and its key; only bitsandbytes' fields are accepted. */
+function readQuantStateJson(param: string, get: TensorGetter, file: string): { stateKey: string; qs: Record<string, unknown> } {
   const stateKeys = (['nf4', 'fp4'] as const).map((q) => quantStateKey(param, q)).filter((k) => get(k));
   if (stateKeys.length !== 1) {
     throw new BnbFormatError(`${file}: expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`);
   }
   const stateKey = stateKeys[0];
+  const where = `${file}: ${stateKey}`;
   const raw = get(stateKey)!;
-  if (raw.dtype !== 'U8') throw new BnbFormatError(`${where(stateKey)}: expected U8 bytes of JSON, got ${raw.dtype}`);
+  if (raw.dtype !== 'U8') throw new BnbFormatError(`${where}: expected U8 bytes of JSON, got ${raw.dtype}`);
   let qs: Record<string, unknown>;
   try {
     qs = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.data)) as Record<string, unknown>;
   } catch (e) {
-    throw new BnbFormatError(`${where(stateKey)}: not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new BnbFormatError(`${where}: not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  if (qs === null || typeof qs !== 'object' || Array.isArray(qs)) throw new BnbFormatError(`${where(stateKey)}: expected a JSON object`);
+  if (qs === null || typeof qs !== 'object' || Array.isArray(qs)) throw new BnbFormatError(`${where}: expected a JSON object`);
   for (const k of Object.keys(qs)) {
     if (!(VALID_QS_KEYS as readonly string[]).includes(k)) {
-      throw new BnbFormatError(`${where(stateKey)}: unexpected field '${k}' (bitsandbytes accepts ${VALID_QS_KEYS.join(', ')})`);
+      throw new BnbFormatError(`${where}: unexpected field '${k}' (bitsandbytes accepts ${VALID_QS_KEYS.join(', ')})`);
     }
   }
+  return { stateKey, qs };
+}
+
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/**
+ * Rebuild a QuantState4bit from state-dict tensors (`QuantState.from_dict`). `get` returns a tensor or undefined;
+ * `file` names the source in errors.
+ */
+export function unpackQuantState(param: string, get: TensorGetter, file = '<state dict>'): QuantState4bit {
+  const where = (key: string) => `${file}: ${key}`;
+  const { stateKey, qs } = readQuantStateJson(param, get, file);
   const field = <T>(name: string, ok: (v: unknown) => v is T, expected: string): T => {
     const v = qs[name];
     if (!ok(v)) throw new BnbFormatError(`${where(stateKey)}: field '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
     return v;
   };
-  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
   const quantType = field('quant_type', (v): v is QuantType => v === 'nf4' || v === 'fp4', "'nf4' or 'fp4'");
   if (!stateKey.endsWith(quantType)) throw new BnbFormatError(`${where(stateKey)}: quant_type '${quantType}' does not match the key's suffix`);
-  const blocksize = field('blocksize', isInt, 'a positive integer');
+  const blocksize = field('blocksize', isPositiveInt, 'a positive integer');
   const dtype = field('dtype', isFloatDType, FLOAT_DTYPES.join(' | '));
   const shape = field('shape', (v): v is number[] => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0), 'a list of non-negative integers');
   const n = numel(shape);
-
   const need = (key: string): RawTensor => {
     const t = get(key);
     if (!t) throw new BnbFormatError(`${file}: missing tensor '${key}' for 4-bit parameter '${param}'`);
     return t;
   };
+  /** A float tensor of the state as float32 values, all finite. */
+  const finite = (key: string, what: string) => requireFinite(toFloat32(need(key), file, key), where(key), what);
+
   const packedT = need(param);
-  if (packedT.dtype !== 'U8') {
-    // A non-uint8 quant_storage (e.g. bf16 for FSDP) holds the same bytes; reinterpret them.
-    if (!['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`${where(param)}: packed weight has dtype ${packedT.dtype}`);
-  }
+  // A non-uint8 quant_storage (e.g. bf16 for FSDP) holds the same bytes; reinterpret them.
+  if (packedT.dtype !== 'U8' && !['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`${where(param)}: packed weight has dtype ${packedT.dtype}`);
   const packed = packedT.data;
   if (packed.length < Math.ceil(n / 2)) {
     throw new BnbFormatError(`${where(param)}: packed weight has ${packed.length} bytes, shape [${shape.join(', ')}] needs ${Math.ceil(n / 2)}`);
   }
   const blocks = Math.ceil(n / blocksize);
-  const codeT = need(`${param}.quant_map`);
-  const code = requireFinite(toFloat32(codeT, file, `${param}.quant_map`), where(`${param}.quant_map`), 'the codebook');
+  const code = finite(`${param}.quant_map`, 'the codebook');
   if (code.length !== 16) throw new BnbFormatError(`${where(`${param}.quant_map`)}: expected 16 values, got ${code.length}`);
-
-  const absmaxT = need(`${param}.absmax`);
-  const nested = qs.nested_offset !== undefined || get(`${param}.nested_absmax`) !== undefined;
   const base = { quantType, blocksize, shape, dtype, packed, code };
-  if (!nested) {
-    const absmax = requireFinite(toFloat32(absmaxT, file, `${param}.absmax`), where(`${param}.absmax`), 'absmax');
-    if (absmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`);
+
+  const absmaxKey = `${param}.absmax`;
+  const absmaxT = need(absmaxKey);
+  if (qs.nested_offset === undefined && get(`${param}.nested_absmax`) === undefined) {
+    const absmax = finite(absmaxKey, 'absmax');
+    if (absmax.length !== blocks) throw new BnbFormatError(`${where(absmaxKey)}: expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`);
     return { ...base, absmax, doubleQuant: null };
   }
-  if (absmaxT.dtype !== 'U8') throw new BnbFormatError(`${where(`${param}.absmax`)}: double-quantized absmax must be U8 codes, got ${absmaxT.dtype}`);
+  // double quantization: the absmax are 8-bit codes, with their own absmax and codebook
+  if (absmaxT.dtype !== 'U8') throw new BnbFormatError(`${where(absmaxKey)}: double-quantized absmax must be U8 codes, got ${absmaxT.dtype}`);
   const qabsmax = typedView(absmaxT) as Uint8Array;
-  if (qabsmax.length !== blocks) throw new BnbFormatError(`${where(`${param}.absmax`)}: expected ${blocks} codes, got ${qabsmax.length}`);
-  const nestedBlocksize = field('nested_blocksize', isInt, 'a positive integer');
+  if (qabsmax.length !== blocks) throw new BnbFormatError(`${where(absmaxKey)}: expected ${blocks} codes, got ${qabsmax.length}`);
+  const nestedBlocksize = field('nested_blocksize', isPositiveInt, 'a positive integer');
   field('nested_dtype', (v): v is string => v === 'float32', "'float32'");
   // the offset is used as a float32: 1e308 is finite in the JSON but Inf once rounded
   const offset = field('nested_offset', (v): v is number => typeof v === 'number' && Number.isFinite(Math.fround(v)), 'a number finite in float32 (|x| <= 3.4028235e38)');
-  const nestedAbsmax = requireFinite(toFloat32(need(`${param}.nested_absmax`), file, `${param}.nested_absmax`), where(`${param}.nested_absmax`), 'nested_absmax');
+  const nestedAbsmax = finite(`${param}.nested_absmax`, 'nested_absmax');
   if (nestedAbsmax.length !== Math.ceil(blocks / nestedBlocksize)) {
     throw new BnbFormatError(`${where(`${param}.nested_absmax`)}: expected ${Math.ceil(blocks / nestedBlocksize)} values, got ${nestedAbsmax.length}`);
   }
-  const nestedCode = requireFinite(toFloat32(need(`${param}.nested_quant_map`), file, `${param}.nested_quant_map`), where(`${param}.nested_quant_map`), 'the nested codebook');
+  const nestedCode = finite(`${param}.nested_quant_map`, 'the nested codebook');
   if (nestedCode.length !== 256) throw new BnbFormatError(`${where(`${param}.nested_quant_map`)}: expected 256 values, got ${nestedCode.length}`);
-  return {
-    ...base,
-    absmax: null,
-    doubleQuant: { qabsmax, nestedAbsmax, nestedCode, nestedBlocksize, offset: Math.fround(offset) },
-  };
+  return { ...base, absmax: null, doubleQuant: { qabsmax, nestedAbsmax, nestedCode, nestedBlocksize, offset: Math.fround(offset) } };
 }
