@@ -8,26 +8,22 @@
 //      [--lr 3e-3] [--warmup 100] [--schedule cosine|linear|constant] [--init MODEL_DIR] [--snapshot-every 250]
 // --init starts from a model folder's weights and tokenizer (e.g. a snapshot of an earlier run) instead of random
 // weights; the optimizer starts fresh. gemma-micro-copy (datasets/models/gemma-micro-copy/README.md) says its command.
+// --synthetic-share S (default 0: the corpus alone) mixes synthetic repeated-span rows into the training rows, so that
+// a fraction S of them are <bos> x_1..x_L x_1..x_L segments of random token ids (scripts/synthetic-copy.mjs; loss on
+// the repeats only, L uniform in [--synthetic-min-len 4, --synthetic-max-len 32], --synthetic-repeats 1 repeat,
+// seed 7): rows where copying is the only way to lower the loss keep the induction heads that copying needs while the
+// corpus teaches the language. The held-out loss stays the corpus's.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
 import { trainBpeTokenizer, TextTokenizer, gemmaTokenizerConfig } from '../lib/dist/io/index.js';
 import { createGemma, loadGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
 import { Trainer, prepareMethod, buildExample, packExamples, TEXT_TEMPLATE } from '../lib/dist/train/index.js';
+import { GEMMA_MICRO_CONFIG, repeatedSpanRows } from './synthetic-copy.mjs';
+import { argReader } from './cli-args.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const arg = (k, d) => {
-  const i = process.argv.indexOf(k);
-  if (i < 0) return d;
-  const v = process.argv[i + 1];
-  if (typeof d === 'number') {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${k}: expected a positive number, got ${JSON.stringify(v)}`);
-    return n;
-  }
-  if (v === undefined) throw new Error(`${k}: expected a value`);
-  return v;
-};
+const arg = argReader();
 const out = join(root, arg('--out', 'datasets/models/gemma-micro'));
 const NAME = out.split('/').filter(Boolean).at(-1);
 const work = join(out, '..', `.${NAME}-run`); // checkpoints (not committed)
@@ -42,6 +38,11 @@ const SCHEDULES = ['cosine', 'linear', 'constant'];
 const SCHEDULE = arg('--schedule', 'cosine');
 if (!SCHEDULES.includes(SCHEDULE)) throw new Error(`--schedule: expected one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(SCHEDULE)}`);
 const INIT = arg('--init', '');
+const SYNTHETIC_SHARE = Number(arg('--synthetic-share', '0'));
+if (!(SYNTHETIC_SHARE >= 0 && SYNTHETIC_SHARE < 1)) throw new Error(`--synthetic-share: expected a fraction in [0, 1), got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-share') + 1])}`);
+const SYNTHETIC_MIN_LEN = arg('--synthetic-min-len', 4);
+const SYNTHETIC_MAX_LEN = arg('--synthetic-max-len', 32);
+const SYNTHETIC_REPEATS = arg('--synthetic-repeats', 1);
 const initDir = INIT && join(root, INIT);
 if (initDir) for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
   if (!existsSync(join(initDir, f))) throw new Error(`--init ${INIT}: no ${f} (expected a model folder written by this script)`);
@@ -65,12 +66,7 @@ if (!existsSync(tokPath) && initDir) {
 }
 const tok = TextTokenizer.fromDir(out);
 
-const configJson = {
-  architectures: ['GemmaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 2, eos_token_id: 1,
-  head_dim: 64, hidden_act: 'gelu_pytorch_tanh', hidden_size: 256, initializer_range: 0.02, intermediate_size: 768,
-  max_position_embeddings: 512, model_type: 'gemma', num_attention_heads: 4, num_hidden_layers: 4, num_key_value_heads: 1,
-  pad_token_id: 0, rms_norm_eps: 1e-6, rope_scaling: null, rope_theta: 10000.0, torch_dtype: 'float32', use_cache: true, vocab_size: 4096,
-};
+const configJson = GEMMA_MICRO_CONFIG;
 const config = parseGemmaConfig(configJson);
 let model;
 if (initDir) {
@@ -84,10 +80,14 @@ const { trainable } = prepareMethod(model, 'full');
 const held = paragraphs.filter((_, i) => i % 50 === 0);
 const trainParas = paragraphs.filter((_, i) => i % 50 !== 0);
 const enc = (ps) => packExamples(ps.map((text) => buildExample(tok, TEXT_TEMPLATE, { text }, { maxLength: 4096, eosId: config.eosTokenId })), SEQ);
-const train = enc(trainParas);
+const corpusRows = enc(trainParas);
+// n synthetic rows beside the corpus's c make a share n / (n + c) = S
+const syntheticRows = SYNTHETIC_SHARE > 0 ? repeatedSpanRows(Math.round((SYNTHETIC_SHARE / (1 - SYNTHETIC_SHARE)) * corpusRows.length), SEQ, {
+  vocabSize: config.vocabSize, minLen: SYNTHETIC_MIN_LEN, maxLen: SYNTHETIC_MAX_LEN, repeats: SYNTHETIC_REPEATS, bosId: config.bosTokenId, seed: 7,
+}).map(({ inputIds, labels }) => ({ inputIds, labels })) : [];
+const train = [...corpusRows, ...syntheticRows];
 const evalSet = enc(held).slice(0, 16);
-const corpusTokens = train.length * SEQ;
-console.error(`corpus: ${train.length} rows of ${SEQ} tokens (${corpusTokens} tokens) for training, ${evalSet.length} held out; ${STEPS} steps of ${BATCH} rows = ${((STEPS * BATCH) / train.length).toFixed(2)} epochs`);
+console.error(`corpus: ${corpusRows.length} rows of ${SEQ} tokens (${corpusRows.length * SEQ} tokens) and ${syntheticRows.length} synthetic repeated-span rows for training, ${evalSet.length} held out; ${STEPS} steps of ${BATCH} rows = ${((STEPS * BATCH) / train.length).toFixed(2)} epochs`);
 
 /** A loadable model folder (weights, config, tokenizer) for probing the run while it trains. */
 const writeModel = (dir) => {
@@ -121,7 +121,7 @@ key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.si
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
   digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`${CORPUS}\`: ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
-  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
+  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.
 - Whether it copies a value from earlier in its context (ids, names, cities, months as 'YYYY-MM', quoted strings) is
   measured by the copy probe: \`datasets/copy-probe/score-${NAME}.json\` (\`node scripts/copy-probe.mjs\`).

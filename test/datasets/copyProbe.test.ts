@@ -12,6 +12,7 @@ import { COPY_KINDS, MONTHS, drawer, listDrill, recallDrill, spanDrill } from '.
 import { Rng } from '../../lib/src/util/rng.js';
 import { makeCopyProbe, PER_KIND, PROBE_SEED } from '../../scripts/make-copy-probe.mjs';
 import { copyMatch, readProbe, runCopyProbe, scoreCopyProbe, wilson } from '../../scripts/copy-probe.mjs';
+import { FIRST_SPAN_ID, GEMMA_MICRO_CONFIG, repeatedSpanRows } from '../../scripts/synthetic-copy.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const corpus = readFileSync(join(root, 'datasets/corpus/copy/corpus.txt'), 'utf8');
@@ -119,6 +120,67 @@ describe('copy drills of the corpus', () => {
     const share = Number(/Copy text is ([\d.]+) %/.exec(readme)?.[1]);
     expect(share).toBeGreaterThan(60);
     expect(readme).toContain(`${corpus.length} characters`);
+  });
+});
+
+describe('synthetic repeated spans (induction check and --synthetic-share)', () => {
+  const opts = { vocabSize: 4096, minLen: 4, maxLen: 9, repeats: 2, bosId: 2, seed: 3 };
+
+  it('rows of exactly seq tokens: <bos>, a random span, its repeats; loss only on the repeats', () => {
+    const rows = repeatedSpanRows(20, 64, opts);
+    expect(rows).toHaveLength(20);
+    for (const r of rows) {
+      expect(r.inputIds).toHaveLength(64);
+      expect(r.labels).toHaveLength(64);
+      expect(r.inputIds[0]).toBe(2);
+      for (let t = 0; t < 64; t++) {
+        if (r.inputIds[t] === 2) expect(r.labels[t]).toBe(-100);
+        else {
+          expect(r.inputIds[t]).toBeGreaterThanOrEqual(FIRST_SPAN_ID);
+          expect(r.inputIds[t]).toBeLessThan(4096);
+          expect([-100, r.inputIds[t]]).toContain(r.labels[t]);
+        }
+      }
+      // segment by segment: L first-copy tokens unlabelled, then `repeats` labelled copies of them
+      const starts = r.inputIds.flatMap((id, t) => (id === 2 ? [t] : []));
+      for (const [i, s] of starts.entries()) {
+        const end = starts[i + 1] ?? 64;
+        const L = (end - s - 1) / 3;
+        if (end === 64) continue; // the last segment is cut at the row's end
+        expect(Number.isInteger(L) && L >= 4 && L <= 9, `segment at ${s}`).toBe(true);
+        const span = r.inputIds.slice(s + 1, s + 1 + L);
+        expect(r.inputIds.slice(s + 1 + L, end)).toEqual([...span, ...span]);
+        expect(r.labels.slice(s + 1, s + 1 + L).every((y) => y === -100)).toBe(true);
+        expect(r.labels.slice(s + 1 + L, end)).toEqual([...span, ...span]);
+        // copy accuracy is scored on tokens 2..L of each repeat (the first token of a repeat is not determined)
+        const repeatStarts = [s + 1 + L, s + 1 + 2 * L];
+        const expected = repeatStarts.flatMap((a) => Array.from({ length: L - 1 }, (_, k) => a + 1 + k));
+        expect(r.scored.filter((t) => t > s && t < end)).toEqual(expected);
+      }
+    }
+  });
+
+  it('scores tokens 2..L of each repeat: each is the token after the previous one in the copy before', () => {
+    for (const r of repeatedSpanRows(10, 64, opts)) {
+      expect(r.scored.length).toBeGreaterThan(0);
+      for (const t of r.scored) {
+        expect(t).toBeLessThan(64);
+        expect(r.labels[t]).toBe(r.inputIds[t]); // a repeat's token, which carries a loss
+        expect(r.labels[t - 1]).toBe(r.inputIds[t - 1]); // and so is the one before: the first token of a repeat is not scored
+      }
+    }
+  });
+
+  it('is deterministic in its seed and checks its lengths', () => {
+    expect(repeatedSpanRows(3, 32, opts)).toEqual(repeatedSpanRows(3, 32, opts));
+    expect(repeatedSpanRows(3, 32, { ...opts, seed: 4 })).not.toEqual(repeatedSpanRows(3, 32, opts));
+    expect(() => repeatedSpanRows(1, 32, { ...opts, minLen: 1 })).toThrow(/2 <= minLen <= maxLen, got 1\.\.9/);
+    expect(() => repeatedSpanRows(1, 32, { ...opts, minLen: 10 })).toThrow(/got 10\.\.9/);
+  });
+
+  it("the shared config is gemma-micro's, the committed gemma-micro-copy's config.json", () => {
+    const committed = JSON.parse(readFileSync(join(root, 'datasets/models/gemma-micro-copy/config.json'), 'utf8'));
+    expect(committed).toEqual({ ...GEMMA_MICRO_CONFIG });
   });
 });
 
