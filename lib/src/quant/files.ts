@@ -38,6 +38,66 @@ export function isQuantizable(name: string, t: { dtype: RawTensor['dtype']; shap
 }
 
 
+/** A tensor's values rounded to the compute dtype, as bitsandbytes sees them after `tensor.to(dtype)`. */
+function computeValues(reader: SafetensorsReader, file: string, name: string, o: Bnb4bitOptions): Float32Array {
+  return castValues(toFloat32(reader.read(name), file, name), o.computeDtype);
+}
+
+/**
+ * Pass 1 of quantizeFile: every output tensor's dtype and shape. They follow from the shape and the options, except
+ * the quant_state JSON, whose length depends on nested_offset = mean(absmax) (its digits): with double quantization
+ * each target's absmax is computed here, and only that.
+ */
+function planOutput(reader: SafetensorsReader, file: string, targets: Set<string>, o: Bnb4bitOptions): Record<string, TensorSpec> {
+  const specs = Object.create(null) as Record<string, TensorSpec>; // names come from the file ("__proto__" too)
+  for (const t of reader.tensors) {
+    if (!targets.has(t.name)) {
+      specs[t.name] = { dtype: t.dtype, shape: t.shape };
+      continue;
+    }
+    const n = numel(t.shape);
+    const blocks = Math.ceil(n / o.blocksize);
+    let doubleQuant: QuantState4bit['doubleQuant'] = null;
+    if (o.doubleQuant) {
+      const offset = meanF32(blockAbsmax(computeValues(reader, file, t.name, o), o.blocksize));
+      doubleQuant = { offset, nestedBlocksize: NESTED_BLOCKSIZE, qabsmax: new Uint8Array(0), nestedAbsmax: new Float32Array(0), nestedCode: new Float32Array(0) };
+    }
+    const json = quantStateJson({ quantType: o.quantType, blocksize: o.blocksize, shape: t.shape, dtype: o.computeDtype, packed: new Uint8Array(0), absmax: null, code: new Float32Array(0), doubleQuant });
+    Object.assign(specs, quantStateLayout(t.name, {
+      quantType: o.quantType,
+      packedBytes: Math.ceil(n / 2),
+      blocks,
+      codeLength: 16,
+      nested: o.doubleQuant ? { blocks: Math.ceil(blocks / NESTED_BLOCKSIZE), codeLength: 256 } : null,
+      jsonBytes: Buffer.byteLength(json, 'utf8'),
+    }));
+  }
+  return specs;
+}
+
+/** Pass 2 of quantizeFile: each target quantized and written as bitsandbytes' keys, every other tensor copied. */
+function writeOutput(reader: SafetensorsReader, file: string, writer: SafetensorsWriter, targets: Set<string>, o: Bnb4bitOptions, onProgress?: (p: Progress) => void): Pick<QuantizeFileReport, 'quantized' | 'copied'> {
+  const report: Pick<QuantizeFileReport, 'quantized' | 'copied'> = { quantized: [], copied: [] };
+  const total = inputDataBytes(reader);
+  let done = 0;
+  for (const t of reader.tensors) {
+    if (targets.has(t.name)) {
+      const values = computeValues(reader, file, t.name, o);
+      const { state } = quantize4bit(values, { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: t.shape, dtype: o.computeDtype });
+      for (const [k, v] of Object.entries(packQuantState(t.name, state))) writer.write(k, v.data);
+      report.quantized.push({ name: t.name, shape: t.shape, bits: bitsPerParameter(state) });
+    } else {
+      writer.write(t.name, reader.readBytes(t.name));
+      report.copied.push(t.name);
+    }
+    done += t.dataOffsets[1] - t.dataOffsets[0];
+    onProgress?.({ done, total, tensor: t.name });
+  }
+  return report;
+}
+
+const inputDataBytes = (reader: SafetensorsReader) => reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
+
 /**
  * Quantize every floating tensor with 2+ dimensions of `input` into bitsandbytes' keys and copy the rest unchanged.
  * Two passes over the input: the first quantizes to learn each state's exact sizes (the JSON's length depends on the
@@ -45,70 +105,23 @@ export function isQuantizable(name: string, t: { dtype: RawTensor['dtype']; shap
  */
 export function quantizeFile(input: string, output: string, opts: QuantizeFileOptions = {}): QuantizeFileReport {
   const o = bnb4bitOptions(opts);
-  const skip = opts.skip ?? [];
   const reader = SafetensorsReader.open(input);
   try {
     const already = findQuantizedParams(reader.names());
     if (already.length) {
       throw new QuantizationError(`already holds 4-bit parameters (${already[0].stateKey}${already.length > 1 ? `, +${already.length - 1} more` : ''})`, { file: input, expected: 'a file of dense weights: dequantize it first' });
     }
-    const total = reader.tensors.reduce((s, t) => s + t.dataOffsets[1] - t.dataOffsets[0], 0);
-    const quantize = (name: string): QuantState4bit => {
-      const t = reader.read(name);
-      const values = castValues(toFloat32(t, input, name), o.computeDtype);
-      return quantize4bit(values, { quantType: o.quantType, blocksize: o.blocksize, doubleQuant: o.doubleQuant, shape: t.shape, dtype: o.computeDtype }).state;
-    };
-    // Pass 1: plan. Sizes of every output tensor are fixed by shape and options, except the JSON blob.
-    const specs = Object.create(null) as Record<string, TensorSpec>; // names come from the file ("__proto__" too)
-    const targets = reader.tensors.filter((t) => isQuantizable(t.name, t, skip));
-    const targetNames = new Set(targets.map((t) => t.name));
-    for (const t of reader.tensors) {
-      if (!targetNames.has(t.name)) specs[t.name] = { dtype: t.dtype, shape: t.shape };
-    }
-    for (const t of targets) {
-      const n = numel(t.shape);
-      const blocks = Math.ceil(n / o.blocksize);
-      let doubleQuant: QuantState4bit['doubleQuant'] = null;
-      if (o.doubleQuant) {
-        // The JSON holds nested_offset = mean(absmax), whose digits fix its length: compute just the absmax here.
-        const values = castValues(toFloat32(reader.read(t.name), input, t.name), o.computeDtype);
-        const offset = meanF32(blockAbsmax(values, o.blocksize));
-        doubleQuant = { offset, nestedBlocksize: NESTED_BLOCKSIZE, qabsmax: new Uint8Array(0), nestedAbsmax: new Float32Array(0), nestedCode: new Float32Array(0) };
-      }
-      const json = quantStateJson({ quantType: o.quantType, blocksize: o.blocksize, shape: t.shape, dtype: o.computeDtype, packed: new Uint8Array(0), absmax: null, code: new Float32Array(0), doubleQuant });
-      Object.assign(specs, quantStateLayout(t.name, {
-        quantType: o.quantType,
-        packedBytes: Math.ceil(n / 2),
-        blocks,
-        codeLength: 16,
-        nested: o.doubleQuant ? { blocks: Math.ceil(blocks / NESTED_BLOCKSIZE), codeLength: 256 } : null,
-        jsonBytes: Buffer.byteLength(json, 'utf8'),
-      }));
-    }
-    const metadata = reader.metadata ?? { format: 'pt' };
-    const writer = new SafetensorsWriter(output, specs, metadata);
-    const report: QuantizeFileReport = { quantized: [], copied: [], inputBytes: reader.header.dataStart + total, outputBytes: 0 };
+    const targets = new Set(reader.tensors.filter((t) => isQuantizable(t.name, t, opts.skip ?? [])).map((t) => t.name));
+    const writer = new SafetensorsWriter(output, planOutput(reader, input, targets, o), reader.metadata ?? { format: 'pt' });
+    let written: Pick<QuantizeFileReport, 'quantized' | 'copied'>;
     try {
-      let done = 0;
-      for (const t of reader.tensors) {
-        if (targetNames.has(t.name)) {
-          const state = quantize(t.name);
-          for (const [k, v] of Object.entries(packQuantState(t.name, state))) writer.write(k, v.data);
-          report.quantized.push({ name: t.name, shape: t.shape, bits: bitsPerParameter(state) });
-        } else {
-          writer.write(t.name, reader.readBytes(t.name));
-          report.copied.push(t.name);
-        }
-        done += t.dataOffsets[1] - t.dataOffsets[0];
-        opts.onProgress?.({ done, total, tensor: t.name });
-      }
+      written = writeOutput(reader, input, writer, targets, o, opts.onProgress);
       writer.close();
     } catch (e) {
       writer.abort();
       throw e;
     }
-    report.outputBytes = writer.size;
-    return report;
+    return { ...written, inputBytes: reader.header.dataStart + inputDataBytes(reader), outputBytes: writer.size };
   } finally {
     reader.close();
   }
