@@ -65,21 +65,15 @@ export const GEMMA_2B_CONFIG_JSON: Record<string, unknown> = {
   vocab_size: 256000,
 };
 
-/**
- * Validate every field LoRA Lab reads, with its type and range: a wrong value fails here, naming the file and the
- * field, instead of giving NaN logits later (`rms_norm_eps: -1`, `rope_theta: 0`) or being misread
- * (`tie_word_embeddings: "false"` is a string, not false). Fields LoRA Lab does not read are kept in `raw` untouched.
- */
-export function parseGemmaConfig(json: unknown, file = 'config.json'): GemmaConfig {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON object`);
-  const c = json as Record<string, unknown>;
+/** Readers of config.json's fields, each checking its type and range and naming the file and field when it fails. */
+function fieldReaders(c: Record<string, unknown>, file: string) {
   const fail = (k: string, expected: string, v: unknown): never => {
-    throw new ConfigError(`${file}: field '${k}' must be ${expected}, got ${JSON.stringify(v) ?? String(v)}`);
+    throw new ConfigError(`field '${k}' must be ${expected}, got ${JSON.stringify(v) ?? String(v)}`, { file });
   };
   /** A field's value, or `def` when it is absent or null (transformers' defaults). */
   const get = (k: string, def?: unknown): unknown => {
     const v = c[k] ?? def;
-    if (v === undefined) throw new ConfigError(`${file}: missing field '${k}'`);
+    if (v === undefined) throw new ConfigError(`missing field '${k}'`, { file });
     return v;
   };
   const positiveInt = (k: string, def?: number): number => {
@@ -94,8 +88,20 @@ export function parseGemmaConfig(json: unknown, file = 'config.json'): GemmaConf
     const v = get(k, def);
     return typeof v === 'boolean' ? v : fail(k, 'true or false (a JSON boolean)', v);
   };
+  return { get, fail, positiveInt, positiveNumber, bool };
+}
+
+/**
+ * Validate every field LoRA Lab reads, with its type and range: a wrong value fails here, naming the file and the
+ * field, instead of giving NaN logits later (`rms_norm_eps: -1`, `rope_theta: 0`) or being misread
+ * (`tie_word_embeddings: "false"` is a string, not false). Fields LoRA Lab does not read are kept in `raw` untouched.
+ */
+export function parseGemmaConfig(json: unknown, file = 'config.json'): GemmaConfig {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError('expected a JSON object', { file });
+  const c = json as Record<string, unknown>;
+  const { get, fail, positiveInt, positiveNumber, bool } = fieldReaders(c, file);
   const mt = c.model_type;
-  if (mt !== undefined && mt !== 'gemma') throw new ConfigError(`${file}: model_type is ${JSON.stringify(mt)}; LoRA Lab's loader reads Gemma ("gemma") checkpoints`);
+  if (mt !== undefined && mt !== 'gemma') throw new ConfigError(`model_type is ${JSON.stringify(mt)}; LoRA Lab's loader reads Gemma ("gemma") checkpoints`, { file });
   const vocabSize = positiveInt('vocab_size');
   const tokenId = (k: string, def: number): number => {
     const v = get(k, def);
@@ -137,16 +143,16 @@ export function parseGemmaConfig(json: unknown, file = 'config.json'): GemmaConf
     nameOrPath: typeof c._name_or_path === 'string' ? c._name_or_path : null,
   };
   if (cfg.numAttentionHeads % cfg.numKeyValueHeads !== 0) {
-    throw new ConfigError(`${file}: num_attention_heads (${cfg.numAttentionHeads}) must be a multiple of num_key_value_heads (${cfg.numKeyValueHeads})`);
+    throw new ConfigError(`num_attention_heads (${cfg.numAttentionHeads}) must be a multiple of num_key_value_heads (${cfg.numKeyValueHeads})`, { file });
   }
-  if (cfg.headDim % 2 !== 0) throw new ConfigError(`${file}: head_dim must be even for rotary embeddings, got ${cfg.headDim}`);
+  if (cfg.headDim % 2 !== 0) throw new ConfigError(`head_dim must be even for rotary embeddings, got ${cfg.headDim}`, { file });
   return cfg;
 }
 
 /** Refuse a sequence longer than the model's positions (`max_position_embeddings`), naming the config file. */
 export function checkSequenceLength(cfg: GemmaConfig, positions: number): void {
   if (positions > cfg.maxPositionEmbeddings) {
-    throw new ConfigError(`${cfg.configFile ?? 'config.json'}: ${positions} positions exceed max_position_embeddings (${cfg.maxPositionEmbeddings}); shorten the input`);
+    throw new ConfigError(`${positions} positions exceed max_position_embeddings (${cfg.maxPositionEmbeddings}); shorten the input`, { file: cfg.configFile ?? 'config.json' });
   }
 }
 
