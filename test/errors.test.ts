@@ -18,7 +18,8 @@ import { initBackend } from 'loralab/backend';
 import { Embedding, Linear, LoraLinear } from 'loralab/layers';
 import { parseAdapterConfig } from 'loralab/peft';
 import { DataError, causalLmLoss, fusedHeadCausalLoss } from 'loralab/train';
-import { FileReadError, SafetensorsWriteError, serialize, toFloat32 } from 'loralab/io';
+import { CheckpointWeights, FileReadError, SafetensorsWriteError, serialize, toFloat32 } from 'loralab/io';
+import { ConfigError, GEMMA_2B_CONFIG_JSON, parseGemmaConfig } from 'loralab/models/gemma';
 import { assertInternal, errorMessage } from '../lib/src/util/errors.js';
 
 const root = join(import.meta.dirname, '..');
@@ -226,5 +227,14 @@ describe('user errors carry the file, the field and what was expected', () => {
     expect(size).toBeInstanceOf(SafetensorsWriteError);
     expect(size.message).toBe("tensor 'w': data has 4 bytes, F32 [2] needs 8");
     expect(FileReadError.prototype).toBeInstanceOf(LoraLabError);
+  });
+
+  it('errors about a file keep the file as a field, with the message unchanged', () => {
+    const cfg = thrown(() => parseGemmaConfig({ ...GEMMA_2B_CONFIG_JSON, num_attention_heads: '8' }, 'x/config.json'));
+    expect(cfg).toBeInstanceOf(ConfigError);
+    expect(cfg.file).toBe('x/config.json');
+    expect(cfg.message).toBe('x/config.json: field \'num_attention_heads\' must be a positive integer, got "8"');
+    const dir = thrown(() => CheckpointWeights.open('/nonexistent/model'));
+    expect([dir.file, dir.message]).toEqual(['/nonexistent/model', '/nonexistent/model: no such directory']);
   });
 });

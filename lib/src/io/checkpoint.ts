@@ -19,8 +19,8 @@ export class CheckpointWeights {
   private constructor(readonly dir: string) {}
 
   static open(dir: string): CheckpointWeights {
-    if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such directory`);
-    if (!statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory (expected a Hugging Face model folder)`);
+    if (!existsSync(dir)) throw new CheckpointError('no such directory', { file: dir });
+    if (!statSync(dir).isDirectory()) throw new CheckpointError('not a directory (expected a Hugging Face model folder)', { file: dir });
     const ckpt = new CheckpointWeights(dir);
     const single = join(dir, 'model.safetensors');
     const index = join(dir, 'model.safetensors.index.json');
@@ -29,21 +29,21 @@ export class CheckpointWeights {
       try {
         json = JSON.parse(readFileSync(index, 'utf8'));
       } catch (e) {
-        throw new CheckpointError(`${index}: not valid JSON (${(e as Error).message})`);
+        throw new CheckpointError(`not valid JSON (${(e as Error).message})`, { file: index });
       }
       const map = (json as { weight_map?: unknown } | null)?.weight_map;
-      if (!map || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(`${index}: missing field 'weight_map' (an object of tensor name -> shard file)`);
+      if (!map || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(`missing field 'weight_map' (an object of tensor name -> shard file)`, { file: index });
       for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new CheckpointError(`${index}: weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(shard)}`);
+        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new CheckpointError(`weight_map['${name}'] must be a file name in the folder, got ${JSON.stringify(shard)}`, { file: index });
         ckpt.where.set(name, shard);
       }
       try {
         for (const shard of new Set(ckpt.where.values())) {
           const path = join(dir, shard);
-          if (!existsSync(path)) throw new CheckpointError(`${index}: shard '${shard}' is listed but ${path} does not exist`);
+          if (!existsSync(path)) throw new CheckpointError(`shard '${shard}' is listed but ${path} does not exist`, { file: index });
           const r = SafetensorsReader.open(path);
           ckpt.readers.set(shard, r);
-          for (const n of ckpt.namesIn(shard)) if (!r.has(n)) throw new CheckpointError(`${index}: '${n}' is mapped to ${shard}, which has no such tensor`);
+          for (const n of ckpt.namesIn(shard)) if (!r.has(n)) throw new CheckpointError(`'${n}' is mapped to ${shard}, which has no such tensor`, { file: index });
         }
       } catch (e) {
         ckpt.close(); // the shards opened before the bad one
@@ -54,7 +54,7 @@ export class CheckpointWeights {
       ckpt.readers.set('model.safetensors', r);
       for (const n of r.names()) ckpt.where.set(n, 'model.safetensors');
     } else {
-      throw new CheckpointError(`${dir}: no model.safetensors or model.safetensors.index.json (LoRA Lab reads safetensors checkpoints)`);
+      throw new CheckpointError('no model.safetensors or model.safetensors.index.json (LoRA Lab reads safetensors checkpoints)', { file: dir });
     }
     return ckpt;
   }
@@ -71,7 +71,7 @@ export class CheckpointWeights {
   }
   fileOf(name: string): string {
     const shard = this.where.get(name);
-    if (!shard) throw new CheckpointError(`${this.dir}: no tensor named '${name}'`);
+    if (!shard) throw new CheckpointError(`no tensor named '${name}'`, { file: this.dir });
     return join(this.dir, shard);
   }
   info(name: string): TensorInfo {
@@ -89,7 +89,7 @@ export class CheckpointWeights {
   }
   private reader(name: string): SafetensorsReader {
     const shard = this.where.get(name);
-    if (!shard) throw new CheckpointError(`${this.dir}: no tensor named '${name}'`);
+    if (!shard) throw new CheckpointError(`no tensor named '${name}'`, { file: this.dir });
     return this.readers.get(shard)!;
   }
   /** Total bytes of tensor data. */

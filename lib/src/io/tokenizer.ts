@@ -23,19 +23,19 @@ export class TextTokenizer {
     try {
       return new TextTokenizer(new Tokenizer(tokenizerJson as never, tokenizerConfig as never), tokenizerConfig, source);
     } catch (e) {
-      throw new TokenizerError(`${source}: cannot build a tokenizer (${(e as Error).message})`);
+      throw new TokenizerError(`cannot build a tokenizer (${(e as Error).message})`, { file: source });
     }
   }
 
   /** tokenizer.json (and tokenizer_config.json if present) from a model folder. */
   static fromDir(dir: string): TextTokenizer {
     const path = join(dir, 'tokenizer.json');
-    if (!existsSync(path)) throw new TokenizerError(`${dir}: no tokenizer.json`);
+    if (!existsSync(path)) throw new TokenizerError('no tokenizer.json', { file: dir });
     const parse = (p: string) => {
       try {
         return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
       } catch (e) {
-        throw new TokenizerError(`${p}: not valid JSON (${(e as Error).message})`);
+        throw new TokenizerError(`not valid JSON (${(e as Error).message})`, { file: p });
       }
     };
     const cfgPath = join(dir, 'tokenizer_config.json');

@@ -116,27 +116,27 @@ export function adapterConfigJson(c: LoraConfig): string {
 
 /** Read adapter_config.json (PEFT's fields; unknown ones are ignored, as PEFT does). */
 export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'): LoraConfig {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new PeftConfigError(`${file}: expected a JSON object`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new PeftConfigError('expected a JSON object', { file });
   const j = json as Record<string, unknown>;
-  if (j.peft_type === undefined) throw new PeftConfigError(`${file}: missing field 'peft_type'`);
-  if (j.peft_type !== 'LORA') throw new PeftConfigError(`${file}: peft_type is ${JSON.stringify(j.peft_type)}; LoRA Lab loads "LORA" adapters`);
-  if (j.use_dora === true) throw new PeftConfigError(`${file}: use_dora is true; DoRA adapters are not supported`);
-  if (j.fan_in_fan_out === true) throw new PeftConfigError(`${file}: fan_in_fan_out is true (Conv1D layers); Gemma uses nn.Linear`);
+  if (j.peft_type === undefined) throw new PeftConfigError(`missing field 'peft_type'`, { file });
+  if (j.peft_type !== 'LORA') throw new PeftConfigError(`peft_type is ${JSON.stringify(j.peft_type)}; LoRA Lab loads "LORA" adapters`, { file });
+  if (j.use_dora === true) throw new PeftConfigError('use_dora is true; DoRA adapters are not supported', { file });
+  if (j.fan_in_fan_out === true) throw new PeftConfigError('fan_in_fan_out is true (Conv1D layers); Gemma uses nn.Linear', { file });
   const strList = (k: string): string[] | string | null => {
     const v = j[k];
     if (v === undefined || v === null) return null;
     if (typeof v === 'string') return v;
     if (Array.isArray(v) && v.every((e) => typeof e === 'string')) return v as string[];
-    throw new PeftConfigError(`${file}: field '${k}' must be a string or a list of strings, got ${JSON.stringify(v)}`);
+    throw new PeftConfigError(`field '${k}' must be a string or a list of strings, got ${JSON.stringify(v)}`, { file });
   };
   const numMap = (k: string): Record<string, number> => {
     const v = j[k] ?? {};
-    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new PeftConfigError(`${file}: field '${k}' must be an object of numbers`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'number')) throw new PeftConfigError(`field '${k}' must be an object of numbers`, { file });
     return v as Record<string, number>;
   };
   const ltt = j.layers_to_transform;
   if (!(ltt === undefined || ltt === null || Number.isInteger(ltt) || (Array.isArray(ltt) && ltt.every(Number.isInteger)))) {
-    throw new PeftConfigError(`${file}: field 'layers_to_transform' must be an integer or a list of integers, got ${JSON.stringify(ltt)}`);
+    throw new PeftConfigError(`field 'layers_to_transform' must be an integer or a list of integers, got ${JSON.stringify(ltt)}`, { file });
   }
   const c: LoraConfig = {
     r: (j.r ?? LORA_DEFAULTS.r) as number,

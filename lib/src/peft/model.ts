@@ -132,16 +132,16 @@ export class PeftModel<M extends Module = Module> {
         for (const [which, v] of [['lora_A', l.loraA], ['lora_B', l.loraB]] as const) {
           const key = `${KEY_PREFIX}${path}.${which}.weight`;
           expected.add(key);
-          if (!r.has(key)) throw new PeftConfigError(`${file}: missing '${key}' (the config targets ${path})`);
+          if (!r.has(key)) throw new PeftConfigError(`missing '${key}' (the config targets ${path})`, { file });
           const t = r.read(key);
-          if (t.shape.join() !== v.shape.join()) throw new PeftConfigError(`${file}: '${key}' has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}] (r=${l.r})`);
+          if (t.shape.join() !== v.shape.join()) throw new PeftConfigError(`'${key}' has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}] (r=${l.r})`, { file });
           const vals = tf.tensor(toFloat32(t, file, key), v.shape);
           v.assign(vals);
           vals.dispose();
         }
       }
       const extra = r.names().filter((n) => !expected.has(n) && /\.lora_[AB]\.weight$/.test(n));
-      if (extra.length) throw new PeftConfigError(`${file}: adapter weights for modules the config does not target: ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', ...' : ''}`);
+      if (extra.length) throw new PeftConfigError(`adapter weights for modules the config does not target: ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', ...' : ''}`, { file });
     } finally {
       r.close();
     }
@@ -212,16 +212,16 @@ export function getPeftModel<M extends Module>(model: M, config: Partial<LoraCon
 export function loadPeftAdapter<M extends Module>(model: M, dir: string): PeftModel<M> {
   const cfgPath = join(dir, ADAPTER_CONFIG_NAME);
   const wPath = join(dir, ADAPTER_WEIGHTS_NAME);
-  if (!existsSync(cfgPath)) throw new PeftConfigError(`${dir}: no ${ADAPTER_CONFIG_NAME} (expected a PEFT adapter folder)`);
+  if (!existsSync(cfgPath)) throw new PeftConfigError(`no ${ADAPTER_CONFIG_NAME} (expected a PEFT adapter folder)`, { file: dir });
   if (!existsSync(wPath)) {
     const bin = existsSync(join(dir, 'adapter_model.bin')) ? ' (it has adapter_model.bin: pickled PyTorch files are not read; re-save with safe_serialization=True)' : '';
-    throw new PeftConfigError(`${dir}: no ${ADAPTER_WEIGHTS_NAME}${bin}`);
+    throw new PeftConfigError(`no ${ADAPTER_WEIGHTS_NAME}${bin}`, { file: dir });
   }
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (e) {
-    throw new PeftConfigError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+    throw new PeftConfigError(`not valid JSON (${(e as Error).message})`, { file: cfgPath });
   }
   const cfg = parseAdapterConfig(json, cfgPath);
   // Loaded weights replace the initialisation; PiSSA's residual is already in a PiSSA-converted base.

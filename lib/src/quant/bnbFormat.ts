@@ -145,7 +145,7 @@ type TensorGetter = (key: string) => RawTensor | undefined;
 function readQuantStateJson(param: string, get: TensorGetter, file: string): { stateKey: string; qs: Record<string, unknown> } {
   const stateKeys = (['nf4', 'fp4'] as const).map((q) => quantStateKey(param, q)).filter((k) => get(k));
   if (stateKeys.length !== 1) {
-    throw new BnbFormatError(`${file}: expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`);
+    throw new BnbFormatError(`expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`, { file });
   }
   const stateKey = stateKeys[0];
   const where = `${file}: ${stateKey}`;
@@ -188,7 +188,7 @@ export function unpackQuantState(param: string, get: TensorGetter, file = '<stat
   const n = numel(shape);
   const need = (key: string): RawTensor => {
     const t = get(key);
-    if (!t) throw new BnbFormatError(`${file}: missing tensor '${key}' for 4-bit parameter '${param}'`);
+    if (!t) throw new BnbFormatError(`missing tensor '${key}' for 4-bit parameter '${param}'`, { file });
     return t;
   };
   /** A float tensor of the state as float32 values, all finite. */

@@ -12,8 +12,8 @@ export { DataError };
 
 /** Read JSONL, checking that every line is a JSON object with the required string fields. */
 export function readJsonl<K extends string>(path: string, fields: readonly K[]): Record<K, string>[] {
-  if (!existsSync(path)) throw new DataError(`${path}: no such file`);
-  if (!statSync(path).isFile()) throw new DataError(`${path}: not a file (expected a JSONL file, one JSON object per line)`);
+  if (!existsSync(path)) throw new DataError('no such file', { file: path });
+  if (!statSync(path).isFile()) throw new DataError('not a file (expected a JSONL file, one JSON object per line)', { file: path });
   const out: Record<K, string>[] = [];
   // A UTF-8 byte order mark (editors on Windows write one) is not part of the first record.
   const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split('\n');
@@ -31,7 +31,7 @@ export function readJsonl<K extends string>(path: string, fields: readonly K[]):
     }
     out.push(v as Record<K, string>);
   });
-  if (!out.length) throw new DataError(`${path}: no records`);
+  if (!out.length) throw new DataError('no records', { file: path });
   return out;
 }
 

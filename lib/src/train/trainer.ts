@@ -81,16 +81,16 @@ export function readTrainerState(path: string, totalSteps: number): TrainerState
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new CheckpointStateError(`${path}: not valid JSON (${(e as Error).message}); delete the checkpoint or start without --resume`);
+    throw new CheckpointStateError(`not valid JSON (${(e as Error).message}); delete the checkpoint or start without --resume`, { file: path });
   }
   const count = (v: unknown, field: string): number => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CheckpointStateError(`${path}: '${field}' must be a non-negative integer (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CheckpointStateError(`'${field}' must be a non-negative integer (got ${JSON.stringify(v)})`, { file: path });
     return v;
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointStateError(`${path}: expected a JSON object with step, optimizerStep, sampler and records`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointStateError('expected a JSON object with step, optimizerStep, sampler and records', { file: path });
   const o = raw as Record<string, unknown>;
   const sampler = o.sampler;
-  if (typeof sampler !== 'object' || sampler === null || Array.isArray(sampler)) throw new CheckpointStateError(`${path}: 'sampler' must be an object { epoch, pos } (got ${JSON.stringify(sampler)})`);
+  if (typeof sampler !== 'object' || sampler === null || Array.isArray(sampler)) throw new CheckpointStateError(`'sampler' must be an object { epoch, pos } (got ${JSON.stringify(sampler)})`, { file: path });
   const sp = sampler as Record<string, unknown>;
   const state: TrainerState = {
     step: count(o.step, 'step'),
@@ -98,7 +98,7 @@ export function readTrainerState(path: string, totalSteps: number): TrainerState
     sampler: { epoch: count(sp.epoch, 'sampler.epoch'), pos: count(sp.pos, 'sampler.pos') },
     records: count(o.records, 'records'),
   };
-  if (state.step > totalSteps) throw new CheckpointStateError(`${path}: 'step' is ${state.step}, beyond this run's ${totalSteps} steps; resume with --steps ${state.step} or more`);
+  if (state.step > totalSteps) throw new CheckpointStateError(`'step' is ${state.step}, beyond this run's ${totalSteps} steps; resume with --steps ${state.step} or more`, { file: path });
   return state;
 }
 
@@ -221,7 +221,7 @@ export class Trainer {
     }
     const statePath = join(dir, 'trainer_state.json');
     const state = readTrainerState(statePath, this.o.steps);
-    if (state.sampler.pos > this.train.length) throw new CheckpointStateError(`${statePath}: 'sampler.pos' is ${state.sampler.pos}, beyond the ${this.train.length} training examples of this run (was the checkpoint made with other data?)`);
+    if (state.sampler.pos > this.train.length) throw new CheckpointStateError(`'sampler.pos' is ${state.sampler.pos}, beyond the ${this.train.length} training examples of this run (was the checkpoint made with other data?)`, { file: statePath });
     this.trainable.load(dir);
     const r = SafetensorsReader.open(join(dir, 'optimizer.safetensors'));
     const m = new Map<string, Float32Array>();
