@@ -20,6 +20,7 @@ import { parseAdapterConfig } from 'loralab/peft';
 import { DataError, causalLmLoss, fusedHeadCausalLoss } from 'loralab/train';
 import { CheckpointWeights, FileReadError, SafetensorsWriteError, serialize, toFloat32 } from 'loralab/io';
 import { ConfigError, GEMMA_2B_CONFIG_JSON, parseGemmaConfig } from 'loralab/models/gemma';
+import { BnbFormatError, packQuantState, quantizeNF4, unpackQuantState } from 'loralab/quant';
 import { assertInternal, errorMessage } from '../lib/src/util/errors.js';
 
 const root = join(import.meta.dirname, '..');
@@ -236,5 +237,10 @@ describe('user errors carry the file, the field and what was expected', () => {
     expect(cfg.message).toBe('x/config.json: field \'num_attention_heads\' must be a positive integer, got "8"');
     const dir = thrown(() => CheckpointWeights.open('/nonexistent/model'));
     expect([dir.file, dir.message]).toEqual(['/nonexistent/model', '/nonexistent/model: no such directory']);
+    const sd = packQuantState('w', quantizeNF4(new Float32Array(64).fill(0.5)).state);
+    const absmax = thrown(() => unpackQuantState('w', (k) => (k === 'w.absmax' ? { dtype: 'F32', shape: [1], data: new Uint8Array(new Float32Array([Infinity]).buffer) } : sd[k]), 'f.safetensors'));
+    expect(absmax).toBeInstanceOf(BnbFormatError);
+    expect([absmax.file, absmax.field]).toEqual(['f.safetensors', 'w.absmax']);
+    expect(absmax.message).toMatch(/^f\.safetensors: w\.absmax: absmax has Inf at index 0/);
   });
 });

@@ -10,7 +10,7 @@
  *   P.quant_state.bitsandbytes__nf4     U8  [len]  UTF-8 of json.dumps({quant_type, blocksize, dtype, shape,
  *                                                   nested_blocksize, nested_dtype, nested_offset})
  */
-import { LoraLabError } from '../util/errors.js';
+import { LoraLabError, type ErrorContext } from '../util/errors.js';
 import type { QuantType } from './codebooks.js';
 import { FLOAT_DTYPES, isFloatDType, numel } from '../numerics/dtype.js';
 import type { QuantState4bit } from './quantize4bit.js';
@@ -38,10 +38,10 @@ export function nonFiniteName(v: number): string {
  * Refuse a constant table with a NaN or ±Inf (a quant_map, an absmax, a nested absmax): dequantizing with it would
  * write non-finite weights. `where` names the file and tensor.
  */
-function requireFinite(values: Float32Array, where: string, what: string): Float32Array {
+function requireFinite(values: Float32Array, where: ErrorContext, what: string): Float32Array {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new BnbFormatError(`${where}: ${what} has ${nonFiniteName(values[i])} at index ${i}; a 4-bit state needs finite constants (the file is corrupt)`);
+      throw new BnbFormatError(`${what} has ${nonFiniteName(values[i])} at index ${i}; a 4-bit state needs finite constants (the file is corrupt)`, where);
     }
   }
   return values;
@@ -148,19 +148,19 @@ function readQuantStateJson(param: string, get: TensorGetter, file: string): { s
     throw new BnbFormatError(`expected exactly one '${param}.quant_state.bitsandbytes__nf4|fp4' tensor, found ${stateKeys.length}`, { file });
   }
   const stateKey = stateKeys[0];
-  const where = `${file}: ${stateKey}`;
+  const where: ErrorContext = { file, field: stateKey };
   const raw = get(stateKey)!;
-  if (raw.dtype !== 'U8') throw new BnbFormatError(`${where}: expected U8 bytes of JSON, got ${raw.dtype}`);
+  if (raw.dtype !== 'U8') throw new BnbFormatError(`expected U8 bytes of JSON, got ${raw.dtype}`, where);
   let qs: Record<string, unknown>;
   try {
     qs = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.data)) as Record<string, unknown>;
   } catch (e) {
-    throw new BnbFormatError(`${where}: not valid UTF-8 JSON (${(e as Error).message})`);
+    throw new BnbFormatError(`not valid UTF-8 JSON (${(e as Error).message})`, where);
   }
-  if (qs === null || typeof qs !== 'object' || Array.isArray(qs)) throw new BnbFormatError(`${where}: expected a JSON object`);
+  if (qs === null || typeof qs !== 'object' || Array.isArray(qs)) throw new BnbFormatError('expected a JSON object', where);
   for (const k of Object.keys(qs)) {
     if (!(VALID_QS_KEYS as readonly string[]).includes(k)) {
-      throw new BnbFormatError(`${where}: unexpected field '${k}' (bitsandbytes accepts ${VALID_QS_KEYS.join(', ')})`);
+      throw new BnbFormatError(`unexpected field '${k}' (bitsandbytes accepts ${VALID_QS_KEYS.join(', ')})`, where);
     }
   }
   return { stateKey, qs };
@@ -173,15 +173,15 @@ const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Numb
  * `file` names the source in errors.
  */
 export function unpackQuantState(param: string, get: TensorGetter, file = '<state dict>'): QuantState4bit {
-  const where = (key: string) => `${file}: ${key}`;
+  const where = (key: string): ErrorContext => ({ file, field: key });
   const { stateKey, qs } = readQuantStateJson(param, get, file);
   const field = <T>(name: string, ok: (v: unknown) => v is T, expected: string): T => {
     const v = qs[name];
-    if (!ok(v)) throw new BnbFormatError(`${where(stateKey)}: field '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
+    if (!ok(v)) throw new BnbFormatError(`field '${name}' must be ${expected}, got ${JSON.stringify(v)}`, where(stateKey));
     return v;
   };
   const quantType = field('quant_type', (v): v is QuantType => v === 'nf4' || v === 'fp4', "'nf4' or 'fp4'");
-  if (!stateKey.endsWith(quantType)) throw new BnbFormatError(`${where(stateKey)}: quant_type '${quantType}' does not match the key's suffix`);
+  if (!stateKey.endsWith(quantType)) throw new BnbFormatError(`quant_type '${quantType}' does not match the key's suffix`, where(stateKey));
   const blocksize = field('blocksize', isPositiveInt, 'a positive integer');
   const dtype = field('dtype', isFloatDType, FLOAT_DTYPES.join(' | '));
   const shape = field('shape', (v): v is number[] => Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0), 'a list of non-negative integers');
@@ -196,36 +196,36 @@ export function unpackQuantState(param: string, get: TensorGetter, file = '<stat
 
   const packedT = need(param);
   // A non-uint8 quant_storage (e.g. bf16 for FSDP) holds the same bytes; reinterpret them.
-  if (packedT.dtype !== 'U8' && !['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`${where(param)}: packed weight has dtype ${packedT.dtype}`);
+  if (packedT.dtype !== 'U8' && !['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`packed weight has dtype ${packedT.dtype}`, where(param));
   const packed = packedT.data;
   if (packed.length < Math.ceil(n / 2)) {
-    throw new BnbFormatError(`${where(param)}: packed weight has ${packed.length} bytes, shape [${shape.join(', ')}] needs ${Math.ceil(n / 2)}`);
+    throw new BnbFormatError(`packed weight has ${packed.length} bytes, shape [${shape.join(', ')}] needs ${Math.ceil(n / 2)}`, where(param));
   }
   const blocks = Math.ceil(n / blocksize);
   const code = finite(`${param}.quant_map`, 'the codebook');
-  if (code.length !== 16) throw new BnbFormatError(`${where(`${param}.quant_map`)}: expected 16 values, got ${code.length}`);
+  if (code.length !== 16) throw new BnbFormatError(`expected 16 values, got ${code.length}`, where(`${param}.quant_map`));
   const base = { quantType, blocksize, shape, dtype, packed, code };
 
   const absmaxKey = `${param}.absmax`;
   const absmaxT = need(absmaxKey);
   if (qs.nested_offset === undefined && get(`${param}.nested_absmax`) === undefined) {
     const absmax = finite(absmaxKey, 'absmax');
-    if (absmax.length !== blocks) throw new BnbFormatError(`${where(absmaxKey)}: expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`);
+    if (absmax.length !== blocks) throw new BnbFormatError(`expected ${blocks} blocks for ${n} elements at blocksize ${blocksize}, got ${absmax.length}`, where(absmaxKey));
     return { ...base, absmax, doubleQuant: null };
   }
   // double quantization: the absmax are 8-bit codes, with their own absmax and codebook
-  if (absmaxT.dtype !== 'U8') throw new BnbFormatError(`${where(absmaxKey)}: double-quantized absmax must be U8 codes, got ${absmaxT.dtype}`);
+  if (absmaxT.dtype !== 'U8') throw new BnbFormatError(`double-quantized absmax must be U8 codes, got ${absmaxT.dtype}`, where(absmaxKey));
   const qabsmax = typedView(absmaxT) as Uint8Array;
-  if (qabsmax.length !== blocks) throw new BnbFormatError(`${where(absmaxKey)}: expected ${blocks} codes, got ${qabsmax.length}`);
+  if (qabsmax.length !== blocks) throw new BnbFormatError(`expected ${blocks} codes, got ${qabsmax.length}`, where(absmaxKey));
   const nestedBlocksize = field('nested_blocksize', isPositiveInt, 'a positive integer');
   field('nested_dtype', (v): v is string => v === 'float32', "'float32'");
   // the offset is used as a float32: 1e308 is finite in the JSON but Inf once rounded
   const offset = field('nested_offset', (v): v is number => typeof v === 'number' && Number.isFinite(Math.fround(v)), 'a number finite in float32 (|x| <= 3.4028235e38)');
   const nestedAbsmax = finite(`${param}.nested_absmax`, 'nested_absmax');
   if (nestedAbsmax.length !== Math.ceil(blocks / nestedBlocksize)) {
-    throw new BnbFormatError(`${where(`${param}.nested_absmax`)}: expected ${Math.ceil(blocks / nestedBlocksize)} values, got ${nestedAbsmax.length}`);
+    throw new BnbFormatError(`expected ${Math.ceil(blocks / nestedBlocksize)} values, got ${nestedAbsmax.length}`, where(`${param}.nested_absmax`));
   }
   const nestedCode = finite(`${param}.nested_quant_map`, 'the nested codebook');
-  if (nestedCode.length !== 256) throw new BnbFormatError(`${where(`${param}.nested_quant_map`)}: expected 256 values, got ${nestedCode.length}`);
+  if (nestedCode.length !== 256) throw new BnbFormatError(`expected 256 values, got ${nestedCode.length}`, where(`${param}.nested_quant_map`));
   return { ...base, absmax: null, doubleQuant: { qabsmax, nestedAbsmax, nestedCode, nestedBlocksize, offset: Math.fround(offset) } };
 }
