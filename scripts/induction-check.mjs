@@ -9,16 +9,18 @@
 // repeated tokens 2..L of each repeat: the first token of a repeat is not determined by the context).
 // Run: npm run build && node scripts/induction-check.mjs [--steps 600] [--lr 1e-3] [--batch 8] [--seq 128]
 //      [--min-len 16] [--max-len 48] [--repeats 1] [--ids 4096] [--every 25] [--eval-rows 16] [--seed 1] [--log FILE]
-//      [--save DIR]
+//      [--save DIR] [--eval-model DIR]
 // --ids N draws the span ids from 4..N-1 only (default 4096: the whole vocabulary); the accuracy is then also
 // reported on held-out rows over all ids (accuracyAllIds), to see whether the copying carries over to untrained ids.
+// --eval-model DIR trains nothing: it prints the copy accuracy of a model folder (e.g. a snapshot of a pre-training
+// run) on the same held-out rows, as {"model", "accuracy", "accuracyAllIds"}.
 // --save DIR writes the trained model folder (config.json, model.safetensors) at the end, e.g. to start the
 // curriculum of scripts/pretrain-gemma-micro.mjs from weights that already copy.
 import { mkdirSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/dist/backend/index.js';
-import { createGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
+import { createGemma, loadGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
 import { Trainer, prepareMethod } from '../lib/dist/train/index.js';
 import { GEMMA_MICRO_CONFIG, repeatedSpanRows } from './synthetic-copy.mjs';
 import { argReader } from './cli-args.mjs';
@@ -38,15 +40,14 @@ const SEED = arg('--seed', 1);
 const ID_LIMIT = arg('--ids', 4096);
 const LOG = arg('--log', '');
 const SAVE = arg('--save', '');
+const EVAL_MODEL = arg('--eval-model', '');
 if (MIN_LEN > MAX_LEN) throw new Error(`--min-len ${MIN_LEN} is above --max-len ${MAX_LEN}`);
 
 await initBackend();
 const config = parseGemmaConfig(GEMMA_MICRO_CONFIG);
-const model = createGemma(config, { seed: 1234 });
-const { trainable } = prepareMethod(model, 'full');
+const model = EVAL_MODEL ? loadGemma(join(root, EVAL_MODEL)).model : createGemma(config, { seed: 1234 });
 const spans = { vocabSize: config.vocabSize, idLimit: ID_LIMIT, minLen: MIN_LEN, maxLen: MAX_LEN, repeats: REPEATS, bosId: config.bosTokenId };
 // enough training rows that no row is seen twice in the run
-const train = repeatedSpanRows(STEPS * BATCH, SEQ, { ...spans, seed: SEED });
 const held = repeatedSpanRows(EVAL_ROWS, SEQ, { ...spans, seed: SEED + 1_000_003 });
 // with --ids below the vocabulary: does the copying carry over to ids never trained on?
 const heldAllIds = ID_LIMIT < config.vocabSize ? repeatedSpanRows(EVAL_ROWS, SEQ, { ...spans, idLimit: config.vocabSize, seed: SEED + 2_000_003 }) : null;
@@ -68,6 +69,13 @@ function accuracy(held) {
   return right / total;
 }
 
+if (EVAL_MODEL) {
+  const rec = { model: EVAL_MODEL, accuracy: accuracy(held), ...(heldAllIds && { accuracyAllIds: accuracy(heldAllIds) }) };
+  console.log(JSON.stringify(rec));
+  process.exit(0);
+}
+const { trainable } = prepareMethod(model, 'full');
+const train = repeatedSpanRows(STEPS * BATCH, SEQ, { ...spans, seed: SEED });
 if (LOG) writeFileSync(join(root, LOG), '');
 const report = (step, loss, elapsed) => {
   const rec = { step, loss, accuracy: accuracy(held), ...(heldAllIds && { accuracyAllIds: accuracy(heldAllIds) }), elapsedSeconds: elapsed };

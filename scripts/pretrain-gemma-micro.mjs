@@ -10,8 +10,8 @@
 // weights; the optimizer starts fresh. gemma-micro-copy (datasets/models/gemma-micro-copy/README.md) says its command.
 // --synthetic-share S (default 0: the corpus alone) mixes synthetic repeated-span rows into the training rows, so that
 // a fraction S of them are <bos> x_1..x_L x_1..x_L segments of random token ids (scripts/synthetic-copy.mjs; loss on
-// the repeats only, L uniform in [--synthetic-min-len 4, --synthetic-max-len 32], --synthetic-repeats 1 repeat,
-// seed 7): rows where copying is the only way to lower the loss keep the induction heads that copying needs while the
+// the repeats only, L uniform in [--synthetic-min-len 4, --synthetic-max-len 32], --synthetic-repeats 1 repeat, ids
+// from 4 to --synthetic-ids - 1 (default 4096, the whole vocabulary; fewer ids are each seen more often), seed 7): rows where copying is the only way to lower the loss keep the induction heads that copying needs while the
 // corpus teaches the language. The held-out loss stays the corpus's.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +43,7 @@ if (!(SYNTHETIC_SHARE >= 0 && SYNTHETIC_SHARE < 1)) throw new Error(`--synthetic
 const SYNTHETIC_MIN_LEN = arg('--synthetic-min-len', 4);
 const SYNTHETIC_MAX_LEN = arg('--synthetic-max-len', 32);
 const SYNTHETIC_REPEATS = arg('--synthetic-repeats', 1);
+const SYNTHETIC_IDS = arg('--synthetic-ids', 4096);
 const initDir = INIT && join(root, INIT);
 if (initDir) for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
   if (!existsSync(join(initDir, f))) throw new Error(`--init ${INIT}: no ${f} (expected a model folder written by this script)`);
@@ -83,7 +84,7 @@ const enc = (ps) => packExamples(ps.map((text) => buildExample(tok, TEXT_TEMPLAT
 const corpusRows = enc(trainParas);
 // n synthetic rows beside the corpus's c make a share n / (n + c) = S
 const syntheticRows = SYNTHETIC_SHARE > 0 ? repeatedSpanRows(Math.round((SYNTHETIC_SHARE / (1 - SYNTHETIC_SHARE)) * corpusRows.length), SEQ, {
-  vocabSize: config.vocabSize, minLen: SYNTHETIC_MIN_LEN, maxLen: SYNTHETIC_MAX_LEN, repeats: SYNTHETIC_REPEATS, bosId: config.bosTokenId, seed: 7,
+  vocabSize: config.vocabSize, idLimit: SYNTHETIC_IDS, minLen: SYNTHETIC_MIN_LEN, maxLen: SYNTHETIC_MAX_LEN, repeats: SYNTHETIC_REPEATS, bosId: config.bosTokenId, seed: 7,
 }).map(({ inputIds, labels }) => ({ inputIds, labels })) : [];
 const train = [...corpusRows, ...syntheticRows];
 const evalSet = enc(held).slice(0, 16);
@@ -121,7 +122,7 @@ key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.si
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
   digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`${CORPUS}\`: ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
-  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
+  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids below ${SYNTHETIC_IDS} (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.
 - Whether it copies a value from earlier in its context (ids, names, cities, months as 'YYYY-MM', quoted strings) is
   measured by the copy probe: \`datasets/copy-probe/score-${NAME}.json\` (\`node scripts/copy-probe.mjs\`).
