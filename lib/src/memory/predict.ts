@@ -108,6 +108,11 @@ interface Counts {
   other: number;
   largestLinear: number;
   A: number;
+  /** The model's hidden size, attention heads, layers and vocabulary. */
+  h: number;
+  a: number;
+  L: number;
+  V: number;
   /** Bits of quantization constants per 4-bit parameter: 8/64 + 32/(64·256) with double quantization, else 32/64. */
   constBitsPerParam: number;
 }
@@ -115,12 +120,8 @@ interface Counts {
 type Bytes = Omit<MemoryBreakdown['bytes'], 'total'>;
 
 /** A GPU with PyTorch: bf16 weights (4-bit for QLoRA), mixed precision for full fine-tuning, the papers' activations. */
-function pytorchBytes(cfg: ShapeConfig, o: MemoryOptions, c: Counts): Bytes {
-  const { s, b, N, P, linear, other, A } = c;
-  const h = cfg.hiddenSize;
-  const a = cfg.numAttentionHeads;
-  const L = cfg.numHiddenLayers;
-  const V = cfg.vocabSize;
+function pytorchBytes(o: MemoryOptions, c: Counts): Bytes {
+  const { s, b, N, P, linear, other, A, h, a, L, V } = c;
   const out: Bytes = { weights: P * 2, masterWeights: 0, quantizationConstants: 0, adapters: 0, gradients: 0, optimizerStates: 0, activations: 0, overhead: 0 };
   if (o.method === 'qlora') {
     out.weights = linear * 0.5 + other * 2;
@@ -144,11 +145,7 @@ function pytorchBytes(cfg: ShapeConfig, o: MemoryOptions, c: Counts): Bytes {
 
 /** LoRA Lab on this machine's CPU: float32 compute, TF.js's saved tensors, the wasm heap's slack and the process. */
 function loralabBytes(cfg: ShapeConfig, o: MemoryOptions, c: Counts): Bytes {
-  const { s, b, N, P, linear, other, A } = c;
-  const h = cfg.hiddenSize;
-  const a = cfg.numAttentionHeads;
-  const L = cfg.numHiddenLayers;
-  const V = cfg.vocabSize;
+  const { s, b, N, P, linear, other, A, h, a, L, V } = c;
   const I = cfg.intermediateSize;
   const kvDim = cfg.numKeyValueHeads * cfg.headDim;
   const qDim = a * cfg.headDim;
@@ -210,9 +207,13 @@ export function predictMemory(cfg: ShapeConfig, o: MemoryOptions): MemoryBreakdo
     other,
     largestLinear,
     A: o.method === 'full' ? 0 : loraParameterCount(cfg, { r: o.r ?? 8, loraAlpha: o.r ?? 8, targetModules: o.targetModules ?? null }),
+    h: cfg.hiddenSize,
+    a: cfg.numAttentionHeads,
+    L: cfg.numHiddenLayers,
+    V: cfg.vocabSize,
     constBitsPerParam: (o.doubleQuant ?? true) ? 8 / 64 + 32 / (64 * 256) : 32 / 64,
   };
-  const bytes = runtime === 'pytorch' ? pytorchBytes(cfg, o, c) : loralabBytes(cfg, o, c);
+  const bytes = runtime === 'pytorch' ? pytorchBytes(o, c) : loralabBytes(cfg, o, c);
   const total = bytes.weights + bytes.masterWeights + bytes.quantizationConstants + bytes.adapters + bytes.gradients + bytes.optimizerStates + bytes.activations + bytes.overhead;
   return { parameters: { total: c.P, linear, other, adapters: c.A }, bytes: { ...bytes, total } };
 }

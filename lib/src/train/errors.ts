@@ -1,3 +1,7 @@
+/**
+ * The trainer's errors. Each is the same three-line subclass of LoraLabError on purpose (as in util/errors.ts): the
+ * class is the kind of failure a program catches; the message, file and field say which.
+ */
 import { LoraLabError } from '../util/errors.js';
 
 /** Training data that cannot be used: a missing or malformed JSONL file, a record without a field, a batch with no label. */
