@@ -9,9 +9,11 @@
 // repeated tokens 2..L of each repeat: the first token of a repeat is not determined by the context).
 // Run: npm run build && node scripts/induction-check.mjs [--steps 600] [--lr 1e-3] [--batch 8] [--seq 128]
 //      [--min-len 16] [--max-len 48] [--repeats 1] [--ids 4096] [--every 25] [--eval-rows 16] [--seed 1] [--log FILE]
-//      [--save DIR] [--eval-model DIR]
+//      [--save DIR] [--eval-model DIR] [--hidden 256] [--layers 4] [--vocab 4096]
 // --ids N draws the span ids from 4..N-1 only (default 4096: the whole vocabulary); the accuracy is then also
 // reported on held-out rows over all ids (accuracyAllIds), to see whether the copying carries over to untrained ids.
+// --hidden H, --layers N and --vocab V train a control of another size (4 query heads of H/4, MLP 3H, V token ids;
+// default gemma-micro's).
 // --eval-model DIR trains nothing: it prints the copy accuracy of a model folder (e.g. a snapshot of a pre-training
 // run) on the same held-out rows, as {"model", "accuracy", "accuracyAllIds"}.
 // --save DIR writes the trained model folder (config.json, model.safetensors) at the end, e.g. to start the
@@ -37,14 +39,20 @@ const REPEATS = arg('--repeats', 1);
 const EVERY = arg('--every', 25);
 const EVAL_ROWS = arg('--eval-rows', 16);
 const SEED = arg('--seed', 1);
-const ID_LIMIT = arg('--ids', 4096);
+const ID_LIMIT = Math.min(arg('--ids', 4096), arg('--vocab', 4096));
 const LOG = arg('--log', '');
 const SAVE = arg('--save', '');
 const EVAL_MODEL = arg('--eval-model', '');
+const HIDDEN = arg('--hidden', GEMMA_MICRO_CONFIG.hidden_size);
+const LAYERS = arg('--layers', GEMMA_MICRO_CONFIG.num_hidden_layers);
+const VOCAB = arg('--vocab', GEMMA_MICRO_CONFIG.vocab_size);
 if (MIN_LEN > MAX_LEN) throw new Error(`--min-len ${MIN_LEN} is above --max-len ${MAX_LEN}`);
 
 await initBackend();
-const config = parseGemmaConfig(GEMMA_MICRO_CONFIG);
+// a control at another width keeps gemma-micro's shape ratios: 4 query heads of hidden/4, MLP 3 × hidden
+const configJson = HIDDEN === GEMMA_MICRO_CONFIG.hidden_size && LAYERS === GEMMA_MICRO_CONFIG.num_hidden_layers && VOCAB === GEMMA_MICRO_CONFIG.vocab_size ? GEMMA_MICRO_CONFIG
+  : { ...GEMMA_MICRO_CONFIG, hidden_size: HIDDEN, head_dim: HIDDEN / 4, intermediate_size: 3 * HIDDEN, num_hidden_layers: LAYERS, vocab_size: VOCAB };
+const config = parseGemmaConfig(configJson);
 const model = EVAL_MODEL ? loadGemma(join(root, EVAL_MODEL)).model : createGemma(config, { seed: 1234 });
 const spans = { vocabSize: config.vocabSize, idLimit: ID_LIMIT, minLen: MIN_LEN, maxLen: MAX_LEN, repeats: REPEATS, bosId: config.bosTokenId };
 // enough training rows that no row is seen twice in the run
@@ -83,7 +91,7 @@ const report = (step, loss, elapsed) => {
   console.error(`step ${step}/${STEPS} loss ${loss.toFixed(3)} copy accuracy ${(100 * rec.accuracy).toFixed(1)} %${all} (${elapsed.toFixed(0)} s)`);
   if (LOG) appendFileSync(join(root, LOG), `${JSON.stringify(rec)}\n`);
 };
-console.error(`gemma-micro from random init on repeated spans: ids 4..${ID_LIMIT - 1}, L ${MIN_LEN}..${MAX_LEN}, ${REPEATS} repeat(s), rows of ${SEQ}, batch ${BATCH}, lr ${LR}`);
+console.error(`${configJson === GEMMA_MICRO_CONFIG ? 'gemma-micro' : `a control of hidden ${HIDDEN}, ${LAYERS} layers, vocabulary ${VOCAB},`} from random init on repeated spans: ids 4..${ID_LIMIT - 1}, L ${MIN_LEN}..${MAX_LEN}, ${REPEATS} repeat(s), rows of ${SEQ}, batch ${BATCH}, lr ${LR}`);
 report(0, NaN, 0);
 const trainer = new Trainer(model, trainable, train, null, {
   steps: STEPS, lr: LR, batchSize: BATCH, warmupSteps: Math.min(50, STEPS), schedule: 'constant', weightDecay: 0.01, maxGradNorm: 1, seed: SEED,
@@ -94,7 +102,7 @@ if (SAVE) {
   const dir = join(root, SAVE);
   mkdirSync(dir, { recursive: true });
   saveGemma(model, dir, { dtype: 'float32' });
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(GEMMA_MICRO_CONFIG, null, 2)}\n`);
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(configJson, null, 2)}\n`);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(root, 'datasets/models/gemma-micro-copy', f), join(dir, f));
   console.error(`saved ${dir}`);
 }
