@@ -50,7 +50,12 @@ of the same kind) and ends where the value must be repeated; \`target\` is that 
   decoded text starts with the target and the value ends there (no letter or digit follows). Exact-match rate per kind
   and overall, with 95 % Wilson intervals.
 - \`score-gemma-micro.json\`: the committed base model's score. \`score-gemma-micro-copy.json\`, \`curve-gemma-micro-copy.json\`:
-  the base pre-trained on \`datasets/corpus/copy/\` to copy (\`datasets/models/gemma-micro-copy/\`) and its probe score by step.
+  the base being pre-trained to copy (\`datasets/models/gemma-micro-copy/\`, whose README says how) and its probe score by step.
+- \`score-copy-drill-step-500.json\`, \`curve-copy-drill.json\`, \`copy-drill-training_log.jsonl\`: the run it starts from,
+  800 steps on the drill corpus \`datasets/corpus/copy/\` from step 1250 of the run below (weights not committed), still
+  at chance.
+- \`induction-check/\`: can gemma-micro's architecture, as LoRA Lab implements it, learn to copy at all? Synthetic
+  repeated-span runs of \`scripts/induction-check.mjs\` and what they show (its README).
 - \`score-copy-base-step-1500.json\`, \`curve-copy-base.json\`, \`copy-base-training_log.jsonl\`: an earlier 1500-step run
   on the first copy corpus (cosine to 0; weights not committed), scored on the probe as it was then (commit cec0ca4;
   the corpus's drills made the generator redraw 64 of the 418 items since, the \`probeSha256\` fields tell them apart).
