@@ -18,7 +18,8 @@
 // run) on the same held-out rows, as {"model", "accuracy", "accuracyAllIds"}.
 // --save DIR writes the trained model folder (config.json, model.safetensors) at the end, e.g. to start the
 // curriculum of scripts/pretrain-gemma-micro.mjs from weights that already copy.
-import { mkdirSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/dist/backend/index.js';
@@ -93,11 +94,17 @@ const report = (step, loss, elapsed) => {
 };
 console.error(`${configJson === GEMMA_MICRO_CONFIG ? 'gemma-micro' : `a control of hidden ${HIDDEN}, ${LAYERS} layers, vocabulary ${VOCAB},`} from random init on repeated spans: ids 4..${ID_LIMIT - 1}, L ${MIN_LEN}..${MAX_LEN}, ${REPEATS} repeat(s), rows of ${SEQ}, batch ${BATCH}, lr ${LR}`);
 report(0, NaN, 0);
+const scratch = mkdtempSync(join(tmpdir(), 'induction-check-'));
 const trainer = new Trainer(model, trainable, train, null, {
   steps: STEPS, lr: LR, batchSize: BATCH, warmupSteps: Math.min(50, STEPS), schedule: 'constant', weightDecay: 0.01, maxGradNorm: 1, seed: SEED,
-  outDir: join(root, 'datasets/models/.induction-check-run'), resume: false,
+  // each run its own scratch folder (the trainer's metrics and final checkpoint), so that runs side by side never share one
+  outDir: scratch, resume: false,
 }, config.padTokenId);
-trainer.run({ onStep: (m) => { if (m.step % EVERY === 0) report(m.step, m.loss, m.elapsedSeconds); } });
+try {
+  trainer.run({ onStep: (m) => { if (m.step % EVERY === 0) report(m.step, m.loss, m.elapsedSeconds); } });
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
 if (SAVE) {
   const dir = join(root, SAVE);
   mkdirSync(dir, { recursive: true });
