@@ -9,6 +9,7 @@ import { progressReporter } from './progress.js';
 import { humanBytes, table } from './format.js';
 import { UsageError } from './errors.js';
 import { choice } from './args.js';
+import { shapeText } from '../util/errors.js';
 
 function inputFile(path: string): string {
   if (!existsSync(path)) throw new UsageError(`${path}: no such file`);
@@ -66,7 +67,7 @@ function runInspect(file: string, o: { json: boolean }): void {
     return;
   }
   console.log(`${file}: ${r.tensors.length} tensors, ${humanBytes(r.fileBytes)}${r.metadata ? `, metadata ${JSON.stringify(r.metadata)}` : ''}\n`);
-  console.log(table(['tensor', 'dtype', 'shape', 'bytes'], r.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, String(t.bytes)]), ['l', 'l', 'l', 'r']));
+  console.log(table(['tensor', 'dtype', 'shape', 'bytes'], r.tensors.map((t) => [t.name, t.dtype, `${shapeText(t.shape)}`, String(t.bytes)]), ['l', 'l', 'l', 'r']));
   if (r.quantized.length) {
     console.log(`\n4-bit parameters (bitsandbytes format): ${r.quantized.length}\n`);
     console.log(
@@ -75,7 +76,7 @@ function runInspect(file: string, o: { json: boolean }): void {
         r.quantized.map((q) => [
           q.param,
           q.state.quantType,
-          `[${q.state.shape.join(', ')}]`,
+          `${shapeText(q.state.shape)}`,
           q.state.dtype,
           String(q.state.blocksize),
           q.state.doubleQuant ? `yes (offset ${q.state.doubleQuant.offset.toPrecision(6)}, blocks of ${q.state.doubleQuant.nestedBlocksize})` : 'no',

@@ -14,7 +14,7 @@ import { FileSource, MemorySource, type ByteSource } from './byteSource.js';
 import { DTYPE_BITS, dtypeRank, type Dtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import { HEADER_LIMITS, HeaderSchemaError, parseHeaderJson, type HeaderLimits, type ParsedHeader, type ParsedTensor } from './safetensorsHeader.js';
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, shapeText } from '../util/errors.js';
 import { SafetensorsWriteError } from './errors.js';
 
 /** The reference reader refuses headers larger than this (`MAX_HEADER_SIZE`). */
@@ -101,7 +101,7 @@ export function readHeader(src: ByteSource, limits: HeaderLimits = HEADER_LIMITS
       throw new SafetensorsError('MisalignedSlice', file, `tensor '${t.name}': ${numel(t.shape)} elements of ${t.dtype} are not a whole number of bytes`, t.name);
     }
     if (nbytes !== e - s) {
-      throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} [${t.shape.join(', ')}] needs ${nbytes} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
+      throw new SafetensorsError('TensorInvalidInfo', file, `tensor '${t.name}': ${t.dtype} ${shapeText(t.shape)} needs ${nbytes} bytes but data_offsets [${s}, ${e}] span ${e - s}`, t.name);
     }
     delete t.exactShape;
     start = e;
@@ -257,10 +257,10 @@ function byteCompare(a: string, b: string): number {
 
 export function byteSize(spec: TensorSpec, name = '?'): number {
   for (const d of spec.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new SafetensorsWriteError(`shape [${spec.shape.join(', ')}] must hold non-negative integers`, { field: `tensor '${name}'` });
+    if (!Number.isSafeInteger(d) || d < 0) throw new SafetensorsWriteError(`shape ${shapeText(spec.shape)} must hold non-negative integers`, { field: `tensor '${name}'` });
   }
   const bits = numel(spec.shape) * DTYPE_BITS[spec.dtype];
-  if (bits % 8 !== 0) throw new SafetensorsWriteError(`${spec.dtype} [${spec.shape.join(', ')}] is not a whole number of bytes`, { field: `tensor '${name}'` });
+  if (bits % 8 !== 0) throw new SafetensorsWriteError(`${spec.dtype} ${shapeText(spec.shape)} is not a whole number of bytes`, { field: `tensor '${name}'` });
   return bits / 8;
 }
 
@@ -303,7 +303,7 @@ export function serialize(tensors: Record<string, RawTensor>, metadata?: Record<
   out.set(layout.headerBytes, 0);
   for (const [name, [s, e]] of layout.offsets) {
     const data = tensors[name].data;
-    if (data.byteLength !== e - s) throw new SafetensorsWriteError(`data has ${data.byteLength} bytes, ${tensors[name].dtype} [${tensors[name].shape.join(', ')}] needs ${e - s}`, { field: `tensor '${name}'` });
+    if (data.byteLength !== e - s) throw new SafetensorsWriteError(`data has ${data.byteLength} bytes, ${tensors[name].dtype} ${shapeText(tensors[name].shape)} needs ${e - s}`, { field: `tensor '${name}'` });
     out.set(data, layout.dataStart + s);
   }
   return out;
@@ -337,7 +337,7 @@ export class SafetensorsWriter {
     const [s, e] = off;
     if (data.byteLength !== e - s) {
       const sp = this.specs[name];
-      throw new SafetensorsWriteError(`has ${data.byteLength} bytes, ${sp.dtype} [${sp.shape.join(', ')}] needs ${e - s}`, { file: this.path, field: `tensor '${name}'` });
+      throw new SafetensorsWriteError(`has ${data.byteLength} bytes, ${sp.dtype} ${shapeText(sp.shape)} needs ${e - s}`, { file: this.path, field: `tensor '${name}'` });
     }
     let done = 0;
     while (done < data.byteLength) done += writeSync(this.fd, data, done, data.byteLength - done, this.layout.dataStart + s + done);

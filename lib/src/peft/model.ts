@@ -3,7 +3,7 @@
  * base model's (`model.layers.0.self_attn.q_proj` becomes a LoraLinear with `base_layer`, `lora_A`, `lora_B`), so
  * saved keys are PEFT's: `base_model.model.<path>.lora_A.weight`.
  */
-import { InternalError } from '../util/errors.js';
+import { InternalError, shapeText } from '../util/errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,7 +134,7 @@ export class PeftModel<M extends Module = Module> {
           expected.add(key);
           if (!r.has(key)) throw new PeftConfigError(`missing '${key}' (the config targets ${path})`, { file });
           const t = r.read(key);
-          if (t.shape.join() !== v.shape.join()) throw new PeftConfigError(`'${key}' has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}] (r=${l.r})`, { file });
+          if (t.shape.join() !== v.shape.join()) throw new PeftConfigError(`'${key}' has shape ${shapeText(t.shape)}, expected ${shapeText(v.shape)} (r=${l.r})`, { file });
           const vals = tf.tensor(toFloat32(t, file, key), v.shape);
           v.assign(vals);
           vals.dispose();

@@ -10,7 +10,7 @@
  *   P.quant_state.bitsandbytes__nf4     U8  [len]  UTF-8 of json.dumps({quant_type, blocksize, dtype, shape,
  *                                                   nested_blocksize, nested_dtype, nested_offset})
  */
-import { LoraLabError, type ErrorContext } from '../util/errors.js';
+import { LoraLabError, type ErrorContext, shapeText } from '../util/errors.js';
 import type { QuantType } from './codebooks.js';
 import { FLOAT_DTYPES, isFloatDType, numel } from '../numerics/dtype.js';
 import type { QuantState4bit } from './quantize4bit.js';
@@ -199,7 +199,7 @@ export function unpackQuantState(param: string, get: TensorGetter, file = '<stat
   if (packedT.dtype !== 'U8' && !['BF16', 'F16', 'F32', 'I8'].includes(packedT.dtype)) throw new BnbFormatError(`packed weight has dtype ${packedT.dtype}`, where(param));
   const packed = packedT.data;
   if (packed.length < Math.ceil(n / 2)) {
-    throw new BnbFormatError(`packed weight has ${packed.length} bytes, shape [${shape.join(', ')}] needs ${Math.ceil(n / 2)}`, where(param));
+    throw new BnbFormatError(`packed weight has ${packed.length} bytes, shape ${shapeText(shape)} needs ${Math.ceil(n / 2)}`, where(param));
   }
   const blocks = Math.ceil(n / blocksize);
   const code = finite(`${param}.quant_map`, 'the codebook');

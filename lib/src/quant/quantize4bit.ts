@@ -18,6 +18,7 @@ import { castValues, numel, type FloatDType } from '../numerics/dtype.js';
 import { BNB_4BIT_DEFAULTS } from './defaults.js';
 import { doubleQuantize, recoverAbsmax, type DoubleQuantState, type DoubleQuantTrace } from './doubleQuant.js';
 import { QuantizationError } from './errors.js';
+import { shapeText } from '../util/errors.js';
 
 export interface QuantState4bit {
   quantType: QuantType;
@@ -77,7 +78,7 @@ export function quantize4bit(x: Float32Array, opts: QuantizeOptions = {}): Quant
   checkBlocksize(blocksize);
   const code = codebook(quantType);
   if (numel(shape) !== x.length) {
-    throw new QuantizationError(`shape [${shape.join(', ')}] has ${numel(shape)} elements but the data has ${x.length}`);
+    throw new QuantizationError(`shape ${shapeText(shape)} has ${numel(shape)} elements but the data has ${x.length}`);
   }
   if (x.length === 0) throw new QuantizationError('cannot quantize an empty tensor');
   // Untraced: the fused single pass, a piece at a time (the same bits as the whole array in one go).
@@ -131,7 +132,7 @@ export function quantize4bitStreaming(
   checkBlocksize(blocksize);
   const piece = opts.piece ?? QUANTIZE_PIECE;
   if (!(Number.isInteger(piece) && piece > 0 && piece % blocksize === 0)) throw new QuantizationError(`piece must be a positive multiple of the blocksize ${blocksize} (got ${piece})`);
-  if (numel(shape) !== n) throw new QuantizationError(`shape [${shape.join(', ')}] has ${numel(shape)} elements, not ${n}`);
+  if (numel(shape) !== n) throw new QuantizationError(`shape ${shapeText(shape)} has ${numel(shape)} elements, not ${n}`);
   if (n === 0) throw new QuantizationError('cannot quantize an empty tensor');
   const packed = new Uint8Array(Math.ceil(n / 2));
   const absmax = new Float32Array(Math.ceil(n / blocksize));

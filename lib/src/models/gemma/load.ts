@@ -21,6 +21,7 @@ import { Rng } from '../../util/rng.js';
 import { ConfigError, gemmaWeightShapes, parseGemmaConfig, type GemmaConfig } from './config.js';
 import type { GemmaForCausalLM, AnyLinear } from './model.js';
 import { assembleGemma } from './build.js';
+import { shapeText } from '../../util/errors.js';
 
 export interface LoadOptions {
   /** Quantize linear layers to 4 bits while loading (bitsandbytes' `load_in_4bit`). */
@@ -158,7 +159,7 @@ class GemmaWeightReader {
     }
     const shape = this.ckpt.info(name).shape;
     if (want && shape.join() !== want.join()) {
-      throw new ConfigError(`${this.ckpt.fileOf(name)}: tensor '${name}' has shape [${shape.join(', ')}], config.json implies [${want.join(', ')}]`);
+      throw new ConfigError(`${this.ckpt.fileOf(name)}: tensor '${name}' has shape ${shapeText(shape)}, config.json implies ${shapeText(want)}`);
     }
   }
 
@@ -190,7 +191,7 @@ class GemmaWeightReader {
   /** A weight the checkpoint holds in 4 bits, loaded as it is; it computes in its quant state's dtype unless asked. */
   private storedLinear4bit(param: string, [out, inF]: number[], bias: Float32Array | null): Linear4bit {
     const state = this.readQuantState(param);
-    if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${this.ckpt.fileOf(param)}: 4-bit '${param}' has shape [${state.shape.join(', ')}], expected [${out}, ${inF}]`);
+    if (state.shape.join() !== [out, inF].join()) throw new ConfigError(`${this.ckpt.fileOf(param)}: 4-bit '${param}' has shape ${shapeText(state.shape)}, expected [${out}, ${inF}]`);
     this.markQuantStateUsed(param);
     return new Linear4bit(state, { computeDtype: this.opts.bnb4bitComputeDtype ?? (state.dtype === 'float32' ? 'float32' : 'bfloat16'), bias });
   }

@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { QuantizationError } from '../errors.js';
 import { numel } from '../../numerics/dtype.js';
-import { ArgumentError } from '../../util/errors.js';
+import { ArgumentError, shapeText } from '../../util/errors.js';
 
 /** Threads per workgroup (TF.js's element-wise programs use 64–128). */
 const WORKGROUP_X = 128;
@@ -172,7 +172,7 @@ export function dequantizeResident4bit(w: ResidentPacked4bit, shape: readonly [n
   const backend = activeWebGpuBackend();
   const [rows, cols] = shape;
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new QuantizationError(`shape must be two non-negative integers (got [${shape.join(', ')}])`);
+    throw new QuantizationError(`shape must be two non-negative integers (got ${shapeText(shape)})`);
   }
   const offset = opts.offset ?? 0;
   const n = rows * cols;
@@ -203,7 +203,7 @@ export function dequantize4bitWebGpu(
   activeWebGpuBackend();
   const [rows, cols] = shape;
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new QuantizationError(`shape must be two non-negative integers (got [${shape.join(', ')}])`);
+    throw new QuantizationError(`shape must be two non-negative integers (got ${shapeText(shape)})`);
   }
   const n = rows * cols;
   checkPacked(packed, absmax, code, blocksize, n);
