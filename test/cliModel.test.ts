@@ -182,4 +182,24 @@ describe('loralab train and eval: every option is checked before any output exis
     expect(r.err).not.toMatch(/generated|TF\.js backend/);
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
+  it.each([
+    [['--batch-size', '0'], /--batch-size must be an integer >= 1 \(got '0'\)/],
+    [['--max-new-tokens', '0'], /--max-new-tokens must be an integer >= 1 \(got '0'\)/],
+    [['--limit', 'x'], /--limit must be an integer >= 1 \(got 'x'\)/],
+    [['--adapter', MODEL, '--trainable', MODEL], /give --adapter \(a LoRA\) or --trainable \(adapters or prefixes\), not both/],
+  ])('eval %j is refused before the model loads and no report is written', (extra, message) => {
+    const report = join(dir, `never-${extra.join('')}.json`.replace(/[^\w.-]/g, '_'));
+    const r = run(['eval', '--model', MODEL, '--data', join(SQL, 'test.jsonl'), '--db', SQL, '--report', report, ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(new RegExp(`^loralab: error: ${message.source}$`));
+    expect(r.err).not.toMatch(/TF\.js backend/);
+    expect(existsSync(report)).toBe(false);
+  });
+  it('demo --seed that is not an integer is refused before the demo folder is made', () => {
+    const out = join(dir, 'demo-never');
+    const r = run(['demo', '--dir', out, '--seed', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe("loralab: error: --seed must be an integer >= 0 (got 'abc')");
+    expect(existsSync(out)).toBe(false);
+  });
 });

@@ -62,9 +62,8 @@ function readMethodFile(dir: string): { method: 'adapter' | 'prefix'; r: number 
   return { method: m.method, r: m.r as number };
 }
 
-/** A model (4-bit if asked) with its tokenizer and, if given, a PEFT adapter or trained modules. */
+/** A model (4-bit if asked) with its tokenizer and, if given, a PEFT adapter or trained modules (flags already checked). */
 async function loadForInference(dir: string, o: InferenceFlags): Promise<InferenceModel> {
-  checkInferenceFlags(o);
   await initBackend();
   const loaded = loadGemma(dir, o.loadIn4bit ? QLORA_LOAD_OPTIONS : {});
   if (!loaded.tokenizer) throw new UsageError(`${dir}: no tokenizer.json`);
@@ -144,6 +143,7 @@ interface GenerateFlags extends InferenceFlags {
 
 async function runGenerate(o: GenerateFlags): Promise<void> {
   const dir = modelDir(o.model);
+  checkInferenceFlags(o);
   const sampling = {
     maxNewTokens: num('--max-new-tokens', o.maxNewTokens, { int: true, min: 1 }),
     temperature: num('--temperature', o.temperature, { min: 0 }),

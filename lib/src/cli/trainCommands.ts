@@ -89,7 +89,7 @@ function parseTrainOptions(o: TrainFlags): TrainCliOptions {
 }
 
 /** The model, the method's trainable set and the trainer, with the examples tokenized; prints what will train. */
-async function prepareTraining(c: TrainCliOptions): Promise<{ model: GemmaForCausalLM; prepared: PreparedMethod; trainer: Trainer }> {
+async function prepareTraining(c: TrainCliOptions): Promise<{ model: GemmaForCausalLM; prepared: PreparedMethod; trainer: Trainer; trainableParameters: number }> {
   const records = readJsonl(c.data, ['question', 'sql'] as const);
   const evalRecords = c.evalData ? readJsonl(c.evalData, ['question', 'sql'] as const) : null;
   await initBackend();
@@ -103,11 +103,10 @@ async function prepareTraining(c: TrainCliOptions): Promise<{ model: GemmaForCau
   const trainer = new Trainer(model, prepared.trainable, examples(records), evalRecords ? examples(evalRecords) : null, { ...c.train, outDir: c.out, evalLimit: 64 }, config.padTokenId);
   if (c.targets) console.error(`${c.method} ${c.targets.line}`);
   const lora = prepared.peft ? ` (r ${c.r}, lora_alpha ${c.loraAlpha})` : '';
-  console.error(`${c.method}: ${trainableCount(prepared).toLocaleString('en-US')} trainable parameters${lora}; ${records.length} training examples`);
-  return { model, prepared, trainer };
+  const trainableParameters = [...prepared.trainable.params.values()].reduce((s, v) => s + v.size, 0);
+  console.error(`${c.method}: ${trainableParameters.toLocaleString('en-US')} trainable parameters${lora}; ${records.length} training examples`);
+  return { model, prepared, trainer, trainableParameters };
 }
-
-const trainableCount = (p: PreparedMethod) => [...p.trainable.params.values()].reduce((s, v) => s + v.size, 0);
 
 /** Runs the trainer with a progress bar on a TTY, or a line every 10 steps (and each evaluation) otherwise. */
 function runWithProgress(trainer: Trainer, steps: number): void {
@@ -145,12 +144,12 @@ function saveResult(c: TrainCliOptions, model: GemmaForCausalLM, prepared: Prepa
 }
 
 /** summary.json: what trained, its last training and evaluation losses, the time and the peak RSS. */
-function writeSummary(c: TrainCliOptions, trainer: Trainer, prepared: PreparedMethod, seconds: number): void {
+function writeSummary(c: TrainCliOptions, trainer: Trainer, trainableParameters: number, seconds: number): void {
   const records = trainer.records;
   const summary = {
     method: c.method,
     r: c.r,
-    trainableParameters: trainableCount(prepared),
+    trainableParameters,
     steps: c.train.steps,
     finalLoss: records.at(-1)?.loss ?? null,
     finalEvalLoss: [...records].reverse().find((x) => x.evalLoss !== undefined)?.evalLoss ?? null,
@@ -162,11 +161,11 @@ function writeSummary(c: TrainCliOptions, trainer: Trainer, prepared: PreparedMe
 
 /** Train, then write the final adapter (or model, or trainable set) and summary.json into --out. */
 async function runTrain(c: TrainCliOptions): Promise<void> {
-  const { model, prepared, trainer } = await prepareTraining(c);
+  const { model, prepared, trainer, trainableParameters } = await prepareTraining(c);
   const t0 = performance.now();
   runWithProgress(trainer, c.train.steps);
   const final = saveResult(c, model, prepared);
-  writeSummary(c, trainer, prepared, (performance.now() - t0) / 1000);
+  writeSummary(c, trainer, trainableParameters, (performance.now() - t0) / 1000);
   const last = trainer.records.at(-1);
   console.log(`trained ${c.train.steps} steps (${c.method})${last ? `; final loss ${last.loss.toFixed(4)}` : ''}; wrote ${final}`);
 }

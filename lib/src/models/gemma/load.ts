@@ -123,6 +123,8 @@ class GemmaWeightReader {
   private readonly used = new Set<string>();
   private readonly total: number;
   private done = 0;
+  /** Dense layers keep float32 values unless asked, or unless the checkpoint is bf16 (then bf16 values). */
+  private readonly denseDtype: ComputeDtype;
 
   constructor(
     private readonly config: GemmaConfig,
@@ -133,6 +135,7 @@ class GemmaWeightReader {
     this.expected = gemmaWeightShapes(config);
     this.quantized = new Set(findQuantizedParams(ckpt.names()).map((q) => q.param));
     this.total = ckpt.totalBytes();
+    this.denseDtype = opts.dtype ?? (config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
   }
 
   unused(): string[] {
@@ -180,12 +183,7 @@ class GemmaWeightReader {
     const bias = this.config.attentionBias && this.expected.has(`${name}.bias`) ? this.readDense(`${name}.bias`).values() : null;
     if (this.quantized.has(param)) return this.storedLinear4bit(param, [out, inF], bias);
     if (this.opts.loadIn4bit) return this.streamedLinear4bit(param, [out, inF], bias);
-    return new Linear(inF, out, { weight: this.readDense(param).values(), bias, dtype: this.denseDtype(), trainable: false });
-  }
-
-  /** Dense layers keep float32 values unless asked, or unless the checkpoint is bf16 (then bf16 values). */
-  private denseDtype(): ComputeDtype {
-    return this.opts.dtype ?? (this.config.torchDtype === 'bfloat16' ? 'bfloat16' : 'float32');
+    return new Linear(inF, out, { weight: this.readDense(param).values(), bias, dtype: this.denseDtype, trainable: false });
   }
 
   /** A weight the checkpoint holds in 4 bits, loaded as it is; it computes in its quant state's dtype unless asked. */
