@@ -12,6 +12,7 @@ describe('kernel table', () => {
     for (const b of KERNEL_BACKENDS) {
       expect(KERNEL_TABLE[b].matmul === 'blas-sgemm').toBe(b === 'wasm-native');
       expect(KERNEL_TABLE[b].elementwise === 'native').toBe(b === 'wasm-native');
+      expect(KERNEL_TABLE[b].fused === 'native').toBe(b === 'wasm-native');
     }
     expect(KERNEL_TABLE.webgpu.dequantize).toBe('webgpu');
     expect(KERNEL_TABLE.cpu.dequantize).toBe('cpu-copy');

@@ -9,6 +9,8 @@
 #include <napi.h>
 #include <dlfcn.h>
 
+#include "blas_access.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -452,9 +454,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  loralab::registerGemmaLayer(env, exports);
   return exports;
 }
 
 }  // namespace
+
+namespace loralab {
+BlasSgemm blasSgemm() { return blas.sgemm; }
+}  // namespace loralab
 
 NODE_API_MODULE(loralab_native, Init)

@@ -30,10 +30,23 @@ export interface NativeAddon {
   recoverAbsmax(qabsmax: Uint8Array, nestedAbsmax: Float32Array, nestedCode: Float32Array, nestedBlocksize: number, offset: number, out: Float32Array): void;
   /** Threads of the element-wise kernels (default: the machine's cores). */
   setKernelThreads(n: number): number;
+  /**
+   * One Gemma decoder layer's forward (backward = false) or backward pass on heap tensors, every argument a field of
+   * `desc` in the order `gemmaLayerFields` names (native/src/gemma_layer.cc; models/gemma/fusedLayer.ts builds it).
+   */
+  gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean): void;
+  /** The descriptor's field names, comma-separated, in order. */
+  gemmaLayerFields: string;
+  /**
+   * The causal LM loss through a frozen tied head E [V, d] (float32, or bf16 patterns): returns the mean over
+   * positions with a target (targets[n] ≥ 0) of lse − z[target], and writes dL/dh [N, d] at byte offset dh. The
+   * vocabulary is walked in chunks of at most `maxLogits` logits (default 16M).
+   */
+  headLoss(heap: ArrayBuffer, h: number, N: number, d: number, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, dh: number, maxLogits?: number): number;
 }
 
 /** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax'] as const satisfies readonly (keyof NativeAddon)[];
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null }

@@ -81,3 +81,25 @@ export function nativeRecoverAbsmax(dq: DoubleQuantState): Float32Array | null {
   addon.recoverAbsmax(dq.qabsmax, dq.nestedAbsmax, dq.nestedCode, dq.nestedBlocksize, dq.offset, out);
   return out;
 }
+
+/**
+ * The causal LM loss of final hidden states h [B, T, d] through a frozen tied head (its host table), with its gradient
+ * computed in the same native call and kept for the backward (the head is the last op, so dL/dh is known once the
+ * loss is): `targets` [B·T] holds the id each position predicts, −1 where none counts; `maxLogits` bounds the logits
+ * held at once (tests use a small one to cover the chunked path). Null where the kernels are off.
+ */
+export function nativeHeadLoss(h: tf.Tensor3D, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, opts: { maxLogits?: number } = {}): tf.Scalar | null {
+  const addon = nativeAddon();
+  if (!addon || typeof addon.headLoss !== 'function' || h.dtype !== 'float32') return null;
+  const [B, T, d] = h.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [hIn, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+    let loss = 0;
+    const dh = heapTensor<tf.Rank.R3>([B, T, d], (heap, out) => {
+      loss = addon.headLoss(heap, offset(hIn), B * T, d, table, V, targets, count, out, opts.maxLogits);
+    });
+    save([dh]);
+    return { value: tf.scalar(loss), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => saved[0].mul(dy) };
+  });
+  return op(h) as tf.Scalar;
+}

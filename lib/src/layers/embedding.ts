@@ -112,6 +112,11 @@ export class Embedding extends Module {
     this.resident = null;
   }
 
+  /** The frozen table as stored in host memory (float32 values or bf16 patterns), for a native kernel; null otherwise. */
+  hostTable(): Float32Array | Uint16Array | null {
+    return this.variable || this.meta ? null : (this.f32 ?? this.bf16);
+  }
+
   /** All values as float32 (allocates the full table). */
   denseWeight(): Float32Array {
     return this.rows(0, this.numEmbeddings).slice();

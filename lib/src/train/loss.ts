@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { productXWt } from '../layers/linear.js';
+import { nativeHeadLoss } from '../backend/nativeOps.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { DataError } from './errors.js';
 
@@ -39,6 +40,11 @@ function shiftedTargets(labels: number[][], B: number, T: number, V: number, whe
   return { target, mask, count };
 }
 
+/** One-hot rows of `depth` columns (TF.js's oneHot refuses a depth of 1, which a last vocabulary chunk can have). */
+function chunkOneHot(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return depth >= 2 ? tf.oneHot(indices, depth) as tf.Tensor2D : tf.tidy(() => tf.oneHot(indices, 2).slice([0, 0], [-1, 1]) as tf.Tensor2D);
+}
+
 /** logits [B, T, V], labels [B][T] aligned with the inputs (shifted here). */
 export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar {
   const [B, T, V] = logits.shape;
@@ -56,11 +62,19 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar
  * recomputes each chunk to form dL/dh = Σ_chunks (softmax − onehot)·E_chunk / |M|. For Gemma-2B (V = 256000) this keeps
  * a 128-token step's loss at a few megabytes instead of several [128, 256000] float32 tensors.
  */
-export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: number; embeddingDim: number; rowsTensor(s: number, e: number): tf.Tensor2D; chunkRows: number }, labels: number[][]): tf.Scalar {
+export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: number; embeddingDim: number; rowsTensor(s: number, e: number): tf.Tensor2D; chunkRows: number; hostTable?(): Float32Array | Uint16Array | null }, labels: number[][]): tf.Scalar {
   const [B, T, d] = h.shape;
   const V = head.numEmbeddings;
   const N = B * (T - 1);
   const { target, mask: maskArr, count } = shiftedTargets(labels, B, T, V, 'fusedHeadCausalLoss', -1);
+  const table = head.hostTable?.() ?? null;
+  if (table) {
+    // the native kernel scores every position of h: the last of each row has no target
+    const all = new Int32Array(B * T).fill(-1);
+    for (let b = 0; b < B; b++) all.set(target.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
+    const native = nativeHeadLoss(h, table, V, all, count);
+    if (native) return native;
+  }
   const chunk = head.chunkRows;
   const chunkTensor = (s: number, e: number) => head.rowsTensor(s, e);
   /** logits of a chunk for the N positions: h · E_cᵀ */
@@ -81,7 +95,7 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
         const z = chunkLogits(h2, w);
         const m = tf.maximum(M, z.max(1));
         const s2 = S.mul(tf.exp(M.sub(m))).add(tf.exp(z.sub(m.expandDims(1))).sum(1));
-        const z2 = Z.add(z.mul(tf.oneHot(targetsFor(s, e), e - s)).sum(1));
+        const z2 = Z.add(z.mul(chunkOneHot(targetsFor(s, e), e - s)).sum(1));
         return [m, s2, z2];
       });
       M.dispose();
@@ -108,7 +122,7 @@ export function fusedHeadCausalLoss(h: tf.Tensor3D, head: { numEmbeddings: numbe
             const next = tf.tidy(() => {
               const w = chunkTensor(s, e);
               const z = chunkLogits(h2, w);
-              const g = tf.exp(z.sub(lse.expandDims(1))).sub(tf.oneHot(targetsFor(s, e), e - s)).mul(coef);
+              const g = tf.exp(z.sub(lse.expandDims(1))).sub(chunkOneHot(targetsFor(s, e), e - s)).mul(coef);
               return dh2.add(tf.matMul(g as tf.Tensor2D, w));
             });
             dh2.dispose();

@@ -19,6 +19,7 @@ import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/li
 import type { LoraLinear } from '../../layers/lora.js';
 import { checkSequenceLength, type GemmaConfig } from './config.js';
 import { applyRope, ropeTables } from './rope.js';
+import { fusedDecoderLayer } from './fusedLayer.js';
 
 export type AnyLinear = Linear | Linear4bit | LoraLinear | MetaLinear;
 
@@ -120,7 +121,16 @@ export class GemmaDecoderLayer extends Module {
   attachOutputHook(point: 'attn' | 'mlp', name: string, hook: OutputHook): void {
     this.outputHooks[point] = this.register(name, hook);
   }
+  /** Whether a hook runs on a sublayer's output (then the layer is not one fused op). */
+  hasOutputHooks(): boolean {
+    return this.outputHooks.attn !== null || this.outputHooks.mlp !== null;
+  }
   forward(x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D {
+    // one native op where the native kernels are on and the layer is plain (fusedLayer.ts); these ops otherwise
+    return tf.tidy(() => fusedDecoderLayer(this, x, rope, mask) ?? this.forwardReference(x, rope, mask));
+  }
+  /** The layer in TF.js ops: the reference the native op is tested against. */
+  forwardReference(x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D {
     return tf.tidy(() => {
       let a: tf.Tensor = this.selfAttn.forward(this.inputLayernorm.forward(x) as tf.Tensor3D, rope, mask);
       if (this.outputHooks.attn) a = this.outputHooks.attn.forward(a);

@@ -1,0 +1,512 @@
+// One Gemma decoder layer, forward and backward, in one native call each, on TF.js's wasm heap.
+//
+// TF.js runs a LoRA decoder layer as about 120 kernels forward and as many backward, each a JavaScript dispatch and,
+// for the element-wise ones, a scalar wasm loop; at gemma-micro's size that overhead costs more than the matrix
+// products. Here the whole layer is one pass (transformers' modeling_gemma.py, names as there):
+//
+//   n1 = x · rstd(x) · (1 + w_in),  rstd(x) = (mean(x²) + eps)^-½
+//   q, k, v = n1 · W_{q,k,v}ᵀ (+ s · (n1 · Aᵀ) · Bᵀ per LoRA),  q, k rotated by RoPE (halves layout)
+//   P = softmax(q kᵀ · hd^-½ + mask),  ao = P v  (multi-query: query head j reads key/value head j / groups)
+//   h = x + ao · W_oᵀ (+ LoRA),  n2 = h · rstd(h) · (1 + w_post)
+//   g = n2 · W_gateᵀ, u = n2 · W_upᵀ (+ LoRA),  m = gelu_tanh(g) · u,  y = h + m · W_downᵀ (+ LoRA)
+//
+// Every product is one cblas_sgemm; the element-wise work runs on the calling thread between them. The forward writes
+// what the backward reads (n1, rstd, rotated q/k, v, P, ao, h, n2, g, u, m, each LoRA's x·Aᵀ) into tensors the caller
+// allocated in the heap, so that TF.js owns and frees them; the backward turns dL/dy into dL/dx and the gradients of
+// whatever trains (LoRA A and B; for full fine-tuning the weights and norms too).
+//
+// A 4-bit base weight arrives dequantized (bf16 values); its input is rounded to bf16 first, as bitsandbytes' compute
+// dtype does, and the rounding passes the gradient straight through. All arguments are byte offsets into the heap
+// (-1: absent), listed once in kFields, whose order the TypeScript side (backend/nativeLayer.ts) checks at load.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "blas_access.h"
+
+namespace {
+
+// The descriptor's fields, in order. Per projection p ∈ {q, k, v, o, gate, up, down}: its weight, whether its input
+// is rounded to bf16, LoRA A [r, in], B [out, r], r, the scaling s, the saved n·Aᵀ [N, r], and the gradients' outputs.
+#define LORALAB_PROJ_FIELDS(p) \
+  p##_w, p##_bf16, p##_a, p##_b, p##_r, p##_scale, p##_xa, p##_dw, p##_da, p##_db,
+enum Field : int {
+  B_, T_, H_, NH_, NKV_, HD_, I_, EPS_,
+  X_, Y_, MASK_, COS_, SIN_, W_IN_, W_POST_, DW_IN_, DW_POST_,
+  N1_, RSTD1_, Q_, K_, V_, P_, AO_, HH_, N2_, RSTD2_, G_, U_, M_,
+  DY_, DX_,
+  LORALAB_PROJ_FIELDS(q) LORALAB_PROJ_FIELDS(k) LORALAB_PROJ_FIELDS(v) LORALAB_PROJ_FIELDS(o)
+  LORALAB_PROJ_FIELDS(gate) LORALAB_PROJ_FIELDS(up) LORALAB_PROJ_FIELDS(down)
+  kFieldCount
+};
+
+const char* const kFieldNames =
+    "B,T,H,nH,nKV,hd,I,eps,x,y,mask,cos,sin,wIn,wPost,dwIn,dwPost,n1,rstd1,q,k,v,p,ao,h,n2,rstd2,g,u,m,dy,dx"
+#define LORALAB_PROJ_NAMES(p) "," #p ".w," #p ".bf16," #p ".a," #p ".b," #p ".r," #p ".scale," #p ".xa," #p ".dw," #p ".da," #p ".db"
+    LORALAB_PROJ_NAMES(q) LORALAB_PROJ_NAMES(k) LORALAB_PROJ_NAMES(v) LORALAB_PROJ_NAMES(o)
+    LORALAB_PROJ_NAMES(gate) LORALAB_PROJ_NAMES(up) LORALAB_PROJ_NAMES(down);
+
+constexpr int kProjFirst = q_w;
+constexpr int kProjStride = k_w - q_w;
+enum Proj { kQ, kK, kV, kO, kGate, kUp, kDown };
+
+// The element-wise loops below are branch-free so that they vectorize (the file is built with -fno-trapping-math,
+// which lets the compiler turn the clamps into min/max); on Linux x86-64 each is also compiled for AVX2 + FMA and
+// the loader picks the build the CPU runs.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define LORALAB_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define LORALAB_SIMD_CLONES
+#endif
+
+constexpr float kGeluC = 0.7978845608028654f;
+constexpr float kGeluA = 0.044715f;
+
+// eˣ in float32 without a libm call, so that the loops over it vectorize: x = k·ln2 + r, |r| ≤ ln2/2,
+// eʳ by Cephes' degree-6 polynomial (relative error about 2e-7), 2ᵏ put into the exponent bits. Clamped to
+// [-87.3, 88.7]: below, the result is about 1e-38 where eˣ is 0 (a softmax's masked scores; harmless beside 1).
+inline float fastExp(float x) {
+  x = std::min(std::max(x, -87.3f), 88.7f);
+  const float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2²³ trick)
+  const float r = x - kf * 0.693359375f + kf * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(kf) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return e * scale;
+}
+
+// tanh u = 1 − 2 / (e²ᵘ + 1)  (absolute error about 2e-7; exact ±1 in the tails)
+inline float fastTanh(float u) {
+  return 1.0f - 2.0f / (fastExp(2.0f * u) + 1.0f);
+}
+
+inline float roundBf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if ((u & 0x7f800000u) == 0x7f800000u) return v;  // inf and NaN kept
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;  // round to nearest even
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+// ---- element-wise kernels (see LORALAB_SIMD_CLONES) ----
+
+LORALAB_SIMD_CLONES void roundBf16Array(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = roundBf16(x[i]);
+}
+
+LORALAB_SIMD_CLONES void addArray(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+// m = gelu_tanh(g) · u
+LORALAB_SIMD_CLONES void geluMul(const float* g, const float* u, float* m, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    m[i] = 0.5f * gi * (1.0f + fastTanh(kGeluC * (gi + kGeluA * gi * gi * gi))) * u[i];
+  }
+}
+
+// dg = dm · u · gelu'(g),  du = dm · gelu(g),  gelu'(g) = ½(1 + t) + ½g(1 − t²)·√(2/π)(1 + 3·0.044715g²)
+LORALAB_SIMD_CLONES void geluMulBack(const float* g, const float* u, const float* dm, float* dg, float* du, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float t = fastTanh(kGeluC * (gi + kGeluA * gi * gi * gi));
+    const float gelu = 0.5f * gi * (1.0f + t);
+    const float dgelu = 0.5f * (1.0f + t) + 0.5f * gi * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * gi * gi);
+    dg[i] = dm[i] * u[i] * dgelu;
+    du[i] = dm[i] * gelu;
+  }
+}
+
+// each of `rows` rows of p [rows, T]: p ← softmax(p + mask[row mod T])
+LORALAB_SIMD_CLONES void softmaxRows(float* p, const float* mask, int rows, int T) {
+  for (int row = 0; row < rows; row++) {
+    float* pr = p + static_cast<int64_t>(row) * T;
+    const float* mr = mask + static_cast<int64_t>(row % T) * T;
+    float mx = -INFINITY;
+    for (int j = 0; j < T; j++) {
+      pr[j] += mr[j];
+      mx = std::max(mx, pr[j]);
+    }
+    float sum = 0;
+    for (int j = 0; j < T; j++) {
+      pr[j] = fastExp(pr[j] - mx);
+      sum += pr[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < T; j++) pr[j] *= inv;
+  }
+}
+
+// dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale, in place of dP
+LORALAB_SIMD_CLONES void softmaxRowsBack(const float* p, float* dp, int rows, int T, float scale) {
+  for (int row = 0; row < rows; row++) {
+    const float* pr = p + static_cast<int64_t>(row) * T;
+    float* dr = dp + static_cast<int64_t>(row) * T;
+    float dot = 0;
+    for (int j = 0; j < T; j++) dot += dr[j] * pr[j];
+    for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+  }
+}
+
+// n = x · rstd · (1 + w) per row of H; rstd saved
+LORALAB_SIMD_CLONES void rmsNormRows(const float* x, const float* w, float* n, float* rstd, int rows, int H, float eps) {
+  for (int i = 0; i < rows; i++) {
+    const float* xi = x + static_cast<int64_t>(i) * H;
+    float ss = 0;
+    for (int j = 0; j < H; j++) ss += xi[j] * xi[j];
+    const float r = 1.0f / std::sqrt(ss / H + eps);
+    rstd[i] = r;
+    float* ni = n + static_cast<int64_t>(i) * H;
+    for (int j = 0; j < H; j++) ni[j] = xi[j] * r * (w[j] + 1.0f);
+  }
+}
+
+// dx += rstd · (g − x̂ · mean(g · x̂)),  g = dn · (1 + w),  x̂ = x · rstd;  dw += Σ_rows dn · x̂ (when asked)
+LORALAB_SIMD_CLONES void rmsNormRowsBack(const float* x, const float* w, const float* rstd, const float* dn, float* dx, float* dw, int rows, int H) {
+  for (int i = 0; i < rows; i++) {
+    const float* xi = x + static_cast<int64_t>(i) * H;
+    const float* di = dn + static_cast<int64_t>(i) * H;
+    float* oi = dx + static_cast<int64_t>(i) * H;
+    const float r = rstd[i];
+    float dot = 0;
+    for (int j = 0; j < H; j++) dot += di[j] * (w[j] + 1.0f) * xi[j];
+    const float mean = dot * r / H;
+    for (int j = 0; j < H; j++) oi[j] += r * (di[j] * (w[j] + 1.0f) - xi[j] * r * mean);
+    if (dw) for (int j = 0; j < H; j++) dw[j] += di[j] * xi[j] * r;
+  }
+}
+
+// C = alpha · op(A) · op(B) + beta · C, row-major, A is M×K (or K×M transposed), B is K×N (or N×K), C is M×N.
+void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C) {
+  loralab::blasSgemm()(loralab::kCblasRowMajor, tA ? loralab::kCblasTrans : loralab::kCblasNoTrans,
+                       tB ? loralab::kCblasTrans : loralab::kCblasNoTrans, M, N, K, alpha, A, tA ? M : K, B,
+                       tB ? K : N, beta, C, N);
+}
+
+struct Layer {
+  const double* d;
+  uint8_t* heap;
+  int64_t bytes;
+  int B, T, H, nH, nKV, hd, I, N;
+  float eps;
+
+  Layer(const double* desc, uint8_t* h, int64_t n) : d(desc), heap(h), bytes(n) {
+    B = static_cast<int>(d[B_]);
+    T = static_cast<int>(d[T_]);
+    H = static_cast<int>(d[H_]);
+    nH = static_cast<int>(d[NH_]);
+    nKV = static_cast<int>(d[NKV_]);
+    hd = static_cast<int>(d[HD_]);
+    I = static_cast<int>(d[I_]);
+    eps = static_cast<float>(d[EPS_]);
+    N = B * T;
+  }
+  bool has(int f) const { return d[f] >= 0; }
+  // the float array at field f, checked to hold n floats inside the heap
+  float* at(int f, int64_t n) const {
+    const double off = d[f];
+    if (off < 0 || static_cast<int64_t>(off) % 4 != 0 || static_cast<int64_t>(off) + 4 * n > bytes) {
+      throw std::string("field ") + std::to_string(f) + " lies outside the heap or is misaligned";
+    }
+    return reinterpret_cast<float*>(heap + static_cast<int64_t>(off));
+  }
+  float* opt(int f, int64_t n) const { return has(f) ? at(f, n) : nullptr; }
+  int pf(int p, int field) const { return kProjFirst + p * kProjStride + (field - q_w); }
+  int inOf(int p) const { return p == kO ? nH * hd : p == kDown ? I : H; }
+  int outOf(int p) const {
+    switch (p) {
+      case kQ: return nH * hd;
+      case kK: case kV: return nKV * hd;
+      case kO: case kDown: return H;
+      default: return I;
+    }
+  }
+
+  // y = x · Wᵀ + s · (x · Aᵀ) · Bᵀ for projection p, x [N, in]; saves x·Aᵀ. `beta` 1 adds into y.
+  void project(int p, const float* x, float* y, std::vector<float>& scratch) const {
+    const int in = inOf(p), out = outOf(p);
+    const float* w = at(pf(p, q_w), static_cast<int64_t>(out) * in);
+    const float* xin = x;
+    if (d[pf(p, q_bf16)] > 0) {
+      scratch.resize(static_cast<size_t>(N) * in);
+      roundBf16Array(x, scratch.data(), static_cast<int64_t>(N) * in);
+      xin = scratch.data();
+    }
+    gemm(false, true, N, out, in, 1.0f, xin, w, 0.0f, y);
+    if (!has(pf(p, q_a))) return;
+    const int r = static_cast<int>(d[pf(p, q_r)]);
+    const float s = static_cast<float>(d[pf(p, q_scale)]);
+    float* xa = at(pf(p, q_xa), static_cast<int64_t>(N) * r);
+    gemm(false, true, N, r, in, 1.0f, x, at(pf(p, q_a), static_cast<int64_t>(r) * in), 0.0f, xa);
+    gemm(false, true, N, out, r, s, xa, at(pf(p, q_b), static_cast<int64_t>(out) * r), 1.0f, y);
+  }
+
+  // Backward of project: dx (+)= dy · W + s · (dy · B) · A; the gradients of W, A, B where asked. x is p's input.
+  void projectBack(int p, const float* x, const float* dy, float* dx, float beta, std::vector<float>& scratch) const {
+    const int in = inOf(p), out = outOf(p);
+    const float* w = at(pf(p, q_w), static_cast<int64_t>(out) * in);
+    gemm(false, false, N, in, out, 1.0f, dy, w, beta, dx);
+    if (has(pf(p, q_dw))) gemm(true, false, out, in, N, 1.0f, dy, x, 0.0f, at(pf(p, q_dw), static_cast<int64_t>(out) * in));
+    if (!has(pf(p, q_a))) return;
+    const int r = static_cast<int>(d[pf(p, q_r)]);
+    const float s = static_cast<float>(d[pf(p, q_scale)]);
+    const float* a = at(pf(p, q_a), static_cast<int64_t>(r) * in);
+    const float* b = at(pf(p, q_b), static_cast<int64_t>(out) * r);
+    const float* xa = at(pf(p, q_xa), static_cast<int64_t>(N) * r);
+    scratch.resize(static_cast<size_t>(N) * r);
+    float* dyb = scratch.data();
+    gemm(false, false, N, r, out, 1.0f, dy, b, 0.0f, dyb);  // dy · B  [N, r]
+    gemm(false, false, N, in, r, s, dyb, a, 1.0f, dx);       // dx += s · (dy · B) · A
+    if (has(pf(p, q_db))) gemm(true, false, out, r, N, s, dy, xa, 0.0f, at(pf(p, q_db), static_cast<int64_t>(out) * r));
+    if (has(pf(p, q_da))) gemm(true, false, r, in, N, s, dyb, x, 0.0f, at(pf(p, q_da), static_cast<int64_t>(r) * in));
+  }
+
+  void rmsNorm(const float* x, const float* w, float* n, float* rstd) const { rmsNormRows(x, w, n, rstd, N, H, eps); }
+  void rmsNormBack(const float* x, const float* w, const float* rstd, const float* dn, float* dx, float* dw) const {
+    rmsNormRowsBack(x, w, rstd, dn, dx, dw, N, H);
+  }
+
+  // [N, n·hd] rows (token-major) -> [B, n, T, hd] (head-major), with RoPE applied on the way when cos is given:
+  //   o = s·cos + rot(s)·sin,  rot([x1, x2]) = [−x2, x1].
+  // With `adjoint`, the way back: head-major -> token-major through RoPE's transpose,
+  //   o = s·cos + rotᵀ(s·sin),  rotᵀ([y1, y2]) = [y2, −y1].
+  void reorder(const float* src, int n, float* dst, const float* cos, const float* sin, bool adjoint) const {
+    const int half = hd / 2;
+    const float sign = adjoint ? -1.0f : 1.0f;
+    for (int b = 0; b < B; b++)
+      for (int t = 0; t < T; t++)
+        for (int h = 0; h < n; h++) {
+          const int64_t tokenMajor = ((static_cast<int64_t>(b) * T + t) * n + h) * hd;
+          const int64_t headMajor = ((static_cast<int64_t>(b) * n + h) * T + t) * hd;
+          const float* s = src + (adjoint ? headMajor : tokenMajor);
+          float* o = dst + (adjoint ? tokenMajor : headMajor);
+          if (!cos) {
+            std::memcpy(o, s, sizeof(float) * hd);
+            continue;
+          }
+          const float* c = cos + static_cast<int64_t>(t) * hd;
+          const float* sn = sin + static_cast<int64_t>(t) * hd;
+          // forward: sin at the output's index; adjoint: sin at the input's index (the transpose swaps them)
+          for (int e = 0; e < half; e++) {
+            o[e] = s[e] * c[e] - sign * s[e + half] * (adjoint ? sn[e + half] : sn[e]);
+            o[e + half] = s[e + half] * c[e + half] + sign * s[e] * (adjoint ? sn[e] : sn[e + half]);
+          }
+        }
+  }
+  void toHeads(const float* src, int n, float* dst, const float* cos, const float* sin) const { reorder(src, n, dst, cos, sin, false); }
+  void fromHeads(const float* src, int n, float* dst, const float* cos, const float* sin) const { reorder(src, n, dst, cos, sin, true); }
+
+  // The layer's input, its context and the intermediates the forward writes and the backward reads.
+  struct Buffers {
+    float *x, *cos, *sin, *mask, *n1, *rstd1, *q, *k, *v, *p, *ao, *h, *n2, *rstd2, *g, *u, *m;
+  };
+  Buffers buffers() const {
+    const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I, T_hd = static_cast<int64_t>(T) * hd;
+    const int64_t q = static_cast<int64_t>(N) * nH * hd, kv = static_cast<int64_t>(N) * nKV * hd;
+    return {at(X_, NH), at(COS_, T_hd), at(SIN_, T_hd), at(MASK_, static_cast<int64_t>(B) * T * T), at(N1_, NH), at(RSTD1_, N),
+            at(Q_, q), at(K_, kv), at(V_, kv), at(P_, static_cast<int64_t>(B) * nH * T * T), at(AO_, q), at(HH_, NH),
+            at(N2_, NH), at(RSTD2_, N), at(G_, NI), at(U_, NI), at(M_, NI)};
+  }
+
+  void forward() const {
+    const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
+    const int qd = nH * hd, groups = nH / nKV;
+    const auto [x, cos, sin, mask, n1, rstd1, q, k, v, p, ao, h, n2, rstd2, g, u, m] = buffers();
+    float* y = at(Y_, NH);
+    std::vector<float> scratch, rows(static_cast<size_t>(N) * std::max(qd, H));
+    rmsNorm(x, at(W_IN_, H), n1, rstd1);
+    // q, k, v: projected token-major into `rows`, then head-major (rotated) into the saved tensors
+    project(kQ, n1, rows.data(), scratch);
+    toHeads(rows.data(), nH, q, cos, sin);
+    project(kK, n1, rows.data(), scratch);
+    toHeads(rows.data(), nKV, k, cos, sin);
+    project(kV, n1, rows.data(), scratch);
+    toHeads(rows.data(), nKV, v, nullptr, nullptr);
+    // per (batch, key/value head): the group's queries stacked [groups·T, hd] against its keys [T, hd]
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    std::vector<float> og(static_cast<size_t>(groups) * T * hd), heads(static_cast<size_t>(N) * qd);
+    for (int b = 0; b < B; b++)
+      for (int kv = 0; kv < nKV; kv++) {
+        const int64_t qOff = ((static_cast<int64_t>(b) * nH + kv * groups) * T) * hd;
+        const int64_t kOff = ((static_cast<int64_t>(b) * nKV + kv) * T) * hd;
+        float* pg = p + (static_cast<int64_t>(b) * nH + kv * groups) * T * T;
+        gemm(false, true, groups * T, T, hd, scale, q + qOff, k + kOff, 0.0f, pg);
+        softmaxRows(pg, mask + static_cast<int64_t>(b) * T * T, groups * T, T);
+        gemm(false, false, groups * T, hd, T, 1.0f, pg, v + kOff, 0.0f, heads.data() + qOff);
+      }
+    fromHeads(heads.data(), nH, ao, nullptr, nullptr);
+    project(kO, ao, h, scratch);
+    addArray(h, x, NH);
+    rmsNorm(h, at(W_POST_, H), n2, rstd2);
+    project(kGate, n2, g, scratch);
+    project(kUp, n2, u, scratch);
+    geluMul(g, u, m, NI);
+    project(kDown, m, y, scratch);
+    addArray(y, h, NH);
+  }
+
+  void backward() const {
+    const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
+    const int qd = nH * hd, kd = nKV * hd, groups = nH / nKV;
+    const auto [x, cos, sin, mask, n1, rstd1, q, k, v, p, ao, h, n2, rstd2, g, u, m] = buffers();
+    const float* dy = at(DY_, NH);
+    float* dx = at(DX_, NH);
+    float* dwIn = opt(DW_IN_, H);
+    float* dwPost = opt(DW_POST_, H);
+    if (dwIn) std::fill(dwIn, dwIn + H, 0.0f);
+    if (dwPost) std::fill(dwPost, dwPost + H, 0.0f);
+    std::vector<float> scratch, dm(NI), dg(NI), du(NI), dn(NH), dh(dy, dy + NH);
+    // MLP: dm = dy · W_down (+ LoRA); dg = dm · u · gelu'(g); du = dm · gelu(g)
+    projectBack(kDown, m, dy, dm.data(), 0.0f, scratch);
+    geluMulBack(g, u, dm.data(), dg.data(), du.data(), NI);
+    projectBack(kGate, n2, dg.data(), dn.data(), 0.0f, scratch);
+    projectBack(kUp, n2, du.data(), dn.data(), 1.0f, scratch);
+    rmsNormBack(h, at(W_POST_, H), rstd2, dn.data(), dh.data(), dwPost);
+    // attention: dao = dh · W_o (+ LoRA), then per (batch, key/value head) through P v and the softmax
+    std::vector<float> dao(static_cast<size_t>(N) * qd), dO(static_cast<size_t>(N) * qd), dq(static_cast<size_t>(N) * qd),
+        dk(static_cast<size_t>(N) * kd, 0.0f), dv(static_cast<size_t>(N) * kd, 0.0f), dp(static_cast<size_t>(groups) * T * T),
+        rows(static_cast<size_t>(N) * std::max(qd, H));
+    projectBack(kO, ao, dh.data(), dao.data(), 0.0f, scratch);
+    toHeads(dao.data(), nH, dO.data(), nullptr, nullptr);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int b = 0; b < B; b++)
+      for (int kv = 0; kv < nKV; kv++) {
+        const int64_t qOff = ((static_cast<int64_t>(b) * nH + kv * groups) * T) * hd;
+        const int64_t kOff = ((static_cast<int64_t>(b) * nKV + kv) * T) * hd;
+        const float* pg = p + (static_cast<int64_t>(b) * nH + kv * groups) * T * T;
+        gemm(false, true, groups * T, T, hd, 1.0f, dO.data() + qOff, v + kOff, 0.0f, dp.data());  // dP = dO · vᵀ
+        gemm(true, false, T, hd, groups * T, 1.0f, pg, dO.data() + qOff, 0.0f, dv.data() + kOff);  // dv = Pᵀ · dO
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · hd^-½  (the mask adds a constant: no gradient)
+        softmaxRowsBack(pg, dp.data(), groups * T, T, scale);
+        gemm(false, false, groups * T, hd, T, 1.0f, dp.data(), k + kOff, 0.0f, dq.data() + qOff);  // dq = dS · k
+        gemm(true, false, T, hd, groups * T, 1.0f, dp.data(), q + qOff, 0.0f, dk.data() + kOff);   // dk = dSᵀ · q
+      }
+    // back to token-major through RoPE's transpose, then through the projections into dn1
+    fromHeads(dq.data(), nH, rows.data(), cos, sin);
+    projectBack(kQ, n1, rows.data(), dn.data(), 0.0f, scratch);
+    fromHeads(dk.data(), nKV, rows.data(), cos, sin);
+    projectBack(kK, n1, rows.data(), dn.data(), 1.0f, scratch);
+    fromHeads(dv.data(), nKV, rows.data(), nullptr, nullptr);
+    projectBack(kV, n1, rows.data(), dn.data(), 1.0f, scratch);
+    std::memcpy(dx, dh.data(), sizeof(float) * NH);
+    rmsNormBack(x, at(W_IN_, H), rstd1, dn.data(), dx, dwIn);
+  }
+};
+
+// gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean)
+Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!loralab::blasSgemm()) throw Napi::Error::New(env, "gemmaLayer: no BLAS is open");
+  if (info.Length() < 3 || !info[0].IsArrayBuffer() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean)");
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  Napi::Float64Array desc = info[1].As<Napi::Float64Array>();
+  if (desc.ElementLength() != kFieldCount) throw Napi::RangeError::New(env, "gemmaLayer: the descriptor has " + std::to_string(desc.ElementLength()) + " fields, expected " + std::to_string(kFieldCount));
+  Layer layer(desc.Data(), static_cast<uint8_t*>(heap.Data()), static_cast<int64_t>(heap.ByteLength()));
+  if (layer.nKV <= 0 || layer.nH % layer.nKV != 0 || layer.hd % 2 != 0) throw Napi::RangeError::New(env, "gemmaLayer: expected nH a multiple of nKV and an even head_dim");
+  try {
+    if (info[2].ToBoolean()) layer.backward();
+    else layer.forward();
+  } catch (const std::string& e) {
+    throw Napi::RangeError::New(env, "gemmaLayer: " + e);
+  }
+  return env.Undefined();
+}
+
+// headLoss(heap, h, N, d, table, V, targets, count, dh, maxLogits?) -> loss
+// The causal LM loss through a frozen tied head, L = (1/count) Σ_{n: target ≥ 0} (lse_n − z_n[target_n]) with
+// z = h · Eᵀ, and dL/dh = (1/count) · (softmax(z) − onehot) · E written at dh (rows without a target: 0). h and dh are
+// heap offsets of [N, d] floats; the table E [V, d] is a Float32Array or a Uint16Array of bf16 patterns (expanded a
+// chunk at a time). The vocabulary is walked in chunks of at most maxLogits (default 16M) logits with a running log-sum-exp; when it fits
+// in one chunk the logits are kept for the gradient (two products), else the gradient pass recomputes them (three).
+Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!loralab::blasSgemm()) throw Napi::Error::New(env, "headLoss: no BLAS is open");
+  if (info.Length() < 9 || !info[0].IsArrayBuffer() || !info[4].IsTypedArray() || !info[6].IsTypedArray()) throw Napi::TypeError::New(env, "headLoss(heap, h, N, d, table, V, targets: Int32Array, count, dh)");
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  const int64_t hOff = info[1].As<Napi::Number>().Int64Value(), dhOff = info[8].As<Napi::Number>().Int64Value();
+  const int N = info[2].As<Napi::Number>().Int32Value(), d = info[3].As<Napi::Number>().Int32Value(), V = info[5].As<Napi::Number>().Int32Value();
+  const double count = info[7].As<Napi::Number>().DoubleValue();
+  const int64_t bytes = static_cast<int64_t>(heap.ByteLength()), nd = static_cast<int64_t>(N) * d;
+  for (int64_t off : {hOff, dhOff}) if (off < 0 || off % 4 != 0 || off + 4 * nd > bytes) throw Napi::RangeError::New(env, "headLoss: h or dh lies outside the heap");
+  Napi::TypedArray table = info[4].As<Napi::TypedArray>();
+  const bool bf16 = table.TypedArrayType() == napi_uint16_array;
+  if (!bf16 && table.TypedArrayType() != napi_float32_array) throw Napi::TypeError::New(env, "headLoss: the table must be a Float32Array or a Uint16Array of bf16");
+  if (static_cast<int64_t>(table.ElementLength()) != static_cast<int64_t>(V) * d) throw Napi::RangeError::New(env, "headLoss: the table is not [V, d]");
+  Napi::Int32Array targets = info[6].As<Napi::Int32Array>();
+  if (static_cast<int64_t>(targets.ElementLength()) != N) throw Napi::RangeError::New(env, "headLoss: targets must hold N ids");
+  const float* h = reinterpret_cast<const float*>(static_cast<uint8_t*>(heap.Data()) + hOff);
+  float* dh = reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + dhOff);
+  const uint8_t* tbase = static_cast<const uint8_t*>(table.ArrayBuffer().Data()) + table.ByteOffset();
+  const int32_t* tg = targets.Data();
+  const int64_t maxLogits = info.Length() > 9 && info[9].IsNumber() ? info[9].As<Napi::Number>().Int64Value() : int64_t{1} << 24;
+  const int chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(V, maxLogits / std::max(N, 1))));
+  std::vector<float> z(static_cast<size_t>(N) * chunk), expanded(bf16 ? static_cast<size_t>(chunk) * d : 0);
+  // rows [s, e) of E as floats
+  auto rowsOf = [&](int s, int e) -> const float* {
+    if (!bf16) return reinterpret_cast<const float*>(tbase) + static_cast<int64_t>(s) * d;
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(tbase) + static_cast<int64_t>(s) * d;
+    uint32_t* out = reinterpret_cast<uint32_t*>(expanded.data());
+    for (int64_t i = 0; i < static_cast<int64_t>(e - s) * d; i++) out[i] = static_cast<uint32_t>(src[i]) << 16;
+    return expanded.data();
+  };
+  std::vector<float> mx(N, -INFINITY), sum(N, 0.0f), zt(N, 0.0f);
+  for (int s = 0; s < V; s += chunk) {
+    const int e = std::min(V, s + chunk), w = e - s;
+    gemm(false, true, N, w, d, 1.0f, h, rowsOf(s, e), 0.0f, z.data());
+    for (int n = 0; n < N; n++) {
+      const float* zr = z.data() + static_cast<int64_t>(n) * w;
+      float m = mx[n];
+      for (int j = 0; j < w; j++) m = std::max(m, zr[j]);
+      float acc = 0;
+      for (int j = 0; j < w; j++) acc += fastExp(zr[j] - m);
+      sum[n] = sum[n] * fastExp(mx[n] - m) + acc;
+      mx[n] = m;
+      if (tg[n] >= s && tg[n] < e) zt[n] = zr[tg[n] - s];
+    }
+  }
+  double loss = 0;
+  std::vector<float> lse(N), coef(N);
+  for (int n = 0; n < N; n++) {
+    lse[n] = mx[n] + std::log(sum[n]);
+    coef[n] = tg[n] >= 0 ? static_cast<float>(1.0 / count) : 0.0f;
+    if (tg[n] >= 0) loss += lse[n] - zt[n];
+  }
+  std::fill(dh, dh + nd, 0.0f);
+  for (int s = 0; s < V; s += chunk) {
+    const int e = std::min(V, s + chunk), w = e - s;
+    const float* E = rowsOf(s, e);
+    if (chunk < V) gemm(false, true, N, w, d, 1.0f, h, E, 0.0f, z.data());  // recomputed: more than one chunk
+    for (int n = 0; n < N; n++) {
+      float* zr = z.data() + static_cast<int64_t>(n) * w;
+      const float c = coef[n], l = lse[n];
+      for (int j = 0; j < w; j++) zr[j] = c * fastExp(zr[j] - l);
+      if (tg[n] >= s && tg[n] < e) zr[tg[n] - s] -= c;
+    }
+    gemm(false, false, N, d, w, 1.0f, z.data(), E, 1.0f, dh);
+  }
+  return Napi::Number::New(env, loss / count);
+}
+
+}  // namespace
+
+namespace loralab {
+void registerGemmaLayer(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemmaLayer", Napi::Function::New(env, GemmaLayer));
+  exports.Set("gemmaLayerFields", Napi::String::New(env, kFieldNames));
+  exports.Set("headLoss", Napi::Function::New(env, HeadLoss));
+}
+}  // namespace loralab
