@@ -9,7 +9,7 @@
 // repeated tokens 2..L of each repeat: the first token of a repeat is not determined by the context).
 // Run: npm run build && node scripts/induction-check.mjs [--steps 600] [--lr 1e-3] [--batch 8] [--seq 128]
 //      [--min-len 16] [--max-len 48] [--repeats 1] [--ids 4096] [--every 25] [--eval-rows 16] [--seed 1] [--log FILE]
-//      [--save DIR] [--eval-model DIR] [--hidden 256] [--layers 4] [--vocab 4096]
+//      [--save DIR] [--eval-model DIR] [--hidden 256] [--layers 4] [--vocab 4096] [--untied]
 // --ids N draws the span ids from 4..N-1 only (default 4096: the whole vocabulary); the accuracy is then also
 // reported on held-out rows over all ids (accuracyAllIds), to see whether the copying carries over to untrained ids.
 // --hidden H, --layers N and --vocab V train a control of another size (4 query heads of H/4, MLP 3H, V token ids;
@@ -20,7 +20,7 @@
 // curriculum of scripts/pretrain-gemma-micro.mjs from weights that already copy.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/dist/backend/index.js';
 import { createGemma, loadGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
@@ -47,12 +47,15 @@ const EVAL_MODEL = arg('--eval-model', '');
 const HIDDEN = arg('--hidden', GEMMA_MICRO_CONFIG.hidden_size);
 const LAYERS = arg('--layers', GEMMA_MICRO_CONFIG.num_hidden_layers);
 const VOCAB = arg('--vocab', GEMMA_MICRO_CONFIG.vocab_size);
+const UNTIED = process.argv.includes('--untied');
 if (MIN_LEN > MAX_LEN) throw new Error(`--min-len ${MIN_LEN} is above --max-len ${MAX_LEN}`);
 
 await initBackend();
 // a control at another width keeps gemma-micro's shape ratios: 4 query heads of hidden/4, MLP 3 × hidden
-const configJson = HIDDEN === GEMMA_MICRO_CONFIG.hidden_size && LAYERS === GEMMA_MICRO_CONFIG.num_hidden_layers && VOCAB === GEMMA_MICRO_CONFIG.vocab_size ? GEMMA_MICRO_CONFIG
+const sized = HIDDEN === GEMMA_MICRO_CONFIG.hidden_size && LAYERS === GEMMA_MICRO_CONFIG.num_hidden_layers && VOCAB === GEMMA_MICRO_CONFIG.vocab_size ? GEMMA_MICRO_CONFIG
   : { ...GEMMA_MICRO_CONFIG, hidden_size: HIDDEN, head_dim: HIDDEN / 4, intermediate_size: 3 * HIDDEN, num_hidden_layers: LAYERS, vocab_size: VOCAB };
+// --untied: a separate output head (lm_head.weight), to see whether tying the head to the input embedding delays copying
+const configJson = UNTIED ? { ...sized, tie_word_embeddings: false } : sized;
 const config = parseGemmaConfig(configJson);
 const model = EVAL_MODEL ? loadGemma(join(root, EVAL_MODEL)).model : createGemma(config, { seed: 1234 });
 const spans = { vocabSize: config.vocabSize, idLimit: ID_LIMIT, minLen: MIN_LEN, maxLen: MAX_LEN, repeats: REPEATS, bosId: config.bosTokenId };
@@ -85,12 +88,13 @@ if (EVAL_MODEL) {
 }
 const { trainable } = prepareMethod(model, 'full');
 const train = repeatedSpanRows(STEPS * BATCH, SEQ, { ...spans, seed: SEED });
-if (LOG) writeFileSync(join(root, LOG), '');
+const logPath = LOG && resolve(LOG);
+if (LOG) writeFileSync(logPath, '');
 const report = (step, loss, elapsed) => {
   const rec = { step, loss, accuracy: accuracy(held), ...(heldAllIds && { accuracyAllIds: accuracy(heldAllIds) }), elapsedSeconds: elapsed };
   const all = heldAllIds ? `, on all ids ${(100 * rec.accuracyAllIds).toFixed(1)} %` : '';
   console.error(`step ${step}/${STEPS} loss ${loss.toFixed(3)} copy accuracy ${(100 * rec.accuracy).toFixed(1)} %${all} (${elapsed.toFixed(0)} s)`);
-  if (LOG) appendFileSync(join(root, LOG), `${JSON.stringify(rec)}\n`);
+  if (LOG) appendFileSync(logPath, `${JSON.stringify(rec)}\n`);
 };
 console.error(`${configJson === GEMMA_MICRO_CONFIG ? 'gemma-micro' : `a control of hidden ${HIDDEN}, ${LAYERS} layers, vocabulary ${VOCAB},`} from random init on repeated spans: ids 4..${ID_LIMIT - 1}, L ${MIN_LEN}..${MAX_LEN}, ${REPEATS} repeat(s), rows of ${SEQ}, batch ${BATCH}, lr ${LR}`);
 report(0, NaN, 0);
