@@ -131,6 +131,10 @@ describe.runIf(expectNative || active)('native fused Gemma layer and head agains
     expectAgree('qlora', { nH: 4, nKV: 1, hd: 16, H: 64, I: 128, B: 2, T: 7, layers: 2 }, 3, 5e-3, false);
     expectAgree('qlora', { nH: 2, nKV: 2, hd: 32, H: 64, I: 64, B: 1, T: 5, layers: 1 }, 4, 5e-3, true);
   });
+  it('QLoRA with weights above one 4M-value piece (dequantized and multiplied piece by piece, forward and backward)', () => {
+    // gate/up [16400, 256] and down [256, 16400]: 4.2M values each, two pieces
+    expectAgree('qlora', { nH: 2, nKV: 1, hd: 64, H: 256, I: 16400, B: 1, T: 3, layers: 1 }, 5, 5e-3, false);
+  }, 60_000);
   it('takes over a plain layer, and leaves a layer with LoRA dropout while training to the reference ops', () => {
     const s: Shape = { nH: 2, nKV: 1, hd: 4, H: 8, I: 6, B: 1, T: 3, layers: 1 };
     const { model } = makeModel(s, 'lora', 1);

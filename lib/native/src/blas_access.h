@@ -2,6 +2,8 @@
 // source files.
 #pragma once
 
+#include <cstdint>
+
 namespace loralab {
 constexpr int kCblasRowMajor = 101;
 constexpr int kCblasNoTrans = 111;
@@ -9,6 +11,9 @@ constexpr int kCblasTrans = 112;
 using BlasSgemm = void (*)(int order, int transA, int transB, int M, int N, int K, float alpha, const float* A, int lda,
                            const float* B, int ldb, float beta, float* C, int ldc);
 BlasSgemm blasSgemm();
+// n 4-bit codes dequantized into out, out[e] = code[nibble(e)] · absmax[e / blocksize] (bf16-rounded when asked);
+// blocksize even; AVX2 where the CPU has it, threaded (loralab_native.cc).
+void dequant4bitInto(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16);
 }  // namespace loralab
 
 namespace Napi {

@@ -190,15 +190,37 @@ LORALAB_SIMD_CLONES void rmsNormRowsBack(const float* x, const float* w, const f
   }
 }
 
-// C = alpha · op(A) · op(B) + beta · C, row-major, A is M×K (or K×M transposed), B is K×N (or N×K), C is M×N.
-void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C) {
+// C = alpha · op(A) · op(B) + beta · C, row-major, A is M×K (or K×M transposed), B is K×N (or N×K), C is M×N; the
+// leading dimensions default to the matrices being whole (lda = K or M, ldb = N or K, ldc = N).
+void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C,
+          int lda = 0, int ldb = 0, int ldc = 0) {
   loralab::blasSgemm()(loralab::kCblasRowMajor, tA ? loralab::kCblasTrans : loralab::kCblasNoTrans,
-                       tB ? loralab::kCblasTrans : loralab::kCblasNoTrans, M, N, K, alpha, A, tA ? M : K, B,
-                       tB ? K : N, beta, C, N);
+                       tB ? loralab::kCblasTrans : loralab::kCblasNoTrans, M, N, K, alpha, A, lda ? lda : (tA ? M : K), B,
+                       ldb ? ldb : (tB ? K : N), beta, C, ldc ? ldc : N);
+}
+
+// A 4-bit base weight [out, in] as bitsandbytes stores it (absmax already recovered from double quantization): the
+// fused layer dequantizes it in row pieces of at most 4M values into a scratch buffer right before each product, so
+// no dense copy of the weight outlives the product that reads it.
+struct Quant4bit {
+  const uint8_t* packed = nullptr;
+  const float* absmax = nullptr;
+  const float* code = nullptr;
+  int64_t blocksize = 0;
+};
+constexpr int64_t kPieceValues = int64_t{1} << 22;
+
+// Rows per piece of an [out, in] weight: as many as fit kPieceValues, a multiple of the rows that start a block
+int rowsPerPiece(int out, int in, int64_t blocksize) {
+  int64_t step = 1;
+  while ((step * in) % blocksize != 0 || (step * in) % 2 != 0) step++;
+  const int64_t fit = std::max<int64_t>(step, (kPieceValues / std::max(in, 1)) / step * step);
+  return static_cast<int>(std::min<int64_t>(out, fit));
 }
 
 struct Layer {
   const double* d;
+  Quant4bit quant[7];
   uint8_t* heap;
   int64_t bytes;
   int B, T, H, nH, nKV, hd, I, N;
@@ -236,17 +258,38 @@ struct Layer {
     }
   }
 
-  // y = x · Wᵀ + s · (x · Aᵀ) · Bᵀ for projection p, x [N, in]; saves x·Aᵀ. `beta` 1 adds into y.
+  // f(r0, rows, W[r0 : r0 + rows]) for the row pieces of projection p's 4-bit weight, each dequantized into one
+  // scratch buffer (bf16 values with bf16 compute) just before f reads it
+  template <typename F>
+  void forEachPiece(int p, F f) const {
+    const Quant4bit& q = quant[p];
+    const int in = inOf(p), out = outOf(p);
+    const int step = rowsPerPiece(out, in, q.blocksize);
+    std::vector<float> w;
+    for (int r0 = 0; r0 < out; r0 += step) {
+      const int rows = std::min(step, out - r0);
+      const int64_t e0 = static_cast<int64_t>(r0) * in, n = static_cast<int64_t>(rows) * in;
+      w.resize(static_cast<size_t>(n));
+      loralab::dequant4bitInto(q.packed + e0 / 2, q.absmax + e0 / q.blocksize, q.code, q.blocksize, n, w.data(), d[pf(p, q_bf16)] > 0);
+      f(r0, rows, w.data());
+    }
+  }
+
+  // y = x · Wᵀ + s · (x · Aᵀ) · Bᵀ for projection p, x [N, in]; saves x·Aᵀ.
   void project(int p, const float* x, float* y, std::vector<float>& scratch) const {
     const int in = inOf(p), out = outOf(p);
-    const float* w = at(pf(p, q_w), static_cast<int64_t>(out) * in);
     const float* xin = x;
     if (d[pf(p, q_bf16)] > 0) {
       scratch.resize(static_cast<size_t>(N) * in);
       roundBf16Array(x, scratch.data(), static_cast<int64_t>(N) * in);
       xin = scratch.data();
     }
-    gemm(false, true, N, out, in, 1.0f, xin, w, 0.0f, y);
+    if (quant[p].packed) {
+      // y[:, rows] = x · W[rows]ᵀ, piece by piece
+      forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, true, N, rows, in, 1.0f, xin, w, 0.0f, y + r0, in, in, out); });
+    } else {
+      gemm(false, true, N, out, in, 1.0f, xin, at(pf(p, q_w), static_cast<int64_t>(out) * in), 0.0f, y);
+    }
     if (!has(pf(p, q_a))) return;
     const int r = static_cast<int>(d[pf(p, q_r)]);
     const float s = static_cast<float>(d[pf(p, q_scale)]);
@@ -255,12 +298,18 @@ struct Layer {
     gemm(false, true, N, out, r, s, xa, at(pf(p, q_b), static_cast<int64_t>(out) * r), 1.0f, y);
   }
 
+
   // Backward of project: dx (+)= dy · W + s · (dy · B) · A; the gradients of W, A, B where asked. x is p's input.
   void projectBack(int p, const float* x, const float* dy, float* dx, float beta, std::vector<float>& scratch) const {
     const int in = inOf(p), out = outOf(p);
-    const float* w = at(pf(p, q_w), static_cast<int64_t>(out) * in);
-    gemm(false, false, N, in, out, 1.0f, dy, w, beta, dx);
-    if (has(pf(p, q_dw))) gemm(true, false, out, in, N, 1.0f, dy, x, 0.0f, at(pf(p, q_dw), static_cast<int64_t>(out) * in));
+    if (quant[p].packed) {
+      // dx (+)= Σ_pieces dy[:, rows] · W[rows]; a 4-bit weight has no gradient
+      forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, false, N, in, rows, 1.0f, dy + r0, w, r0 == 0 ? beta : 1.0f, dx, out, in, in); });
+    } else {
+      const float* w = at(pf(p, q_w), static_cast<int64_t>(out) * in);
+      gemm(false, false, N, in, out, 1.0f, dy, w, beta, dx);
+      if (has(pf(p, q_dw))) gemm(true, false, out, in, N, 1.0f, dy, x, 0.0f, at(pf(p, q_dw), static_cast<int64_t>(out) * in));
+    }
     if (!has(pf(p, q_a))) return;
     const int r = static_cast<int>(d[pf(p, q_r)]);
     const float s = static_cast<float>(d[pf(p, q_scale)]);
@@ -407,7 +456,7 @@ struct Layer {
   }
 };
 
-// gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean)
+// gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean, quant?: (null | [packed, absmax, code, blocksize])[7])
 Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loralab::blasSgemm()) throw Napi::Error::New(env, "gemmaLayer: no BLAS is open");
@@ -416,6 +465,26 @@ Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
   Napi::Float64Array desc = info[1].As<Napi::Float64Array>();
   if (desc.ElementLength() != kFieldCount) throw Napi::RangeError::New(env, "gemmaLayer: the descriptor has " + std::to_string(desc.ElementLength()) + " fields, expected " + std::to_string(kFieldCount));
   Layer layer(desc.Data(), static_cast<uint8_t*>(heap.Data()), static_cast<int64_t>(heap.ByteLength()));
+  // quant (optional): per projection, null or [packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize]
+  if (info.Length() > 3 && info[3].IsArray()) {
+    Napi::Array q = info[3].As<Napi::Array>();
+    if (q.Length() != 7) throw Napi::RangeError::New(env, "gemmaLayer: quant must list the 7 projections");
+    for (uint32_t p = 0; p < 7; p++) {
+      Napi::Value e = q.Get(p);
+      if (e.IsNull() || e.IsUndefined()) continue;
+      Napi::Array a = e.As<Napi::Array>();
+      auto packed = a.Get(0u).As<Napi::Uint8Array>();
+      auto absmax = a.Get(1u).As<Napi::Float32Array>();
+      auto code = a.Get(2u).As<Napi::Float32Array>();
+      const int64_t blocksize = a.Get(3u).As<Napi::Number>().Int64Value();
+      const int64_t n = static_cast<int64_t>(layer.outOf(p)) * layer.inOf(p);
+      if (blocksize < 2 || blocksize % 2 != 0 || code.ElementLength() != 16 || static_cast<int64_t>(packed.ElementLength()) < (n + 1) / 2 ||
+          static_cast<int64_t>(absmax.ElementLength()) < (n + blocksize - 1) / blocksize) {
+        throw Napi::RangeError::New(env, "gemmaLayer: a 4-bit weight's codes, absmax or codebook do not fit its shape");
+      }
+      layer.quant[p] = {packed.Data(), absmax.Data(), code.Data(), blocksize};
+    }
+  }
   if (layer.nKV <= 0 || layer.nH % layer.nKV != 0 || layer.hd % 2 != 0) throw Napi::RangeError::New(env, "gemmaLayer: expected nH a multiple of nKV and an even head_dim");
   try {
     if (info[2].ToBoolean()) layer.backward();
@@ -430,7 +499,7 @@ Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
 // The causal LM loss through a frozen tied head, L = (1/count) Σ_{n: target ≥ 0} (lse_n − z_n[target_n]) with
 // z = h · Eᵀ, and dL/dh = (1/count) · (softmax(z) − onehot) · E written at dh (rows without a target: 0). h and dh are
 // heap offsets of [N, d] floats; the table E [V, d] is a Float32Array or a Uint16Array of bf16 patterns (expanded a
-// chunk at a time). The vocabulary is walked in chunks of at most maxLogits (default 16M) logits with a running log-sum-exp; when it fits
+// chunk of at most 4M values at a time). The vocabulary is walked in chunks of at most maxLogits (default 16M) logits with a running log-sum-exp; when it fits
 // in one chunk the logits are kept for the gradient (two products), else the gradient pass recomputes them (three).
 Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -453,7 +522,9 @@ Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
   const uint8_t* tbase = static_cast<const uint8_t*>(table.ArrayBuffer().Data()) + table.ByteOffset();
   const int32_t* tg = targets.Data();
   const int64_t maxLogits = info.Length() > 9 && info[9].IsNumber() ? info[9].As<Napi::Number>().Int64Value() : int64_t{1} << 24;
-  const int chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(V, maxLogits / std::max(N, 1))));
+  // a bf16 table is expanded a chunk at a time: at most 4M values (16 MB) of it, as the TF.js head does
+  const int64_t maxRows = bf16 ? std::max<int64_t>(1, (int64_t{1} << 22) / std::max(d, 1)) : V;
+  const int chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({V, maxLogits / std::max(N, 1), maxRows})));
   std::vector<float> z(static_cast<size_t>(N) * chunk), expanded(bf16 ? static_cast<size_t>(chunk) * d : 0);
   // rows [s, e) of E as floats
   auto rowsOf = [&](int s, int e) -> const float* {

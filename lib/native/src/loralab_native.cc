@@ -370,6 +370,24 @@ bool haveAvx2() {
 }
 #endif
 
+// n dequantized values into out (bf16-rounded when asked); blocksize even. Threaded over blocks.
+void dequantInto(const uint8_t* pk, const float* am, const float* cb, int64_t blocksize, int64_t n, float* out, bool bf16) {
+  const int64_t bytes = n / 2;
+  // split on 8-byte steps so that every piece but the last is whole SIMD steps
+  parallelFor(bytes, [=](int64_t b, int64_t e) {
+    b &= ~int64_t{7};
+    if (e != bytes) e &= ~int64_t{7};
+#ifdef LORALAB_X86
+    if (blocksize % 16 == 0 && haveAvx2()) return dequantAvx2(pk, am, cb, blocksize, b, e, out, bf16);
+#endif
+    dequantScalar(pk, am, cb, blocksize, b, e, out, bf16);
+  });
+  if (n & 1) {  // the last element sits alone in the high nibble of the last byte
+    const float v = cb[pk[bytes] >> 4] * am[(n - 1) / blocksize];
+    out[n - 1] = bf16 ? roundValue(v) : v;
+  }
+}
+
 // dequant4bit(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize, n, heap, out, roundBf16):
 // n dequantized values (rounded to bf16 values when asked) written as float32 at byte offset out of heap. blocksize
 // must be even (blocks of whole bytes). Threaded over blocks.
@@ -386,24 +404,7 @@ Napi::Value Dequant4bit(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "dequant4bit: packed codes or absmax too short for n elements");
   }
   float* out = heapFloats(info, 5, 6, n, "dequant4bit");
-  const bool bf16 = info[7].ToBoolean();
-  const int64_t bytes = n / 2;
-  const float* am = absmax;
-  const float* cb = code;
-  const uint8_t* pk = packed;
-  // split on 8-byte steps so that every piece but the last is whole SIMD steps
-  parallelFor(bytes, [=](int64_t b, int64_t e) {
-    b &= ~int64_t{7};
-    if (e != bytes) e &= ~int64_t{7};
-#ifdef LORALAB_X86
-    if (blocksize % 16 == 0 && haveAvx2()) return dequantAvx2(pk, am, cb, blocksize, b, e, out, bf16);
-#endif
-    dequantScalar(pk, am, cb, blocksize, b, e, out, bf16);
-  });
-  if (n & 1) {  // the last element sits alone in the high nibble of the last byte
-    const float v = cb[pk[bytes] >> 4] * am[(n - 1) / blocksize];
-    out[n - 1] = bf16 ? roundValue(v) : v;
-  }
+  dequantInto(packed, absmax, code, blocksize, n, out, info[7].ToBoolean());
   return env.Undefined();
 }
 
@@ -462,6 +463,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 namespace loralab {
 BlasSgemm blasSgemm() { return blas.sgemm; }
+void dequant4bitInto(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16) {
+  dequantInto(packed, absmax, code, blocksize, n, out, bf16);
+}
 }  // namespace loralab
 
 NODE_API_MODULE(loralab_native, Init)

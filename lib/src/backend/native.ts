@@ -32,9 +32,10 @@ export interface NativeAddon {
   setKernelThreads(n: number): number;
   /**
    * One Gemma decoder layer's forward (backward = false) or backward pass on heap tensors, every argument a field of
-   * `desc` in the order `gemmaLayerFields` names (native/src/gemma_layer.cc; models/gemma/fusedLayer.ts builds it).
+   * `desc` in the order `gemmaLayerFields` names (native/src/gemma_layer.cc; models/gemma/fusedLayer.ts builds it);
+   * `quant` gives each projection's 4-bit weight (codes, absmax, codebook, blocksize), or null where it is dense.
    */
-  gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean): void;
+  gemmaLayer(heap: ArrayBuffer, desc: Float64Array, backward: boolean, quant?: ([Uint8Array, Float32Array, Float32Array, number] | null)[]): void;
   /** The descriptor's field names, comma-separated, in order. */
   gemmaLayerFields: string;
   /**

@@ -279,16 +279,6 @@ export class Linear4bit extends Module implements BaseLinear {
     this.resident = null;
   }
 
-  /**
-   * The whole dense weight [out, in] in the compute dtype as a new tensor, for a kernel that takes it in one piece
-   * (models/gemma/fusedLayer.ts); null when it is larger than one piece (maxDenseElements), which must stay chunked.
-   */
-  weightTensor(): tf.Tensor2D | null {
-    const [out, inF] = [this.outFeatures, this.inFeatures];
-    if (rowChunks(out, inF, this.state.blocksize, Linear4bit.maxDenseElements).length !== 1) return null;
-    return dequantizeToTensor(this.state, this.computeDtype, [0, out], recoveredAbsmax(this.state), this.residentWeight());
-  }
-
   /** Dequantized weight values in the compute dtype (a fresh array each call; nothing is cached). */
   denseWeight(): Float32Array {
     return dequantize4bit(this.state, { dtype: this.computeDtype });

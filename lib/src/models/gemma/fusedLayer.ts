@@ -4,19 +4,21 @@
  * registered with TF.js as a custom gradient so that autodiff, gradient checkpointing and the trainer see one op.
  *
  * The op takes over a layer only when it computes exactly what the reference does: no output hooks (bottleneck
- * adapters) and no key/value prefix (prefix tuning), no biases, every projection a Linear, a Linear4bit whose dense
- * weight fits one piece, or a LoraLinear over one of those without dropout while training. Anything else returns null
+ * adapters) and no key/value prefix (prefix tuning), no biases, every projection a Linear, a Linear4bit, or a
+ * LoraLinear over one of those without dropout while training. Anything else returns null
  * and the caller runs the reference ops. `LORALAB_FUSED_LAYER=0` turns the op off (for comparisons).
  *
  * Inputs of the custom gradient: x and every trainable tensor the layer reads (LoRA A and B; with full fine-tuning
  * also the weights and norms), so that each gets its gradient from the op's backward. The forward's intermediates
- * are heap tensors saved for the backward; a 4-bit weight is dequantized again in the backward instead of kept.
+ * are heap tensors saved for the backward. A 4-bit weight goes in as its codes and absmax: the op dequantizes it in
+ * pieces of at most 4M values right before each product, forward and backward, so no dense copy outlives a product.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, wasmHeap } from '../../backend/heap.js';
 import { activeNativeAddon } from '../../backend/nativeKernels.js';
 import type { NativeAddon } from '../../backend/native.js';
 import { Linear, Linear4bit } from '../../layers/linear.js';
+import { recoveredAbsmax } from '../../backend/dequantize.js';
 import { LoraLinear } from '../../layers/lora.js';
 import type { GemmaRMSNorm } from '../../layers/norm.js';
 import { InternalError } from '../../util/errors.js';
@@ -25,10 +27,15 @@ import type { GemmaDecoderLayer } from './model.js';
 const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 type ProjName = (typeof PROJECTIONS)[number];
 
-/** What the op needs of one projection: how to get its weight, and its adapter. */
+/** A 4-bit weight as the op takes it: codes, absmax (double quantization undone), codebook, blocksize. */
+type Quant4bitArgs = [Uint8Array, Float32Array, Float32Array, number];
+
+/** What the op needs of one projection: its weight, and its adapter. */
 interface ProjPlan {
-  /** The base weight [out, in] as computed with (a 4-bit weight: dequantized anew on each call, then freed). */
-  weight(): { w: tf.Tensor2D; temporary: boolean };
+  /** A dense base weight [out, in]; null for a 4-bit one. */
+  dense: tf.Tensor2D | null;
+  /** A 4-bit base weight, which the op dequantizes piece by piece right before each product. */
+  quant: (() => Quant4bitArgs) | null;
   /** Round the input to bf16 before the base product (a 4-bit weight with bf16 compute). */
   bf16: boolean;
   /** A trainable dense base weight (full fine-tuning). */
@@ -52,20 +59,15 @@ function fields(addon: NativeAddon): Map<string, number> {
 function basePlan(base: unknown): Omit<ProjPlan, 'lora'> | null {
   if (base instanceof Linear) {
     if (base.bias) return null;
-    const w = base.weight as unknown as tf.Tensor2D;
-    return { weight: () => ({ w, temporary: false }), bf16: false, trainW: base.weight.trainable ? base.weight : null };
+    return { dense: base.weight as unknown as tf.Tensor2D, quant: null, bf16: false, trainW: base.weight.trainable ? base.weight : null };
   }
   if (base instanceof Linear4bit) {
-    if (base.bias || Linear4bit.maxDenseElements < base.outFeatures * base.inFeatures) return null;
-    return {
-      weight: () => {
-        const w = base.weightTensor();
-        if (!w) throw new InternalError('a 4-bit weight planned as one piece came back in pieces');
-        return { w, temporary: true };
-      },
-      bf16: base.computeDtype === 'bfloat16',
-      trainW: null,
+    if (base.bias || base.state.blocksize % 2 !== 0) return null;
+    const quant = (): Quant4bitArgs => {
+      const st = base.state;
+      return [st.packed, recoveredAbsmax(st), st.code, st.blocksize];
     };
+    return { dense: null, quant, bf16: base.computeDtype === 'bfloat16', trainW: null };
   }
   return null;
 }
@@ -161,17 +163,14 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
     return d;
   };
   const alloc = (shape: number[]) => tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
-  /** Weights and adapters by field, plus the dequantized 4-bit weights to free after the call. */
+  /** Weights and adapters by field, and the 4-bit weights (null for a dense one) in projection order. */
   // (the backward gets the mask and the tables from what the forward saved: the caller frees its own after the forward)
-  const weights = (ctx: [tf.Tensor, tf.Tensor, tf.Tensor]): { tensors: Map<string, tf.Tensor>; extra: Map<string, number>; temporary: tf.Tensor[] } => {
+  const weights = (ctx: [tf.Tensor, tf.Tensor, tf.Tensor]): { tensors: Map<string, tf.Tensor>; extra: Map<string, number>; quant: (Quant4bitArgs | null)[] } => {
     const tensors = new Map<string, tf.Tensor>([['cos', ctx[0]], ['sin', ctx[1]], ['mask', ctx[2]], ['wIn', plan.wIn], ['wPost', plan.wPost]]);
     const extra = new Map<string, number>();
-    const temporary: tf.Tensor[] = [];
-    for (const p of PROJECTIONS) {
+    const quant = PROJECTIONS.map((p) => {
       const pp = plan.proj[p];
-      const { w, temporary: temp } = pp.weight();
-      if (temp) temporary.push(w);
-      tensors.set(`${p}.w`, w);
+      if (pp.dense) tensors.set(`${p}.w`, pp.dense);
       extra.set(`${p}.bf16`, pp.bf16 ? 1 : 0);
       if (pp.lora) {
         tensors.set(`${p}.a`, pp.lora.a);
@@ -179,8 +178,9 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
         extra.set(`${p}.r`, pp.lora.r);
         extra.set(`${p}.scale`, pp.lora.scale);
       }
-    }
-    return { tensors, extra, temporary };
+      return pp.quant ? pp.quant() : null;
+    });
+    return { tensors, extra, quant };
   };
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -190,12 +190,8 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
     const saved = shapes.map(([, s]) => alloc(s));
     const y = alloc([B, T, H]);
     const w = weights([rope.cos, rope.sin, mask]);
-    try {
-      const tensors = new Map([...w.tensors, ['x', xIn], ['y', y], ...shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor])]);
-      addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, w.extra), false);
-    } finally {
-      tf.dispose(w.temporary);
-    }
+    const tensors = new Map([...w.tensors, ['x', xIn], ['y', y], ...shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor])]);
+    addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, w.extra), false, w.quant);
     save([xIn, rope.cos, rope.sin, mask, ...saved]);
     return {
       value: y as tf.Tensor3D,
@@ -204,12 +200,8 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
         const dx = alloc([B, T, H]);
         const grads = targets.map((t) => alloc([...t.v.shape]));
         const wb = weights([cos, sin, m]);
-        try {
-          const tensors = new Map<string, tf.Tensor>([...wb.tensors, ['x', xs], ['dy', dy], ['dx', dx], ...shapes.map(([n], i) => [n, rest[i]] as [string, tf.Tensor]), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]);
-          addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, wb.extra), true);
-        } finally {
-          tf.dispose(wb.temporary);
-        }
+        const tensors = new Map<string, tf.Tensor>([...wb.tensors, ['x', xs], ['dy', dy], ['dx', dx], ...shapes.map(([n], i) => [n, rest[i]] as [string, tf.Tensor]), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]);
+        addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, wb.extra), true, wb.quant);
         return [dx, ...grads];
       },
     };
