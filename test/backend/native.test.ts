@@ -21,7 +21,7 @@ import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
 const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, bf16ToF32: () => {}, dequant4bit: () => {}, recoverAbsmax: () => {}, gemmaLayer: () => {}, gemmaLayerFields: '', headLoss: () => 0 });
-const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2 });
+const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2, sharedPool: false, kernelThreads: 2 });
 
 describe('native status (pure decision)', () => {
   it('LORALAB_NATIVE=0 turns it off without loading anything', () => {
@@ -56,7 +56,7 @@ describe('native status (pure decision)', () => {
     expect(resolveNative({ LORALAB_BLAS: '/x.so' }, 'linux', () => none).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/^LORALAB_BLAS=\/x\.so did not load \(libopenblas/) });
   });
   it("refuses netlib's reference BLAS unless asked for it by LORALAB_BLAS", () => {
-    const ref = fakeAddon(() => ({ path: 'libblas.so.3', file: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3', config: null, threads: null }));
+    const ref = fakeAddon(() => ({ path: 'libblas.so.3', file: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3', config: null, threads: null, sharedPool: false, kernelThreads: 2 }));
     expect(blasName(ref.open([]))).toEqual({ name: 'libblas.so.3', reference: true });
     expect(resolveNative({}, 'linux', () => ref).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/only the reference BLAS .*install libopenblas0-pthread/) });
     expect(resolveNative({ LORALAB_BLAS: 'libblas.so.3' }, 'linux', () => ref).status).toMatchObject({ state: 'on', library: 'libblas.so.3' });

@@ -1,5 +1,5 @@
 // The CBLAS sgemm that loralab_native.cc found at run time (null before `open` succeeds), for the addon's other
-// source files.
+// source files, and the 4-bit dequantize they share.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,9 @@ constexpr int kCblasTrans = 112;
 using BlasSgemm = void (*)(int order, int transA, int transB, int M, int N, int K, float alpha, const float* A, int lda,
                            const float* B, int ldb, float beta, float* C, int ldc);
 BlasSgemm blasSgemm();
+// C = alpha · op(A) · op(B) + beta · C, row-major, through the open BLAS; a thin product (a side of 16 or less) on one
+// thread. Only after blasSgemm() is non-null.
+void sgemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
 // n 4-bit codes dequantized into out, out[e] = code[nibble(e)] · absmax[e / blocksize] (bf16-rounded when asked);
 // blocksize even; AVX2 where the CPU has it, threaded (loralab_native.cc).
 void dequant4bitInto(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16);

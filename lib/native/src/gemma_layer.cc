@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "blas_access.h"
+#include "parallel.h"
 
 namespace {
 
@@ -62,6 +63,15 @@ enum Proj { kQ, kK, kV, kO, kGate, kUp, kDown };
 #define LORALAB_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
 #else
 #define LORALAB_SIMD_CLONES
+#endif
+
+// A reduction in a loop may be reordered into SIMD lanes (float addition is not associative, so the compiler would
+// otherwise keep it scalar). Only with OpenMP, which the Linux build has; elsewhere the loop stays in order.
+#ifdef _OPENMP
+#define LORALAB_PRAGMA(x) _Pragma(#x)
+#define LORALAB_SIMD_REDUCTION(r) LORALAB_PRAGMA(omp simd reduction(r))
+#else
+#define LORALAB_SIMD_REDUCTION(r)
 #endif
 
 constexpr float kGeluC = 0.7978845608028654f;
@@ -137,11 +147,13 @@ LORALAB_SIMD_CLONES void softmaxRows(float* p, const float* mask, int rows, int 
     float* pr = p + static_cast<int64_t>(row) * T;
     const float* mr = mask + static_cast<int64_t>(row % T) * T;
     float mx = -INFINITY;
+    LORALAB_SIMD_REDUCTION(max : mx)
     for (int j = 0; j < T; j++) {
       pr[j] += mr[j];
       mx = std::max(mx, pr[j]);
     }
     float sum = 0;
+    LORALAB_SIMD_REDUCTION(+ : sum)
     for (int j = 0; j < T; j++) {
       pr[j] = fastExp(pr[j] - mx);
       sum += pr[j];
@@ -151,12 +163,30 @@ LORALAB_SIMD_CLONES void softmaxRows(float* p, const float* mask, int rows, int 
   }
 }
 
+// One row's chunk of logits into a running log-sum-exp: m ← max(m, max z), sum ← sum · e^(m_old − m) + Σ e^(z − m)
+LORALAB_SIMD_CLONES void logSumExpUpdate(const float* z, int w, float* m, float* sum) {
+  float mx = *m;
+  LORALAB_SIMD_REDUCTION(max : mx)
+  for (int j = 0; j < w; j++) mx = std::max(mx, z[j]);
+  float acc = 0;
+  LORALAB_SIMD_REDUCTION(+ : acc)
+  for (int j = 0; j < w; j++) acc += fastExp(z[j] - mx);
+  *sum = *sum * fastExp(*m - mx) + acc;
+  *m = mx;
+}
+
+// z ← c · e^(z − l): a row of softmax(z) (l its log-sum-exp) scaled by c
+LORALAB_SIMD_CLONES void scaledExpRow(float* z, int w, float c, float l) {
+  for (int j = 0; j < w; j++) z[j] = c * fastExp(z[j] - l);
+}
+
 // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale, in place of dP
 LORALAB_SIMD_CLONES void softmaxRowsBack(const float* p, float* dp, int rows, int T, float scale) {
   for (int row = 0; row < rows; row++) {
     const float* pr = p + static_cast<int64_t>(row) * T;
     float* dr = dp + static_cast<int64_t>(row) * T;
     float dot = 0;
+    LORALAB_SIMD_REDUCTION(+ : dot)
     for (int j = 0; j < T; j++) dot += dr[j] * pr[j];
     for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
   }
@@ -167,6 +197,7 @@ LORALAB_SIMD_CLONES void rmsNormRows(const float* x, const float* w, float* n, f
   for (int i = 0; i < rows; i++) {
     const float* xi = x + static_cast<int64_t>(i) * H;
     float ss = 0;
+    LORALAB_SIMD_REDUCTION(+ : ss)
     for (int j = 0; j < H; j++) ss += xi[j] * xi[j];
     const float r = 1.0f / std::sqrt(ss / H + eps);
     rstd[i] = r;
@@ -183,6 +214,7 @@ LORALAB_SIMD_CLONES void rmsNormRowsBack(const float* x, const float* w, const f
     float* oi = dx + static_cast<int64_t>(i) * H;
     const float r = rstd[i];
     float dot = 0;
+    LORALAB_SIMD_REDUCTION(+ : dot)
     for (int j = 0; j < H; j++) dot += di[j] * (w[j] + 1.0f) * xi[j];
     const float mean = dot * r / H;
     for (int j = 0; j < H; j++) oi[j] += r * (di[j] * (w[j] + 1.0f) - xi[j] * r * mean);
@@ -190,13 +222,26 @@ LORALAB_SIMD_CLONES void rmsNormRowsBack(const float* x, const float* w, const f
   }
 }
 
+// The loops below split over the cores in pieces of at least this many elements (parallel.h says how and when).
+constexpr int64_t kLoopGrain = int64_t{1} << 13;
+
+// f(begin, end) over the elements [0, n)
+template <typename F>
+void elementwise(int64_t n, F f) {
+  loralab::parallelFor(n, kLoopGrain, f);
+}
+
+// f(begin, end) over `rows` rows of `width` elements each
+template <typename F>
+void rowwise(int64_t rows, int64_t width, F f) {
+  loralab::parallelFor(rows, std::max<int64_t>(1, kLoopGrain / std::max<int64_t>(width, 1)), f);
+}
+
 // C = alpha · op(A) · op(B) + beta · C, row-major, A is M×K (or K×M transposed), B is K×N (or N×K), C is M×N; the
 // leading dimensions default to the matrices being whole (lda = K or M, ldb = N or K, ldc = N).
 void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C,
           int lda = 0, int ldb = 0, int ldc = 0) {
-  loralab::blasSgemm()(loralab::kCblasRowMajor, tA ? loralab::kCblasTrans : loralab::kCblasNoTrans,
-                       tB ? loralab::kCblasTrans : loralab::kCblasNoTrans, M, N, K, alpha, A, lda ? lda : (tA ? M : K), B,
-                       ldb ? ldb : (tB ? K : N), beta, C, ldc ? ldc : N);
+  loralab::sgemm(tA, tB, M, N, K, alpha, A, lda ? lda : (tA ? M : K), B, ldb ? ldb : (tB ? K : N), beta, C, ldc ? ldc : N);
 }
 
 // A 4-bit base weight [out, in] as bitsandbytes stores it (absmax already recovered from double quantization): the
@@ -281,8 +326,9 @@ struct Layer {
     const float* xin = x;
     if (d[pf(p, q_bf16)] > 0) {
       scratch.resize(static_cast<size_t>(N) * in);
-      roundBf16Array(x, scratch.data(), static_cast<int64_t>(N) * in);
-      xin = scratch.data();
+      float* xr = scratch.data();
+      elementwise(static_cast<int64_t>(N) * in, [=](int64_t b, int64_t e) { roundBf16Array(x + b, xr + b, e - b); });
+      xin = xr;
     }
     if (quant[p].packed) {
       // y[:, rows] = x · W[rows]ᵀ, piece by piece
@@ -324,9 +370,29 @@ struct Layer {
     if (has(pf(p, q_da))) gemm(true, false, r, in, N, s, dyb, x, 0.0f, at(pf(p, q_da), static_cast<int64_t>(r) * in));
   }
 
-  void rmsNorm(const float* x, const float* w, float* n, float* rstd) const { rmsNormRows(x, w, n, rstd, N, H, eps); }
+  void rmsNorm(const float* x, const float* w, float* n, float* rstd) const {
+    const int64_t Hs = H;
+    const float e = eps;
+    rowwise(N, H, [=](int64_t b, int64_t end) { rmsNormRows(x + b * Hs, w, n + b * Hs, rstd + b, static_cast<int>(end - b), static_cast<int>(Hs), e); });
+  }
+  // With dw, each of kernelThreads() pieces of rows sums its own part of dw, and the parts are added in order: the
+  // same bits however the pieces were scheduled.
   void rmsNormBack(const float* x, const float* w, const float* rstd, const float* dn, float* dx, float* dw) const {
-    rmsNormRowsBack(x, w, rstd, dn, dx, dw, N, H);
+    const int64_t Hs = H;
+    if (!dw) {
+      rowwise(N, H, [=](int64_t b, int64_t e) { rmsNormRowsBack(x + b * Hs, w, rstd + b, dn + b * Hs, dx + b * Hs, nullptr, static_cast<int>(e - b), static_cast<int>(Hs)); });
+      return;
+    }
+    const int pieces = std::max(1, std::min(loralab::kernelThreads(), N));
+    const int64_t step = (N + pieces - 1) / pieces;
+    std::vector<float> parts(static_cast<size_t>(pieces) * H, 0.0f);
+    float* pp = parts.data();
+    const int64_t rows = N;
+    loralab::parallelTasks(pieces, [=](int k, int) {
+      const int64_t b = std::min(rows, k * step), e = std::min(rows, (k + 1) * step);
+      rmsNormRowsBack(x + b * Hs, w, rstd + b, dn + b * Hs, dx + b * Hs, pp + k * Hs, static_cast<int>(e - b), static_cast<int>(Hs));
+    });
+    for (int k = 0; k < pieces; k++) addArray(dw, pp + static_cast<int64_t>(k) * H, H);
   }
 
   // [N, n·hd] rows (token-major) -> [B, n, T, hd] (head-major), with RoPE applied on the way when cos is given:
@@ -336,8 +402,9 @@ struct Layer {
   void reorder(const float* src, int n, float* dst, const float* cos, const float* sin, bool adjoint) const {
     const int half = hd / 2;
     const float sign = adjoint ? -1.0f : 1.0f;
-    for (int b = 0; b < B; b++)
-      for (int t = 0; t < T; t++)
+    rowwise(N, static_cast<int64_t>(n) * hd, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const int b = static_cast<int>(r / T), t = static_cast<int>(r % T);
         for (int h = 0; h < n; h++) {
           const int64_t tokenMajor = ((static_cast<int64_t>(b) * T + t) * n + h) * hd;
           const int64_t headMajor = ((static_cast<int64_t>(b) * n + h) * T + t) * hd;
@@ -355,6 +422,8 @@ struct Layer {
             o[e + half] = s[e + half] * c[e + half] + sign * s[e] * (adjoint ? sn[e] : sn[e + half]);
           }
         }
+      }
+    });
   }
   void toHeads(const float* src, int n, float* dst, const float* cos, const float* sin) const { reorder(src, n, dst, cos, sin, false); }
   void fromHeads(const float* src, int n, float* dst, const float* cos, const float* sin) const { reorder(src, n, dst, cos, sin, true); }
@@ -363,6 +432,12 @@ struct Layer {
   struct Buffers {
     float *x, *cos, *sin, *mask, *n1, *rstd1, *q, *k, *v, *p, *ao, *h, *n2, *rstd2, *g, *u, *m;
   };
+// named locals for a Buffers' fields (lambdas in C++17 cannot capture structured bindings)
+#define LORALAB_UNPACK_BUFFERS(bf)                                                                                   \
+  float *x = bf.x, *cos = bf.cos, *sin = bf.sin, *mask = bf.mask, *n1 = bf.n1, *rstd1 = bf.rstd1, *q = bf.q, *k = bf.k, \
+        *v = bf.v, *p = bf.p, *ao = bf.ao, *h = bf.h, *n2 = bf.n2, *rstd2 = bf.rstd2, *g = bf.g, *u = bf.u, *m = bf.m;   \
+  (void)x, (void)cos, (void)sin, (void)mask, (void)n1, (void)rstd1, (void)q, (void)k, (void)v, (void)p, (void)ao, (void)h, \
+      (void)n2, (void)rstd2, (void)g, (void)u, (void)m;
   Buffers buffers() const {
     const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I, T_hd = static_cast<int64_t>(T) * hd;
     const int64_t q = static_cast<int64_t>(N) * nH * hd, kv = static_cast<int64_t>(N) * nKV * hd;
@@ -374,7 +449,8 @@ struct Layer {
   void forward() const {
     const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
     const int qd = nH * hd, groups = nH / nKV;
-    const auto [x, cos, sin, mask, n1, rstd1, q, k, v, p, ao, h, n2, rstd2, g, u, m] = buffers();
+    const Buffers bf = buffers();
+    LORALAB_UNPACK_BUFFERS(bf)
     float* y = at(Y_, NH);
     std::vector<float> scratch, rows(static_cast<size_t>(N) * std::max(qd, H));
     rmsNorm(x, at(W_IN_, H), n1, rstd1);
@@ -387,31 +463,34 @@ struct Layer {
     toHeads(rows.data(), nKV, v, nullptr, nullptr);
     // per (batch, key/value head): the group's queries stacked [groups·T, hd] against its keys [T, hd]
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    std::vector<float> og(static_cast<size_t>(groups) * T * hd), heads(static_cast<size_t>(N) * qd);
-    for (int b = 0; b < B; b++)
-      for (int kv = 0; kv < nKV; kv++) {
-        const int64_t qOff = ((static_cast<int64_t>(b) * nH + kv * groups) * T) * hd;
-        const int64_t kOff = ((static_cast<int64_t>(b) * nKV + kv) * T) * hd;
-        float* pg = p + (static_cast<int64_t>(b) * nH + kv * groups) * T * T;
-        gemm(false, true, groups * T, T, hd, scale, q + qOff, k + kOff, 0.0f, pg);
-        softmaxRows(pg, mask + static_cast<int64_t>(b) * T * T, groups * T, T);
-        gemm(false, false, groups * T, hd, T, 1.0f, pg, v + kOff, 0.0f, heads.data() + qOff);
-      }
+    // the (batch, key/value head) pairs are independent: parallel tasks, each product on one thread (parallel.h)
+    std::vector<float> heads(static_cast<size_t>(N) * qd);
+    float* hp = heads.data();
+    loralab::parallelTasks(B * nKV, [=](int task, int) {
+      const int b = task / nKV, kv = task % nKV;
+      const int64_t qOff = ((static_cast<int64_t>(b) * nH + kv * groups) * T) * hd;
+      const int64_t kOff = ((static_cast<int64_t>(b) * nKV + kv) * T) * hd;
+      float* pg = p + (static_cast<int64_t>(b) * nH + kv * groups) * T * T;
+      gemm(false, true, groups * T, T, hd, scale, q + qOff, k + kOff, 0.0f, pg);
+      softmaxRows(pg, mask + static_cast<int64_t>(b) * T * T, groups * T, T);
+      gemm(false, false, groups * T, hd, T, 1.0f, pg, v + kOff, 0.0f, hp + qOff);
+    });
     fromHeads(heads.data(), nH, ao, nullptr, nullptr);
     project(kO, ao, h, scratch);
-    addArray(h, x, NH);
+    elementwise(NH, [=](int64_t b, int64_t e) { addArray(h + b, x + b, e - b); });
     rmsNorm(h, at(W_POST_, H), n2, rstd2);
     project(kGate, n2, g, scratch);
     project(kUp, n2, u, scratch);
-    geluMul(g, u, m, NI);
+    elementwise(NI, [=](int64_t b, int64_t e) { geluMul(g + b, u + b, m + b, e - b); });
     project(kDown, m, y, scratch);
-    addArray(y, h, NH);
+    elementwise(NH, [=](int64_t b, int64_t e) { addArray(y + b, h + b, e - b); });
   }
 
   void backward() const {
     const int64_t NH = static_cast<int64_t>(N) * H, NI = static_cast<int64_t>(N) * I;
     const int qd = nH * hd, kd = nKV * hd, groups = nH / nKV;
-    const auto [x, cos, sin, mask, n1, rstd1, q, k, v, p, ao, h, n2, rstd2, g, u, m] = buffers();
+    const Buffers bf = buffers();
+    LORALAB_UNPACK_BUFFERS(bf)
     const float* dy = at(DY_, NH);
     float* dx = at(DX_, NH);
     float* dwIn = opt(DW_IN_, H);
@@ -421,29 +500,41 @@ struct Layer {
     std::vector<float> scratch, dm(NI), dg(NI), du(NI), dn(NH), dh(dy, dy + NH);
     // MLP: dm = dy · W_down (+ LoRA); dg = dm · u · gelu'(g); du = dm · gelu(g)
     projectBack(kDown, m, dy, dm.data(), 0.0f, scratch);
-    geluMulBack(g, u, dm.data(), dg.data(), du.data(), NI);
+    {
+      const float* dmp = dm.data();
+      float *dgp = dg.data(), *dup = du.data();
+      elementwise(NI, [=](int64_t b, int64_t e) { geluMulBack(g + b, u + b, dmp + b, dgp + b, dup + b, e - b); });
+    }
     projectBack(kGate, n2, dg.data(), dn.data(), 0.0f, scratch);
     projectBack(kUp, n2, du.data(), dn.data(), 1.0f, scratch);
     rmsNormBack(h, at(W_POST_, H), rstd2, dn.data(), dh.data(), dwPost);
     // attention: dao = dh · W_o (+ LoRA), then per (batch, key/value head) through P v and the softmax
     std::vector<float> dao(static_cast<size_t>(N) * qd), dO(static_cast<size_t>(N) * qd), dq(static_cast<size_t>(N) * qd),
-        dk(static_cast<size_t>(N) * kd, 0.0f), dv(static_cast<size_t>(N) * kd, 0.0f), dp(static_cast<size_t>(groups) * T * T),
+        dk(static_cast<size_t>(N) * kd, 0.0f), dv(static_cast<size_t>(N) * kd, 0.0f),
+        dp(static_cast<size_t>(loralab::kernelThreads()) * groups * T * T),
         rows(static_cast<size_t>(N) * std::max(qd, H));
     projectBack(kO, ao, dh.data(), dao.data(), 0.0f, scratch);
     toHeads(dao.data(), nH, dO.data(), nullptr, nullptr);
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int b = 0; b < B; b++)
-      for (int kv = 0; kv < nKV; kv++) {
+    // per (batch, key/value head), as parallel tasks; each thread has its own dP
+    {
+      const float* dOp = dO.data();
+      float *dvp = dv.data(), *dqp = dq.data(), *dkp = dk.data(), *dpAll = dp.data();
+      const int64_t dpSize = static_cast<int64_t>(groups) * T * T;
+      loralab::parallelTasks(B * nKV, [=](int task, int thread) {
+        const int b = task / nKV, kv = task % nKV;
         const int64_t qOff = ((static_cast<int64_t>(b) * nH + kv * groups) * T) * hd;
         const int64_t kOff = ((static_cast<int64_t>(b) * nKV + kv) * T) * hd;
         const float* pg = p + (static_cast<int64_t>(b) * nH + kv * groups) * T * T;
-        gemm(false, true, groups * T, T, hd, 1.0f, dO.data() + qOff, v + kOff, 0.0f, dp.data());  // dP = dO · vᵀ
-        gemm(true, false, T, hd, groups * T, 1.0f, pg, dO.data() + qOff, 0.0f, dv.data() + kOff);  // dv = Pᵀ · dO
+        float* dpt = dpAll + thread * dpSize;
+        gemm(false, true, groups * T, T, hd, 1.0f, dOp + qOff, v + kOff, 0.0f, dpt);  // dP = dO · vᵀ
+        gemm(true, false, T, hd, groups * T, 1.0f, pg, dOp + qOff, 0.0f, dvp + kOff);  // dv = Pᵀ · dO
         // dS = P ⊙ (dP − rowsum(dP ⊙ P)) · hd^-½  (the mask adds a constant: no gradient)
-        softmaxRowsBack(pg, dp.data(), groups * T, T, scale);
-        gemm(false, false, groups * T, hd, T, 1.0f, dp.data(), k + kOff, 0.0f, dq.data() + qOff);  // dq = dS · k
-        gemm(true, false, T, hd, groups * T, 1.0f, dp.data(), q + qOff, 0.0f, dk.data() + kOff);   // dk = dSᵀ · q
-      }
+        softmaxRowsBack(pg, dpt, groups * T, T, scale);
+        gemm(false, false, groups * T, hd, T, 1.0f, dpt, k + kOff, 0.0f, dqp + qOff);  // dq = dS · k
+        gemm(true, false, T, hd, groups * T, 1.0f, dpt, q + qOff, 0.0f, dkp + kOff);   // dk = dSᵀ · q
+      });
+    }
     // back to token-major through RoPE's transpose, then through the projections into dn1
     fromHeads(dq.data(), nH, rows.data(), cos, sin);
     projectBack(kQ, n1, rows.data(), dn.data(), 0.0f, scratch);
@@ -531,23 +622,24 @@ Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
     if (!bf16) return reinterpret_cast<const float*>(tbase) + static_cast<int64_t>(s) * d;
     const uint16_t* src = reinterpret_cast<const uint16_t*>(tbase) + static_cast<int64_t>(s) * d;
     uint32_t* out = reinterpret_cast<uint32_t*>(expanded.data());
-    for (int64_t i = 0; i < static_cast<int64_t>(e - s) * d; i++) out[i] = static_cast<uint32_t>(src[i]) << 16;
+    elementwise(static_cast<int64_t>(e - s) * d, [=](int64_t b, int64_t end) {
+      for (int64_t i = b; i < end; i++) out[i] = static_cast<uint32_t>(src[i]) << 16;
+    });
     return expanded.data();
   };
   std::vector<float> mx(N, -INFINITY), sum(N, 0.0f), zt(N, 0.0f);
   for (int s = 0; s < V; s += chunk) {
     const int e = std::min(V, s + chunk), w = e - s;
     gemm(false, true, N, w, d, 1.0f, h, rowsOf(s, e), 0.0f, z.data());
-    for (int n = 0; n < N; n++) {
-      const float* zr = z.data() + static_cast<int64_t>(n) * w;
-      float m = mx[n];
-      for (int j = 0; j < w; j++) m = std::max(m, zr[j]);
-      float acc = 0;
-      for (int j = 0; j < w; j++) acc += fastExp(zr[j] - m);
-      sum[n] = sum[n] * fastExp(mx[n] - m) + acc;
-      mx[n] = m;
-      if (tg[n] >= s && tg[n] < e) zt[n] = zr[tg[n] - s];
-    }
+    const float* zp = z.data();
+    float *mxp = mx.data(), *sump = sum.data(), *ztp = zt.data();
+    rowwise(N, w, [=](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; n++) {
+        const float* zr = zp + n * w;
+        logSumExpUpdate(zr, w, mxp + n, sump + n);
+        if (tg[n] >= s && tg[n] < e) ztp[n] = zr[tg[n] - s];
+      }
+    });
   }
   double loss = 0;
   std::vector<float> lse(N), coef(N);
@@ -561,12 +653,16 @@ Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
     const int e = std::min(V, s + chunk), w = e - s;
     const float* E = rowsOf(s, e);
     if (chunk < V) gemm(false, true, N, w, d, 1.0f, h, E, 0.0f, z.data());  // recomputed: more than one chunk
-    for (int n = 0; n < N; n++) {
-      float* zr = z.data() + static_cast<int64_t>(n) * w;
-      const float c = coef[n], l = lse[n];
-      for (int j = 0; j < w; j++) zr[j] = c * fastExp(zr[j] - l);
-      if (tg[n] >= s && tg[n] < e) zr[tg[n] - s] -= c;
-    }
+    float* zp = z.data();
+    const float *cp = coef.data(), *lp = lse.data();
+    rowwise(N, w, [=](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; n++) {
+        float* zr = zp + n * w;
+        const float c = cp[n];
+        scaledExpRow(zr, w, c, lp[n]);
+        if (tg[n] >= s && tg[n] < e) zr[tg[n] - s] -= c;
+      }
+    });
     gemm(false, false, N, d, w, 1.0f, z.data(), E, 1.0f, dh);
   }
   return Napi::Number::New(env, loss / count);

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 
 #include "blas_access.h"
+#include "parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -43,6 +44,7 @@ struct Blas {
   GetConfigFn getConfig = nullptr;
   GetThreadsFn getThreads = nullptr;
   SetThreadsFn setThreads = nullptr;
+  GetThreadsFn getParallel = nullptr;
   std::string path;
 };
 
@@ -64,6 +66,9 @@ Napi::Object describe(Napi::Env env) {
   else o.Set("file", env.Null());
   o.Set("config", blas.getConfig ? Napi::Value(Napi::String::New(env, blas.getConfig())) : env.Null());
   o.Set("threads", blas.getThreads ? Napi::Value(Napi::Number::New(env, blas.getThreads())) : env.Null());
+  // whether the element-wise loops run on the BLAS's OpenMP pool (parallel.h), and on how many threads
+  o.Set("sharedPool", loralab::sharedPool());
+  o.Set("kernelThreads", loralab::kernelThreads());
   return o;
 }
 
@@ -96,6 +101,8 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     blas.getConfig = symbol<GetConfigFn>(h, "openblas_get_config");
     blas.getThreads = symbol<GetThreadsFn>(h, "openblas_get_num_threads");
     blas.setThreads = symbol<SetThreadsFn>(h, "openblas_set_num_threads");
+    blas.getParallel = symbol<GetThreadsFn>(h, "openblas_get_parallel");
+    loralab::setBlasThreading(blas.getParallel ? blas.getParallel() : -1, blas.getThreads ? blas.getThreads() : 0);
     return describe(env);
   }
   throw Napi::Error::New(env, failures.empty() ? "no BLAS candidates given" : failures);
@@ -108,6 +115,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(env, "setThreads: expected a positive thread count");
   if (blas.setThreads) blas.setThreads(n);
+  loralab::setBlasThreading(blas.getParallel ? blas.getParallel() : -1, blas.getThreads ? blas.getThreads() : 0);
   return blas.getThreads ? Napi::Value(Napi::Number::New(env, blas.getThreads())) : env.Null();
 }
 
@@ -165,38 +173,23 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   // row-major leading dimensions: A is stored [M, K] or, transposed, [K, M]; B is [K, N] or [N, K]
   const int lda = static_cast<int>(tA ? M : K);
   const int ldb = static_cast<int>(tB ? K : N);
-  // A thin product (one side 16 or less: LoRA's x·Aᵀ, (xA)·Bᵀ and their gradients) is memory-bound, and splitting it
-  // over threads costs more than it saves: on a 2-core machine OpenBLAS takes 88 µs for 512×256×8 on 2 threads and
-  // 48 µs on one. It runs on one thread.
-  const bool thin = std::min({M, N, K}) <= kThinDimension && blas.setThreads && blas.getThreads;
-  const int threadsBefore = thin ? blas.getThreads() : 0;
-  if (thin && threadsBefore > 1) blas.setThreads(1);
   for (int64_t i = 0; i < batch; i++) {
     const float* A = reinterpret_cast<const float*>(base + aOff + aSize * ia[i]);
     const float* B = reinterpret_cast<const float*>(base + bOff + bSize * ib[i]);
-    blas.sgemm(kRowMajor, tA ? kTrans : kNoTrans, tB ? kTrans : kNoTrans, static_cast<int>(M), static_cast<int>(N),
-               static_cast<int>(K), 1.0f, A, lda, B, ldb, 0.0f, C + M * N * i, static_cast<int>(N));
+    loralab::sgemm(tA, tB, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, A, lda, B, ldb, 0.0f, C + M * N * i, static_cast<int>(N));
   }
-  if (thin && threadsBefore > 1) blas.setThreads(threadsBefore);
   return env.Undefined();
 }
 
 // ---- element-wise kernels, split over threads --------------------------------------------------------------------
 // They run between BLAS calls, never during one, so their threads and OpenBLAS's do not compete for the cores.
 
-unsigned threadCount = std::max(1u, std::thread::hardware_concurrency());
+// Element-wise loops split over threads the way parallel.h says; a piece below this stays on one thread.
+constexpr int64_t kGrain = int64_t{1} << 15;
 
-// f(begin, end) over [0, n) in contiguous pieces, one per thread; small n stays on the calling thread.
 template <typename F>
 void parallelFor(int64_t n, F f) {
-  constexpr int64_t kMinPerThread = 1 << 15;
-  const int64_t t = std::min<int64_t>(threadCount, std::max<int64_t>(1, n / kMinPerThread));
-  if (t <= 1) return f(0, n);
-  std::vector<std::thread> pool;
-  const int64_t step = (n + t - 1) / t;
-  for (int64_t k = 1; k < t; k++) pool.emplace_back(f, std::min(n, k * step), std::min(n, (k + 1) * step));
-  f(0, std::min(n, step));
-  for (auto& th : pool) th.join();
+  loralab::parallelFor(n, kGrain, f);
 }
 
 // Float32 views of `count` arrays of n floats at the byte offsets args[first..], bounds-checked against the buffer.
@@ -440,8 +433,8 @@ Napi::Value RecoverAbsmax(const Napi::CallbackInfo& info) {
 Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
   const int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(info.Env(), "setKernelThreads: expected a positive thread count");
-  threadCount = static_cast<unsigned>(n);
-  return Napi::Number::New(info.Env(), threadCount);
+  loralab::setKernelThreads(n);
+  return Napi::Number::New(info.Env(), loralab::kernelThreads());
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -463,6 +456,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 namespace loralab {
 BlasSgemm blasSgemm() { return blas.sgemm; }
+
+// A thin product (one side 16 or less: LoRA's x·Aᵀ, (xA)·Bᵀ and their gradients) is memory-bound, and splitting it
+// over threads costs more than it saves: on a 2-core machine OpenBLAS takes 88 µs for 512×256×8 on 2 threads and
+// 48 µs on one. It runs on one thread. (Inside a parallel task OpenBLAS is on one thread already.)
+void sgemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  bool thin = std::min({M, N, K}) <= kThinDimension && blas.setThreads && blas.getThreads;
+#ifdef _OPENMP
+  thin = thin && !omp_in_parallel();
+#endif
+  const int threadsBefore = thin ? blas.getThreads() : 0;
+  if (thin && threadsBefore > 1) blas.setThreads(1);
+  blas.sgemm(kRowMajor, tA ? kTrans : kNoTrans, tB ? kTrans : kNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (thin && threadsBefore > 1) blas.setThreads(threadsBefore);
+}
 void dequant4bitInto(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16) {
   dequantInto(packed, absmax, code, blocksize, n, out, bf16);
 }

@@ -7,7 +7,8 @@
  */
 /** The addon's exports (lib/native/src/loralab_native.cc). */
 export interface NativeAddon {
-  open(candidates: string[]): { path: string; file: string | null; config: string | null; threads: number | null };
+  /** `sharedPool`: the element-wise loops run on the BLAS's own OpenMP threads (lib/native/src/parallel.h). */
+  open(candidates: string[]): { path: string; file: string | null; config: string | null; threads: number | null; sharedPool: boolean; kernelThreads: number };
   setThreads(n: number): number | null;
   sgemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -28,7 +29,7 @@ export interface NativeAddon {
   dequant4bit(packed: Uint8Array, absmax: Float32Array, code: Float32Array, blocksize: number, n: number, heap: ArrayBuffer, out: number, roundBf16: boolean): void;
   /** Double quantization undone into `out`: out[i] = nestedCode[q[i]] · nestedAbsmax[i / nestedBlocksize] + offset, in float32. */
   recoverAbsmax(qabsmax: Uint8Array, nestedAbsmax: Float32Array, nestedCode: Float32Array, nestedBlocksize: number, offset: number, out: Float32Array): void;
-  /** Threads of the element-wise kernels (default: the machine's cores). */
+  /** Threads of the element-wise kernels (default: the BLAS's thread count, else the machine's cores). */
   setKernelThreads(n: number): number;
   /**
    * One Gemma decoder layer's forward (backward = false) or backward pass on heap tensors, every argument a field of
@@ -50,7 +51,7 @@ export interface NativeAddon {
 const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
-  | { state: 'on'; library: string; threads: number | null; path: string; file: string | null }
+  | { state: 'on'; library: string; threads: number | null; path: string; file: string | null; sharedPool: boolean }
   | { state: 'off' | 'unbuilt' | 'no-blas' | 'unsupported'; why: string };
 
 /** Where LoRA Lab looks for a CBLAS on this platform (the first that loads and exports cblas_sgemm wins). */
@@ -105,7 +106,7 @@ export function resolveNative(env: Record<string, string | undefined>, platform:
   if (reference && !env.LORALAB_BLAS) {
     return { status: { state: 'no-blas', why: `only the reference BLAS (${opened.file}), slower than wasm — ${blasHint(platform)}` }, addon: null };
   }
-  return { status: { state: 'on', library: name, threads: opened.threads, path: opened.path, file: opened.file }, addon };
+  return { status: { state: 'on', library: name, threads: opened.threads, path: opened.path, file: opened.file, sharedPool: opened.sharedPool }, addon };
 }
 
 /** The backend line's native part: "+ native BLAS (OpenBLAS 0.3.21, 2 threads)" or "(native BLAS: <why>)". */
