@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "loralab_native",
-      "sources": ["src/loralab_native.cc", "src/gemma_layer.cc", "src/parallel.cc"],
+      "sources": ["src/loralab_native.cc", "src/gemma_layer.cc", "src/parallel.cc", "src/optim.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O3", "-std=c++17", "-fno-trapping-math"],

@@ -27,4 +27,6 @@ class Object;
 namespace loralab {
 // Adds gemmaLayer and gemmaLayerFields (gemma_layer.cc) to the addon's exports.
 void registerGemmaLayer(Napi::Env env, Napi::Object exports);
+// Adds adamw and sumSquares (optim.cc).
+void registerOptim(Napi::Env env, Napi::Object exports);
 }  // namespace loralab

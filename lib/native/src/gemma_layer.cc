@@ -80,8 +80,12 @@ constexpr float kGeluA = 0.044715f;
 // eˣ in float32 without a libm call, so that the loops over it vectorize: x = k·ln2 + r, |r| ≤ ln2/2,
 // eʳ by Cephes' degree-6 polynomial (relative error about 2e-7), 2ᵏ put into the exponent bits. Clamped to
 // [-87.3, 88.7]: below, the result is about 1e-38 where eˣ is 0 (a softmax's masked scores; harmless beside 1).
-inline float fastExp(float x) {
-  x = std::min(std::max(x, -87.3f), 88.7f);
+// It and fastTanh are always_inline, and the clamps are written out rather than std::min: GCC does not inline a
+// function compiled for the default target into the AVX2 clone of a loop (target_clones), and the call left in the
+// loop keeps it scalar.
+__attribute__((always_inline)) inline float fastExp(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.7f ? 88.7f : x;
   const float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2²³ trick)
   const float r = x - kf * 0.693359375f + kf * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -98,7 +102,7 @@ inline float fastExp(float x) {
 }
 
 // tanh u = 1 − 2 / (e²ᵘ + 1)  (absolute error about 2e-7; exact ±1 in the tails)
-inline float fastTanh(float u) {
+__attribute__((always_inline)) inline float fastTanh(float u) {
   return 1.0f - 2.0f / (fastExp(2.0f * u) + 1.0f);
 }
 
@@ -150,7 +154,7 @@ LORALAB_SIMD_CLONES void softmaxRows(float* p, const float* mask, int rows, int 
     LORALAB_SIMD_REDUCTION(max : mx)
     for (int j = 0; j < T; j++) {
       pr[j] += mr[j];
-      mx = std::max(mx, pr[j]);
+      mx = pr[j] > mx ? pr[j] : mx;
     }
     float sum = 0;
     LORALAB_SIMD_REDUCTION(+ : sum)
@@ -167,7 +171,7 @@ LORALAB_SIMD_CLONES void softmaxRows(float* p, const float* mask, int rows, int 
 LORALAB_SIMD_CLONES void logSumExpUpdate(const float* z, int w, float* m, float* sum) {
   float mx = *m;
   LORALAB_SIMD_REDUCTION(max : mx)
-  for (int j = 0; j < w; j++) mx = std::max(mx, z[j]);
+  for (int j = 0; j < w; j++) mx = z[j] > mx ? z[j] : mx;
   float acc = 0;
   LORALAB_SIMD_REDUCTION(+ : acc)
   for (int j = 0; j < w; j++) acc += fastExp(z[j] - mx);

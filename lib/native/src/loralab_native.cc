@@ -449,6 +449,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   loralab::registerGemmaLayer(env, exports);
+  loralab::registerOptim(env, exports);
   return exports;
 }
 

@@ -45,10 +45,17 @@ export interface NativeAddon {
    * vocabulary is walked in chunks of at most `maxLogits` logits (default 16M).
    */
   headLoss(heap: ArrayBuffer, h: number, N: number, d: number, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, dh: number, maxLogits?: number): number;
+  /**
+   * AdamW over many tensors (native/src/optim.cc): `desc` holds [θ, θ', g, m, v, n] per tensor (byte offsets, then the
+   * element count), `consts` [lr, β1, β2, ε, λ, bc1, bc2, gradScale]; m, v in place, θ' = the new θ.
+   */
+  adamw(heap: ArrayBuffer, desc: Float64Array, consts: Float64Array): void;
+  /** Σ g² (in double) over the tensors `desc` lists as [byte offset, n] pairs. */
+  sumSquares(heap: ArrayBuffer, desc: Float64Array): number;
 }
 
 /** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss'] as const satisfies readonly (keyof NativeAddon)[];
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss', 'adamw', 'sumSquares'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null; sharedPool: boolean }

@@ -103,3 +103,49 @@ export function nativeHeadLoss(h: tf.Tensor3D, table: Float32Array | Uint16Array
   });
   return op(h) as tf.Scalar;
 }
+
+/** One tensor's part in a native AdamW step: the parameter, its gradient and the optimizer's two moments. */
+export interface AdamWSlot {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+}
+
+/** AdamW's constants as the addon takes them (native/src/optim.cc); bc1, bc2 are the bias corrections 1 − β^t. */
+export interface AdamWConstants {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+  /** every gradient is multiplied by this first (1: not at all) — the global-norm clip's scale */
+  gradScale: number;
+}
+
+const isHeapFloat = (t: tf.Tensor) => t.dtype === 'float32';
+
+/**
+ * One AdamW update of every slot in one native call, the same float32 operations in the same order as train/optim.ts's
+ * TF.js update (so the same bits): m and v are updated in place, and each parameter's new value is returned as a
+ * new tensor for the caller to assign. Null where the native kernels are off or a tensor is not float32.
+ */
+export function nativeAdamW(slots: AdamWSlot[], c: AdamWConstants): tf.Tensor[] | null {
+  const addon = nativeAddon();
+  if (!addon || !slots.every((s) => [s.param, s.grad, s.m, s.v].every(isHeapFloat))) return null;
+  const outs = slots.map((s) => wasmHeap()!.backend.makeOutput([...s.param.shape], 'float32'));
+  // the offsets are read after every allocation, which may have grown the heap
+  const desc = new Float64Array(slots.length * 6);
+  slots.forEach((s, i) => desc.set([offset(s.param), heapOffset(wasmHeap()!.backend, outs[i]), offset(s.grad), offset(s.m), offset(s.v), s.param.size], i * 6));
+  addon.adamw(wasmHeap()!.memory.buffer as ArrayBuffer, desc, Float64Array.of(c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, c.bc1, c.bc2, c.gradScale));
+  return outs.map((info) => tf.engine().makeTensorFromTensorInfo(info));
+}
+
+/** Σ g² over the tensors, accumulated in double by one native call; null where the native kernels are off. */
+export function nativeSumSquares(tensors: tf.Tensor[]): number | null {
+  const addon = nativeAddon();
+  if (!addon || !tensors.every(isHeapFloat)) return null;
+  return addon.sumSquares(wasmHeap()!.memory.buffer as ArrayBuffer, Float64Array.from(tensors.flatMap((t) => [offset(t), t.size])));
+}

@@ -5,6 +5,7 @@
  * with gradient clipping by global norm before the step, and learning-rate schedules with linear warmup.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAdamW, nativeSumSquares } from '../backend/nativeOps.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 
 export interface AdamWOptions {
@@ -42,20 +43,24 @@ export class AdamW {
   }
 
   /**
-   * One update with gradients keyed like the params. With `apply` (a boolean scalar tensor, for a step that never
-   * reads its values back to the CPU), parameters and moments keep their old values where it is false; the caller
-   * then calls `undoStepCount` once it has read the flag, so that the bias corrections stay where they were.
+   * One update with gradients keyed like the params, each multiplied by `gradScale` first (the clip's scale; 1: not
+   * at all). With `apply` (a boolean scalar tensor, for a step that never reads its values back to the CPU),
+   * parameters and moments keep their old values where it is false; the caller then calls `undoStepCount` once it has
+   * read the flag, so that the bias corrections stay where they were. Where the native kernels are on, the whole
+   * update is one native call (backend/nativeOps.ts) with the same float32 operations in the same order.
    */
-  step(grads: Map<string, tf.Tensor>, lr: number, apply?: tf.Scalar): void {
+  step(grads: Map<string, tf.Tensor>, lr: number, apply?: tf.Scalar, gradScale = 1): void {
     this.t++;
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2 = 1 - this.beta2 ** this.t;
+    if (!apply && this.nativeStep(grads, { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2, gradScale })) return;
     // x ← where(apply, new, x): selects, so that an applied step gives the same bits as the unguarded one
     const set = apply ? (x: tf.Variable, next: tf.Tensor) => x.assign(tf.where(apply.broadcastTo(x.shape), next, x)) : (x: tf.Variable, next: tf.Tensor) => x.assign(next);
     tf.tidy(() => {
       for (const [name, p] of this.params) {
-        const g = grads.get(name);
-        if (!g) continue;
+        const g0 = grads.get(name);
+        if (!g0) continue;
+        const g = gradScale === 1 ? g0 : g0.mul(gradScale);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
         const m2 = m.mul(this.beta1).add(g.mul(1 - this.beta1));
@@ -67,6 +72,17 @@ export class AdamW {
         set(p, decayed.sub(update.mul(lr)));
       }
     });
+  }
+
+  private nativeStep(grads: Map<string, tf.Tensor>, c: Parameters<typeof nativeAdamW>[1]): boolean {
+    const names = [...this.params.keys()].filter((n) => grads.has(n));
+    const fresh = nativeAdamW(names.map((n) => ({ param: this.params.get(n)!, grad: grads.get(n)!, m: this.m.get(n)!, v: this.v.get(n)! })), c);
+    if (!fresh) return false;
+    names.forEach((n, i) => {
+      this.params.get(n)!.assign(fresh[i]);
+      fresh[i].dispose();
+    });
+    return true;
   }
 
   /** Take back the step count of a guarded `step` whose `apply` flag turned out false. */
@@ -98,12 +114,22 @@ export class AdamW {
   }
 }
 
+/** The gradients' global L2 norm ‖g‖ = √(Σ_k Σ g_k²): one native pass (in double) where the kernels are on. */
+export function globalGradNorm(grads: Map<string, tf.Tensor>): number {
+  const native = nativeSumSquares([...grads.values()]);
+  return Math.sqrt(native ?? tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(g.square()))).dataSync()[0]));
+}
+
+/** The clip's scale for a global norm: maxNorm / (‖g‖ + 1e-6) when ‖g‖ > maxNorm (and both are usable), else 1. */
+export function clipScale(norm: number, maxNorm: number): number {
+  return !(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm) ? 1 : maxNorm / (norm + 1e-6);
+}
+
 /** Scale gradients so that their global L2 norm is at most maxNorm; returns the norm before clipping. */
 export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: number; clipped: Map<string, tf.Tensor> } {
-  const sq = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(g.square()))).dataSync()[0]);
-  const norm = Math.sqrt(sq);
-  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { norm, clipped: grads };
-  const s = maxNorm / (norm + 1e-6);
+  const norm = globalGradNorm(grads);
+  const s = clipScale(norm, maxNorm);
+  if (s === 1) return { norm, clipped: grads };
   const clipped = new Map([...grads].map(([k, g]) => [k, g.mul(s)]));
   for (const g of grads.values()) g.dispose();
   return { norm, clipped };

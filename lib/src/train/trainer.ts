@@ -18,7 +18,7 @@ import type { GemmaForCausalLM } from '../models/gemma/model.js';
 import { addInto } from '../layers/module.js';
 import { BatchSampler, DataError, padBatch, type Example } from './data.js';
 import { headLoss } from './loss.js';
-import { AdamW, clipGradNorm, learningRate, type Schedule } from './optim.js';
+import { AdamW, clipScale, globalGradNorm, learningRate, type Schedule } from './optim.js';
 import { commitCheckpoint, latestCheckpoint, pruneCheckpoints, writeFileAtomic } from './checkpoint.js';
 import { ArgumentError } from '../util/errors.js';
 import { CheckpointStateError, TrainingDivergedError } from './errors.js';
@@ -315,10 +315,11 @@ export class Trainer {
   /** Clips the gradients to maxGradNorm and takes one AdamW step at this step's learning rate; frees the gradients. */
   private update(grads: Map<string, tf.Tensor>): { norm: number; lr: number } {
     const o = this.o;
-    const { norm, clipped } = clipGradNorm(grads, o.maxGradNorm);
+    // the clip's scale goes into the update (one pass over each gradient, no scaled copies)
+    const norm = globalGradNorm(grads);
     const lr = learningRate(this.step, { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, schedule: o.schedule });
-    this.optimizer.step(clipped, lr);
-    for (const g of clipped.values()) g.dispose();
+    this.optimizer.step(grads, lr, undefined, clipScale(norm, o.maxGradNorm));
+    for (const g of grads.values()) g.dispose();
     return { norm, lr };
   }
 
