@@ -11,7 +11,7 @@
  * Inputs of the custom gradient: x and every trainable tensor the layer reads (LoRA A and B; with full fine-tuning
  * also the weights and norms), so that each gets its gradient from the op's backward. The forward's intermediates
  * are heap tensors saved for the backward. A 4-bit weight goes in as its codes and absmax: the op dequantizes it in
- * pieces of at most 4M values right before each product, forward and backward, so no dense copy outlives a product.
+ * pieces of at most 1M values (4 MB, read from cache) right before each product, forward and backward, so no dense copy outlives a product.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, wasmHeap } from '../../backend/heap.js';
@@ -130,11 +130,8 @@ function savedShapes(cfg: GemmaDecoderLayer['selfAttn']['cfg'], B: number, T: nu
   return out;
 }
 
-/**
- * y = layer(x) by the native op, or null where it does not apply (then the caller runs the reference). `mask` is the
- * additive [B, 1, T, T] mask and `rope` the [T, head_dim] tables, as the reference takes them.
- */
-export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D | null {
+/** What both entry points share: the layer's plan, and how to describe and allocate its tensors for the addon. */
+function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
   const addon = activeNativeAddon();
   const heap = wasmHeap();
   if (!addon || typeof addon.gemmaLayer !== 'function' || !heap || !(heap.memory.buffer instanceof ArrayBuffer)) return null;
@@ -145,7 +142,6 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
   if (!plan) return null;
   const cfg = layer.selfAttn.cfg;
   const index = fields(addon);
-  const targets = gradTargets(plan);
   const { backend } = heap;
 
   /** The descriptor: dims, then each named tensor's heap offset; read after every allocation (the heap may grow). */
@@ -164,7 +160,6 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
   };
   const alloc = (shape: number[]) => tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
   /** Weights and adapters by field, and the 4-bit weights (null for a dense one) in projection order. */
-  // (the backward gets the mask and the tables from what the forward saved: the caller frees its own after the forward)
   const weights = (ctx: [tf.Tensor, tf.Tensor, tf.Tensor]): { tensors: Map<string, tf.Tensor>; extra: Map<string, number>; quant: (Quant4bitArgs | null)[] } => {
     const tensors = new Map<string, tf.Tensor>([['cos', ctx[0]], ['sin', ctx[1]], ['mask', ctx[2]], ['wIn', plan.wIn], ['wPost', plan.wPost]]);
     const extra = new Map<string, number>();
@@ -182,16 +177,27 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
     });
     return { tensors, extra, quant };
   };
+  const run = (tensors: Map<string, tf.Tensor>, w: ReturnType<typeof weights>, backward: boolean) =>
+    addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, w.extra), backward, w.quant);
+  return { B, T, H, shapes: savedShapes(cfg, B, T, plan), targets: gradTargets(plan), alloc, weights, run };
+}
 
+/**
+ * y = layer(x) by the native op, or null where it does not apply (then the caller runs the reference). `mask` is the
+ * additive [B, 1, T, T] mask and `rope` the [T, head_dim] tables, as the reference takes them.
+ */
+export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D | null {
+  const f = prepare(layer, x, mask);
+  if (!f) return null;
+  const { B, T, H, shapes, targets, alloc, weights, run } = f;
+  // (the backward gets the mask and the tables from what the forward saved: the caller frees its own after the forward)
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xIn = args[0] as tf.Tensor3D;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const shapes = savedShapes(cfg, B, T, plan);
     const saved = shapes.map(([, s]) => alloc(s));
     const y = alloc([B, T, H]);
     const w = weights([rope.cos, rope.sin, mask]);
-    const tensors = new Map([...w.tensors, ['x', xIn], ['y', y], ...shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor])]);
-    addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, w.extra), false, w.quant);
+    run(new Map([...w.tensors, ['x', xIn], ['y', y], ...shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor])]), w, false);
     save([xIn, rope.cos, rope.sin, mask, ...saved]);
     return {
       value: y as tf.Tensor3D,
@@ -200,11 +206,34 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
         const dx = alloc([B, T, H]);
         const grads = targets.map((t) => alloc([...t.v.shape]));
         const wb = weights([cos, sin, m]);
-        const tensors = new Map<string, tf.Tensor>([...wb.tensors, ['x', xs], ['dy', dy], ['dx', dx], ...shapes.map(([n], i) => [n, rest[i]] as [string, tf.Tensor]), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]);
-        addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, wb.extra), true, wb.quant);
+        run(new Map<string, tf.Tensor>([...wb.tensors, ['x', xs], ['dy', dy], ['dx', dx], ...shapes.map(([n], i) => [n, rest[i]] as [string, tf.Tensor]), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), wb, true);
         return [dx, ...grads];
       },
     };
   });
   return op(x, ...targets.map((t) => t.v)) as tf.Tensor3D;
+}
+
+/**
+ * One step of checkpointed backpropagation through the layer by the native op, without TF.js's tape: the forward is
+ * run again without its output (the down projection's base product and the residual are skipped: the backward does
+ * not read y), then the backward turns dy into dx and the gradients of the layer's trainable tensors (new tensors,
+ * the caller's to free). Null where the op does not apply (then the caller differentiates the reference ops).
+ */
+export function fusedLayerVjp(layer: GemmaDecoderLayer, x: tf.Tensor3D, dy: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): { dx: tf.Tensor3D; grads: Map<tf.Variable, tf.Tensor> } | null {
+  const f = prepare(layer, x, mask);
+  if (!f) return null;
+  const { B, T, H, shapes, targets, alloc, weights, run } = f;
+  const saved = shapes.map(([, s]) => alloc(s));
+  try {
+    const w = weights([rope.cos, rope.sin, mask]);
+    const inter = shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor]);
+    run(new Map([...w.tensors, ['x', x], ...inter]), w, false);
+    const dx = alloc([B, T, H]) as tf.Tensor3D;
+    const grads = targets.map((t) => alloc([...t.v.shape]));
+    run(new Map<string, tf.Tensor>([...w.tensors, ['x', x], ['dy', dy], ['dx', dx], ...inter, ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), w, true);
+    return { dx, grads: new Map(targets.map((t, i) => [t.v, grads[i]])) };
+  } finally {
+    for (const t of saved) t.dispose();
+  }
 }

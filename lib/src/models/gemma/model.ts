@@ -19,7 +19,7 @@ import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/li
 import type { LoraLinear } from '../../layers/lora.js';
 import { checkSequenceLength, type GemmaConfig } from './config.js';
 import { applyRope, ropeTables } from './rope.js';
-import { fusedDecoderLayer } from './fusedLayer.js';
+import { fusedDecoderLayer, fusedLayerVjp } from './fusedLayer.js';
 
 export type AnyLinear = Linear | Linear4bit | LoraLinear | MetaLinear;
 
@@ -296,6 +296,16 @@ export class GemmaForCausalLM extends Module {
         for (let l = m.layers.length - 1; l >= 0; l--) {
           const layer = m.layers[l];
           const dyl = dy;
+          const fused = fusedLayerVjp(layer, inputs[l], dyl as tf.Tensor3D, ctx.rope, ctx.mask);
+          if (fused) {
+            for (const [v, g] of fused.grads) {
+              if (vars.includes(v)) addInto(grads, v, g);
+              else g.dispose();
+            }
+            dy.dispose();
+            dy = fused.dx;
+            continue;
+          }
           const step = gradThrough(grads, inputs[l], (x) => tf.sum(layer.forward(x, ctx.rope, ctx.mask).mul(dyl)) as tf.Scalar, vars);
           step.value.dispose();
           dy.dispose();
