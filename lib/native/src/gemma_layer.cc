@@ -24,10 +24,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "blas_access.h"
+#include "numerics.h"
 #include "parallel.h"
 
 namespace {
@@ -74,46 +76,11 @@ enum Proj { kQ, kK, kV, kO, kGate, kUp, kDown };
 #define LORALAB_SIMD_REDUCTION(r)
 #endif
 
-constexpr float kGeluC = 0.7978845608028654f;
-constexpr float kGeluA = 0.044715f;
-
-// eˣ in float32 without a libm call, so that the loops over it vectorize: x = k·ln2 + r, |r| ≤ ln2/2,
-// eʳ by Cephes' degree-6 polynomial (relative error about 2e-7), 2ᵏ put into the exponent bits. Clamped to
-// [-87.3, 88.7]: below, the result is about 1e-38 where eˣ is 0 (a softmax's masked scores; harmless beside 1).
-// It and fastTanh are always_inline, and the clamps are written out rather than std::min: GCC does not inline a
-// function compiled for the default target into the AVX2 clone of a loop (target_clones), and the call left in the
-// loop keeps it scalar.
-__attribute__((always_inline)) inline float fastExp(float x) {
-  x = x < -87.3f ? -87.3f : x;
-  x = x > 88.7f ? 88.7f : x;
-  const float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2²³ trick)
-  const float r = x - kf * 0.693359375f + kf * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(kf) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return e * scale;
-}
-
-// tanh u = 1 − 2 / (e²ᵘ + 1)  (absolute error about 2e-7; exact ±1 in the tails)
-__attribute__((always_inline)) inline float fastTanh(float u) {
-  return 1.0f - 2.0f / (fastExp(2.0f * u) + 1.0f);
-}
-
-inline float roundBf16(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  if ((u & 0x7f800000u) == 0x7f800000u) return v;  // inf and NaN kept
-  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;  // round to nearest even
-  std::memcpy(&v, &u, 4);
-  return v;
-}
+using loralab::fastExp;
+using loralab::fastTanh;
+using loralab::geluTanh;
+using loralab::geluTanhAndGrad;
+using loralab::roundBf16;
 
 // ---- element-wise kernels (see LORALAB_SIMD_CLONES) ----
 
@@ -129,7 +96,7 @@ LORALAB_SIMD_CLONES void addArray(float* y, const float* x, int64_t n) {
 LORALAB_SIMD_CLONES void geluMul(const float* g, const float* u, float* m, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
-    m[i] = 0.5f * gi * (1.0f + fastTanh(kGeluC * (gi + kGeluA * gi * gi * gi))) * u[i];
+    m[i] = geluTanh(gi, fastTanh) * u[i];
   }
 }
 
@@ -137,9 +104,8 @@ LORALAB_SIMD_CLONES void geluMul(const float* g, const float* u, float* m, int64
 LORALAB_SIMD_CLONES void geluMulBack(const float* g, const float* u, const float* dm, float* dg, float* du, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float gi = g[i];
-    const float t = fastTanh(kGeluC * (gi + kGeluA * gi * gi * gi));
-    const float gelu = 0.5f * gi * (1.0f + t);
-    const float dgelu = 0.5f * (1.0f + t) + 0.5f * gi * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * gi * gi);
+    float gelu, dgelu;
+    geluTanhAndGrad(gi, fastTanh, &gelu, &dgelu);
     dg[i] = dm[i] * u[i] * dgelu;
     du[i] = dm[i] * gelu;
   }
@@ -225,6 +191,25 @@ LORALAB_SIMD_CLONES void rmsNormRowsBack(const float* x, const float* w, const f
     if (dw) for (int j = 0; j < H; j++) dw[j] += di[j] * xi[j] * r;
   }
 }
+
+// A float buffer whose contents start undefined: std::vector would zero it, a pass over memory that the product or
+// loop writing it is about to make anyway. resize keeps nothing.
+class Floats {
+ public:
+  Floats() = default;
+  explicit Floats(size_t n) { resize(n); }
+  void resize(size_t n) {
+    if (n > cap_) {
+      p_.reset(new float[n]);
+      cap_ = n;
+    }
+  }
+  float* data() const { return p_.get(); }
+
+ private:
+  std::unique_ptr<float[]> p_;
+  size_t cap_ = 0;
+};
 
 // The loops below split over the cores in pieces of at least this many elements (parallel.h says how and when).
 constexpr int64_t kLoopGrain = int64_t{1} << 13;
@@ -315,7 +300,7 @@ struct Layer {
     const Quant4bit& q = quant[p];
     const int in = inOf(p), out = outOf(p);
     const int step = rowsPerPiece(out, in, q.blocksize);
-    std::vector<float> w;
+    Floats w;
     for (int r0 = 0; r0 < out; r0 += step) {
       const int rows = std::min(step, out - r0);
       const int64_t e0 = static_cast<int64_t>(r0) * in, n = static_cast<int64_t>(rows) * in;
@@ -326,7 +311,7 @@ struct Layer {
   }
 
   // y = x · Wᵀ + s · (x · Aᵀ) · Bᵀ for projection p, x [N, in]; saves x·Aᵀ.
-  void project(int p, const float* x, float* y, std::vector<float>& scratch) const {
+  void project(int p, const float* x, float* y, Floats& scratch) const {
     const int in = inOf(p), out = outOf(p);
     const float* xin = x;
     if (d[pf(p, q_bf16)] > 0) {
@@ -358,7 +343,7 @@ struct Layer {
 
 
   // Backward of project: dx (+)= dy · W + s · (dy · B) · A; the gradients of W, A, B where asked. x is p's input.
-  void projectBack(int p, const float* x, const float* dy, float* dx, float beta, std::vector<float>& scratch) const {
+  void projectBack(int p, const float* x, const float* dy, float* dx, float beta, Floats& scratch) const {
     const int in = inOf(p), out = outOf(p);
     if (quant[p].packed) {
       // dx (+)= Σ_pieces dy[:, rows] · W[rows]; a 4-bit weight has no gradient
@@ -466,7 +451,7 @@ struct Layer {
     // without y (a checkpointed layer run again for its backward) the output is not needed: the down projection's
     // base product and the residual are skipped (a third of the layer's work at Gemma's MLP widths)
     float* y = opt(Y_, NH);
-    std::vector<float> scratch, rows(static_cast<size_t>(N) * std::max(qd, H));
+    Floats scratch, rows(static_cast<size_t>(N) * std::max(qd, H));
     rmsNorm(x, at(W_IN_, H), n1, rstd1);
     // q, k, v: projected token-major into `rows`, then head-major (rotated) into the saved tensors
     project(kQ, n1, rows.data(), scratch);
@@ -478,7 +463,7 @@ struct Layer {
     // per (batch, key/value head): the group's queries stacked [groups·T, hd] against its keys [T, hd]
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     // the (batch, key/value head) pairs are independent: parallel tasks, each product on one thread (parallel.h)
-    std::vector<float> heads(static_cast<size_t>(N) * qd);
+    Floats heads(static_cast<size_t>(N) * qd);
     float* hp = heads.data();
     loralab::parallelTasks(B * nKV, [=](int task, int) {
       const int b = task / nKV, kv = task % nKV;
@@ -515,7 +500,8 @@ struct Layer {
     float* dwPost = opt(DW_POST_, H);
     if (dwIn) std::fill(dwIn, dwIn + H, 0.0f);
     if (dwPost) std::fill(dwPost, dwPost + H, 0.0f);
-    std::vector<float> scratch, dm(NI), dg(NI), du(NI), dn(NH), dh(dy, dy + NH);
+    Floats scratch, dm(NI), dg(NI), du(NI), dn(NH), dh(NH);
+    std::memcpy(dh.data(), dy, sizeof(float) * NH);
     // MLP: dm = dy · W_down (+ LoRA); dg = dm · u · gelu'(g); du = dm · gelu(g)
     projectBack(kDown, m, dy, dm.data(), 0.0f, scratch);
     {
@@ -527,9 +513,9 @@ struct Layer {
     projectBack(kUp, n2, du.data(), dn.data(), 1.0f, scratch);
     rmsNormBack(h, at(W_POST_, H), rstd2, dn.data(), dh.data(), dwPost);
     // attention: dao = dh · W_o (+ LoRA), then per (batch, key/value head) through P v and the softmax
-    std::vector<float> dao(static_cast<size_t>(N) * qd), dO(static_cast<size_t>(N) * qd), dq(static_cast<size_t>(N) * qd),
-        dk(static_cast<size_t>(N) * kd, 0.0f), dv(static_cast<size_t>(N) * kd, 0.0f),
-        dp(static_cast<size_t>(loralab::kernelThreads()) * groups * T * T),
+    // (every (batch, key/value head) task writes its whole slice of dq, dk and dv)
+    Floats dao(static_cast<size_t>(N) * qd), dO(static_cast<size_t>(N) * qd), dq(static_cast<size_t>(N) * qd),
+        dk(static_cast<size_t>(N) * kd), dv(static_cast<size_t>(N) * kd), dp(static_cast<size_t>(loralab::kernelThreads()) * groups * T * T),
         rows(static_cast<size_t>(N) * std::max(qd, H));
     projectBack(kO, ao, dh.data(), dao.data(), 0.0f, scratch);
     toHeads(dao.data(), nH, dO.data(), nullptr, nullptr);
@@ -640,7 +626,7 @@ Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
   const bool keep = static_cast<int64_t>(N) * V <= maxLogits;
   const int chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({V, keep ? V : maxLogits / std::max(N, 1), maxRows})));
   const int ldz = keep ? V : chunk;
-  std::vector<float> z(static_cast<size_t>(N) * ldz), expanded(bf16 ? static_cast<size_t>(chunk) * d : 0);
+  Floats z(static_cast<size_t>(N) * ldz), expanded(bf16 ? static_cast<size_t>(chunk) * d : 0);
   auto zAt = [&](int s) { return z.data() + (keep ? s : 0); };  // chunk [s, e)'s columns
   // rows [s, e) of E as floats
   auto rowsOf = [&](int s, int e) -> const float* {

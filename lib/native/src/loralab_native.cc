@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 
 #include "blas_access.h"
+#include "numerics.h"
 #include "parallel.h"
 
 #include <algorithm>
@@ -213,9 +214,8 @@ int64_t count(const Napi::CallbackInfo& info, size_t at) {
   return n;
 }
 
-// tanh-approximate GELU:  y = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
-constexpr float kGeluC = 0.7978845608028654f;
-constexpr float kGeluA = 0.044715f;
+// tanh-GELU with libm's tanh (numerics.h has the formula)
+const auto libmTanh = [](float u) { return std::tanh(u); };
 
 // y[i] = f(x[i]) for the call (heap, x, y, n): byte offsets, y may equal x.
 template <typename F>
@@ -232,7 +232,7 @@ Napi::Value unary(const Napi::CallbackInfo& info, F f) {
 
 // geluTanh(heap, x, y, n): y = gelu(x)
 Napi::Value GeluTanh(const Napi::CallbackInfo& info) {
-  return unary(info, [](float x) { return 0.5f * x * (1.0f + std::tanh(kGeluC * (x + kGeluA * x * x * x))); });
+  return unary(info, [](float x) { return loralab::geluTanh(x, libmTanh); });
 }
 
 // geluTanhGrad(heap, x, dy, dx, n): dx = dy · gelu'(x),  gelu'(x) = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
@@ -244,9 +244,9 @@ Napi::Value GeluTanhGrad(const Napi::CallbackInfo& info) {
   float* dx = v[2];
   parallelFor(n, [=](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) {
-      const float xi = x[i];
-      const float t = std::tanh(kGeluC * (xi + kGeluA * xi * xi * xi));
-      dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * xi * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * xi * xi));
+      float gelu, dgelu;
+      loralab::geluTanhAndGrad(x[i], libmTanh, &gelu, &dgelu);
+      dx[i] = dy[i] * dgelu;
     }
   });
   return info.Env().Undefined();
@@ -294,28 +294,15 @@ Napi::Value Bf16ToF32(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// float32 -> the float32 value of its bf16 rounding (round to nearest even; NaN -> the canonical 0x7FC0), as PyTorch.
-inline uint32_t roundBits(uint32_t u) {
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc00000u;
-  return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-}
-
-// One float32 value rounded to the nearest bf16 value (roundBits on its pattern).
-inline float roundValue(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  u = roundBits(u);
-  std::memcpy(&v, &u, 4);
-  return v;
-}
+using loralab::roundBf16;
 
 // Scalar dequantize of bytes [j0, j1) (elements 2·j0 .. 2·j1): out[e] = code[nibble(e)]·absmax[e / blocksize].
 void dequantScalar(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t j0, int64_t j1, float* out, bool bf16) {
   for (int64_t j = j0; j < j1; j++) {
     const float a = absmax[(2 * j) / blocksize];
     const float v0 = code[packed[j] >> 4] * a, v1 = code[packed[j] & 15] * a;
-    out[2 * j] = bf16 ? roundValue(v0) : v0;
-    out[2 * j + 1] = bf16 ? roundValue(v1) : v1;
+    out[2 * j] = bf16 ? roundBf16(v0) : v0;
+    out[2 * j + 1] = bf16 ? roundBf16(v1) : v1;
   }
 }
 
@@ -330,7 +317,7 @@ LORALAB_AVX2 inline __m256 lookup16(__m256 lo, __m256 hi, __m256i idx) {
   const __m256 a = _mm256_permutevar8x32_ps(lo, idx), b = _mm256_permutevar8x32_ps(hi, idx);
   return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
 }
-// roundBits on 8 lanes
+// roundBf16Bits (numerics.h) on 8 lanes
 LORALAB_AVX2 inline __m256 roundBf16x8(__m256 v) {
   const __m256i u = _mm256_castps_si256(v);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
@@ -377,7 +364,7 @@ void dequantInto(const uint8_t* pk, const float* am, const float* cb, int64_t bl
   });
   if (n & 1) {  // the last element sits alone in the high nibble of the last byte
     const float v = cb[pk[bytes] >> 4] * am[(n - 1) / blocksize];
-    out[n - 1] = bf16 ? roundValue(v) : v;
+    out[n - 1] = bf16 ? roundBf16(v) : v;
   }
 }
 
