@@ -1,9 +1,11 @@
 // `npm run bench -- profile-step`: where a training step's time goes, two ways, so that the next kernel to move into
 // the native addon is picked from a measurement:
-//  - by TF.js kernel: every kernel registered for the wasm backend is wrapped with a timer (time inside each kernel,
-//    summed over the profiled steps); what is left of the step is JavaScript — autodiff's tape, tidy, shape checks;
+//  - by TF.js kernel and native call: every kernel registered for the wasm backend and every function of the native
+//    addon is wrapped with a timer (time inside each, summed over the profiled steps); what is left of the step is
+//    JavaScript — autodiff's tape, tidy, shape checks, the trainer's bookkeeping;
 //  - by function: V8's sampling profiler (what node --cpu-prof writes) over the profiled steps only, self time per
-//    function (wasm-function[...] are TF.js's compiled kernels; a native call counts as its JavaScript caller).
+//    function (wasm-function[...] are TF.js's compiled kernels; a native call shows as the JavaScript function that
+//    made it).
 // Each case runs in its own process: `node bench/trainStepProfile.mjs --child '<options>'`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ const TOP = 20;
 async function child(o) {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../lib/dist/backend/index.js');
+  const { activeNativeAddon } = await import('../lib/dist/backend/nativeKernels.js');
   const { runSteps, setupStep, stepSeconds } = await import('./trainStepSetup.mjs');
   const backend = await initBackend({ log: false });
   const setup = setupStep(o);
@@ -38,6 +41,25 @@ async function child(o) {
         }
       } });
     }
+    // the native addon's functions, wrapped in place (LoRA Lab looks them up on the addon object at every call)
+    const inNative = new Map();
+    const addon = activeNativeAddon();
+    if (addon) {
+      for (const [name, f] of Object.entries(addon)) {
+        if (typeof f !== 'function') continue;
+        addon[name] = (...args) => {
+          const t0 = performance.now();
+          try {
+            return f(...args);
+          } finally {
+            const s = inNative.get(name) ?? { ms: 0, calls: 0 };
+            s.ms += performance.now() - t0;
+            s.calls++;
+            inNative.set(name, s);
+          }
+        };
+      }
+    }
     const { Session } = await import('node:inspector/promises');
     const session = new Session();
     session.connect();
@@ -49,7 +71,14 @@ async function child(o) {
     const totalMs = seconds.reduce((a, b) => a + b, 0) * 1000;
     const kernels = [...inKernel].map(([name, s]) => ({ name, ms: s.ms / o.steps, calls: s.calls / o.steps, share: s.ms / totalMs })).sort((a, b) => b.ms - a.ms);
     const kernelMs = kernels.reduce((a, k) => a + k.ms, 0);
-    console.log(JSON.stringify({ backend: backend.name, native: backend.native ?? null, stepSeconds: seconds, stepMs: totalMs / o.steps, kernelMs, outsideKernelsShare: 1 - (kernelMs * o.steps) / totalMs, kernels, cpuProfile: summarizeCpuProfile(profile) }));
+    const nativeCalls = [...inNative].map(([name, s]) => ({ name, ms: s.ms / o.steps, calls: s.calls / o.steps, share: s.ms / totalMs })).sort((a, b) => b.ms - a.ms);
+    const nativeMs = nativeCalls.reduce((a, k) => a + k.ms, 0);
+    const stepMs = totalMs / o.steps;
+    console.log(JSON.stringify({
+      backend: backend.name, native: backend.native ?? null, stepSeconds: seconds, stepMs, kernelMs, nativeMs,
+      kernelsShare: kernelMs / stepMs, nativeShare: nativeMs / stepMs, javascriptShare: 1 - (kernelMs + nativeMs) / stepMs,
+      kernels, nativeCalls, cpuProfile: summarizeCpuProfile(profile),
+    }));
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
@@ -85,8 +114,10 @@ const pct = (x) => `${(100 * x).toFixed(1)} %`;
 function markdown(cases) {
   const out = ['# Where a training step goes', '', 'Written by `npm run bench -- profile-step` (bench/trainStepProfile.mjs); figures per step, averaged over the profiled steps.', ''];
   for (const c of cases) {
-    out.push(`## ${c.label}`, '', `Backend ${c.backend}${c.native ? `, native: ${c.native.state === 'on' ? `${c.native.library}, ${c.native.threads} threads` : c.native.why}` : ''}; step ${c.stepMs.toFixed(0)} ms, of which ${pct(c.outsideKernelsShare)} outside TF.js kernels (JavaScript: autodiff, tidy, bookkeeping).`, '');
-    out.push('| TF.js kernel | ms per step | calls per step | share of step |', '|---|---|---|---|');
+    out.push(`## ${c.label}`, '', `Backend ${c.backend}${c.native ? `, native: ${c.native.state === 'on' ? `${c.native.library}, ${c.native.threads} threads` : c.native.why}` : ''}; step ${c.stepMs.toFixed(0)} ms: ${pct(c.nativeShare)} in native calls, ${pct(c.kernelsShare)} in TF.js kernels, ${pct(c.javascriptShare)} JavaScript (autodiff, tidy, the trainer's bookkeeping).`, '');
+    out.push('| native call | ms per step | calls per step | share of step |', '|---|---|---|---|');
+    for (const k of c.nativeCalls.slice(0, TOP)) out.push(`| ${k.name} | ${k.ms.toFixed(1)} | ${k.calls.toFixed(0)} | ${pct(k.share)} |`);
+    out.push('', '| TF.js kernel | ms per step | calls per step | share of step |', '|---|---|---|---|');
     for (const k of c.kernels.slice(0, TOP)) out.push(`| ${k.name} | ${k.ms.toFixed(1)} | ${k.calls.toFixed(0)} | ${pct(k.share)} |`);
     out.push('', '| function (V8 sampling profiler, self time) | ms | share of samples |', '|---|---|---|');
     for (const f of c.cpuProfile.top) out.push(`| \`${f.fn.replace(/\|/g, '\\|')}\` | ${f.ms.toFixed(0)} | ${pct(f.share)} |`);

@@ -39,7 +39,7 @@ namespace {
 #define LORALAB_PROJ_FIELDS(p) \
   p##_w, p##_bf16, p##_a, p##_b, p##_r, p##_scale, p##_xa, p##_dw, p##_da, p##_db,
 enum Field : int {
-  B_, T_, H_, NH_, NKV_, HD_, I_, EPS_,
+  B_, T_, H_, NH_, NKV_, HD_, I_, EPS_, PIECE_,
   X_, Y_, MASK_, COS_, SIN_, W_IN_, W_POST_, DW_IN_, DW_POST_,
   N1_, RSTD1_, Q_, K_, V_, P_, AO_, HH_, N2_, RSTD2_, G_, U_, M_,
   DY_, DX_,
@@ -49,7 +49,7 @@ enum Field : int {
 };
 
 const char* const kFieldNames =
-    "B,T,H,nH,nKV,hd,I,eps,x,y,mask,cos,sin,wIn,wPost,dwIn,dwPost,n1,rstd1,q,k,v,p,ao,h,n2,rstd2,g,u,m,dy,dx"
+    "B,T,H,nH,nKV,hd,I,eps,piece,x,y,mask,cos,sin,wIn,wPost,dwIn,dwPost,n1,rstd1,q,k,v,p,ao,h,n2,rstd2,g,u,m,dy,dx"
 #define LORALAB_PROJ_NAMES(p) "," #p ".w," #p ".bf16," #p ".a," #p ".b," #p ".r," #p ".scale," #p ".xa," #p ".dw," #p ".da," #p ".db"
     LORALAB_PROJ_NAMES(q) LORALAB_PROJ_NAMES(k) LORALAB_PROJ_NAMES(v) LORALAB_PROJ_NAMES(o)
     LORALAB_PROJ_NAMES(gate) LORALAB_PROJ_NAMES(up) LORALAB_PROJ_NAMES(down);
@@ -234,22 +234,20 @@ void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, co
 }
 
 // A 4-bit base weight [out, in] as bitsandbytes stores it (absmax already recovered from double quantization): the
-// fused layer dequantizes it in row pieces of at most 1M values (4 MB, so that the product reads them from cache)
-// into a scratch buffer right before each product, so no dense copy of the weight outlives the product that reads it.
-// (Measured on a 253M-parameter QLoRA step: 1.78 s with 1M-value pieces, 2.18 s with 4M.)
+// fused layer dequantizes it in row pieces of at most `piece` values (the descriptor's field, layers/pieces.ts's
+// CACHED_PIECE_ELEMENTS: small enough that the product reads the piece from cache) into a scratch buffer right before
+// each product, so no dense copy of the weight outlives the product that reads it.
 struct Quant4bit {
   const uint8_t* packed = nullptr;
   const float* absmax = nullptr;
   const float* code = nullptr;
   int64_t blocksize = 0;
 };
-constexpr int64_t kPieceValues = int64_t{1} << 20;
-
-// Rows per piece of an [out, in] weight: as many as fit kPieceValues, a multiple of the rows that start a block
-int rowsPerPiece(int out, int in, int64_t blocksize) {
+// Rows per piece of an [out, in] weight: as many as fit `values`, a multiple of the rows that start a block
+int rowsPerPiece(int out, int in, int64_t blocksize, int64_t values) {
   int64_t step = 1;
   while ((step * in) % blocksize != 0 || (step * in) % 2 != 0) step++;
-  const int64_t fit = std::max<int64_t>(step, (kPieceValues / std::max(in, 1)) / step * step);
+  const int64_t fit = std::max<int64_t>(step, (values / std::max(in, 1)) / step * step);
   return static_cast<int>(std::min<int64_t>(out, fit));
 }
 
@@ -299,7 +297,7 @@ struct Layer {
   void forEachPiece(int p, F f) const {
     const Quant4bit& q = quant[p];
     const int in = inOf(p), out = outOf(p);
-    const int step = rowsPerPiece(out, in, q.blocksize);
+    const int step = rowsPerPiece(out, in, q.blocksize, static_cast<int64_t>(d[PIECE_]));
     Floats w;
     for (int r0 = 0; r0 < out; r0 += step) {
       const int rows = std::min(step, out - r0);
@@ -581,6 +579,7 @@ Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
     }
   }
   if (layer.nKV <= 0 || layer.nH % layer.nKV != 0 || layer.hd % 2 != 0) throw Napi::RangeError::New(env, "gemmaLayer: expected nH a multiple of nKV and an even head_dim");
+  if (!(desc.Data()[PIECE_] >= 1)) throw Napi::RangeError::New(env, "gemmaLayer: the piece size must be positive");
   try {
     if (info[2].ToBoolean()) layer.backward();
     else layer.forward();
@@ -590,17 +589,17 @@ Napi::Value GemmaLayer(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// headLoss(heap, h, N, d, table, V, targets, count, dh, maxLogits?) -> loss
+// headLoss(heap, h, N, d, table, V, targets, count, dh, maxLogits, chunkValues) -> loss
 // The causal LM loss through a frozen tied head, L = (1/count) Σ_{n: target ≥ 0} (lse_n − z_n[target_n]) with
 // z = h · Eᵀ, and dL/dh = (1/count) · (softmax(z) − onehot) · E written at dh (rows without a target: 0). h and dh are
 // heap offsets of [N, d] floats; the table E [V, d] is a Float32Array or a Uint16Array of bf16 patterns (expanded a
-// chunk of at most 1M values at a time, 4 MB that the product then reads from cache). The vocabulary is walked in chunks with a running log-sum-exp; when all N·V
-// logits fit in maxLogits (default 16M) they are kept for the gradient (two products), else the gradient pass
-// computes each chunk again (three).
+// chunk of at most chunkValues at a time, which the product then reads from cache). The vocabulary is walked in chunks
+// with a running log-sum-exp; when all N·V logits fit in maxLogits they are kept for the gradient (two products),
+// else the gradient pass computes each chunk again (three).
 Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!loralab::blasSgemm()) throw Napi::Error::New(env, "headLoss: no BLAS is open");
-  if (info.Length() < 9 || !info[0].IsArrayBuffer() || !info[4].IsTypedArray() || !info[6].IsTypedArray()) throw Napi::TypeError::New(env, "headLoss(heap, h, N, d, table, V, targets: Int32Array, count, dh)");
+  if (info.Length() < 11 || !info[0].IsArrayBuffer() || !info[4].IsTypedArray() || !info[6].IsTypedArray()) throw Napi::TypeError::New(env, "headLoss(heap, h, N, d, table, V, targets: Int32Array, count, dh, maxLogits, chunkValues)");
   Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
   const int64_t hOff = info[1].As<Napi::Number>().Int64Value(), dhOff = info[8].As<Napi::Number>().Int64Value();
   const int N = info[2].As<Napi::Number>().Int32Value(), d = info[3].As<Napi::Number>().Int32Value(), V = info[5].As<Napi::Number>().Int32Value();
@@ -617,10 +616,10 @@ Napi::Value HeadLoss(const Napi::CallbackInfo& info) {
   float* dh = reinterpret_cast<float*>(static_cast<uint8_t*>(heap.Data()) + dhOff);
   const uint8_t* tbase = static_cast<const uint8_t*>(table.ArrayBuffer().Data()) + table.ByteOffset();
   const int32_t* tg = targets.Data();
-  const int64_t maxLogits = info.Length() > 9 && info[9].IsNumber() ? info[9].As<Napi::Number>().Int64Value() : int64_t{1} << 24;
-  // a bf16 table is expanded a chunk at a time: at most 1M values (4 MB) of it, which stay in cache for the product
-  // (measured at a 32000 × 1024 table: the head's call took 164 ms, 256 ms with 16 MB chunks)
-  const int64_t maxRows = bf16 ? std::max<int64_t>(1, (int64_t{1} << 20) / std::max(d, 1)) : V;
+  const int64_t maxLogits = info[9].As<Napi::Number>().Int64Value(), chunkValues = info[10].As<Napi::Number>().Int64Value();
+  if (maxLogits < 1 || chunkValues < 1) throw Napi::RangeError::New(env, "headLoss: maxLogits and chunkValues must be positive");
+  // a bf16 table is expanded a chunk of at most chunkValues at a time, small enough to stay in cache for the product
+  const int64_t maxRows = bf16 ? std::max<int64_t>(1, chunkValues / std::max(d, 1)) : V;
   // When all N·V logits fit in maxLogits they are kept (z is [N, V], each chunk's columns written in place) and the
   // gradient pass reuses them; otherwise z holds one chunk and the gradient pass computes it again.
   const bool keep = static_cast<int64_t>(N) * V <= maxLogits;

@@ -41,10 +41,11 @@ export interface NativeAddon {
   gemmaLayerFields: string;
   /**
    * The causal LM loss through a frozen tied head E [V, d] (float32, or bf16 patterns): returns the mean over
-   * positions with a target (targets[n] ≥ 0) of lse − z[target], and writes dL/dh [N, d] at byte offset dh. The
-   * vocabulary is walked in chunks of at most `maxLogits` logits (default 16M).
+   * positions with a target (targets[n] ≥ 0) of lse − z[target], and writes dL/dh [N, d] at byte offset dh. All
+   * N·V logits are kept for the gradient when they are at most `maxLogits`, else each chunk is computed twice; a bf16
+   * table is expanded `chunkValues` values at a time.
    */
-  headLoss(heap: ArrayBuffer, h: number, N: number, d: number, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, dh: number, maxLogits?: number): number;
+  headLoss(heap: ArrayBuffer, h: number, N: number, d: number, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, dh: number, maxLogits: number, chunkValues: number): number;
   /**
    * AdamW over many tensors (native/src/optim.cc): `desc` holds [θ, θ', g, m, v, n] per tensor (byte offsets, then the
    * element count), `consts` [lr, β1, β2, ε, λ, bc1, bc2, gradScale]; m, v in place, θ' = the new θ.

@@ -14,6 +14,7 @@ import { heapOffset, wasmHeap } from './heap.js';
 import { activeNativeAddon } from './nativeKernels.js';
 import type { NativeAddon } from './native.js';
 import type { DoubleQuantState } from '../quant/doubleQuant.js';
+import { CACHED_PIECE_ELEMENTS, MAX_KEPT_LOGITS } from '../layers/pieces.js';
 
 /** A new float32 tensor of `shape`, written by `write(heap, outOffset)` after it is allocated in the heap. */
 function heapTensor<R extends tf.Rank>(shape: number[], write: (heap: ArrayBuffer, out: number) => void): tf.Tensor<R> {
@@ -90,13 +91,13 @@ export function nativeRecoverAbsmax(dq: DoubleQuantState): Float32Array | null {
  */
 export function nativeHeadLoss(h: tf.Tensor3D, table: Float32Array | Uint16Array, V: number, targets: Int32Array, count: number, opts: { maxLogits?: number } = {}): tf.Scalar | null {
   const addon = nativeAddon();
-  if (!addon || typeof addon.headLoss !== 'function' || h.dtype !== 'float32') return null;
+  if (!addon || h.dtype !== 'float32') return null;
   const [B, T, d] = h.shape;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [hIn, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
     let loss = 0;
     const dh = heapTensor<tf.Rank.R3>([B, T, d], (heap, out) => {
-      loss = addon.headLoss(heap, offset(hIn), B * T, d, table, V, targets, count, out, opts.maxLogits);
+      loss = addon.headLoss(heap, offset(hIn), B * T, d, table, V, targets, count, out, opts.maxLogits ?? MAX_KEPT_LOGITS, CACHED_PIECE_ELEMENTS);
     });
     save([dh]);
     return { value: tf.scalar(loss), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => saved[0].mul(dy) };
