@@ -20,7 +20,7 @@ import { codebook } from '../../lib/src/quant/codebooks.js';
 import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
-const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, bf16ToF32: () => {}, dequant4bit: () => {}, recoverAbsmax: () => {}, gemmaLayer: () => {}, gemmaLayerFields: '', headLoss: () => 0, adamw: () => {}, sumSquares: () => 0 });
+const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, setSharedPool: () => false, bf16ToF32: () => {}, dequant4bit: () => {}, recoverAbsmax: () => {}, gemmaLayer: () => {}, gemmaLayerFields: '', headLoss: () => 0, adamw: () => {}, sumSquares: () => 0 });
 const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2, sharedPool: false, kernelThreads: 2 });
 
 describe('native status (pure decision)', () => {

@@ -19,6 +19,7 @@ import { prepareMethod, QLORA_LOAD_OPTIONS, type Method } from 'loralab/train';
 import { headLoss } from '../../lib/src/train/loss.js';
 import { fusedDecoderLayer } from '../../lib/src/models/gemma/fusedLayer.js';
 import { nativeHeadLoss } from '../../lib/src/backend/nativeOps.js';
+import { activeNativeAddon } from '../../lib/src/backend/nativeKernels.js';
 import { Rng } from '../../lib/src/util/rng.js';
 import { relRms } from '../helpers/metrics.js';
 
@@ -135,6 +136,28 @@ describe.runIf(expectNative || active)('native fused Gemma layer and head agains
     // gate/up [4100, 256] and down [256, 4100]: 1.05M values each, two pieces
     expectAgree('qlora', { nH: 2, nKV: 1, hd: 64, H: 256, I: 4100, B: 1, T: 3, layers: 1 }, 5, 5e-3, false);
   }, 60_000);
+  it("the loops on the BLAS's OpenMP pool (parallel tasks) and on the calling thread give the same loss and gradients", () => {
+    const addon = activeNativeAddon()!;
+    const shared = addon.setSharedPool(true);
+    try {
+      for (const [method, s] of [['lora', { nH: 4, nKV: 2, hd: 8, H: 24, I: 40, B: 3, T: 9, layers: 2 }], ['full', { nH: 2, nKV: 1, hd: 6, H: 13, I: 11, B: 2, T: 5, layers: 1 }]] as const) {
+        const { model, vars } = makeModel(s, method, 21);
+        try {
+          const b = batch(s, 21);
+          const pooled = lossAndGrads(model, vars, b, true);
+          expect(addon.setSharedPool(false)).toBe(false);
+          const own = lossAndGrads(model, vars, b, true);
+          addon.setSharedPool(true);
+          expect(Math.abs(own.loss - pooled.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(pooled.loss));
+          for (const [name, g] of pooled.grads) expect(rms(own.grads.get(name)!, g)).toBeLessThanOrEqual(1e-6 * rms(g) + 1e-12);
+        } finally {
+          model.dispose();
+        }
+      }
+    } finally {
+      addon.setSharedPool(shared);
+    }
+  });
   it('takes over a plain layer, and leaves a layer with LoRA dropout while training to the reference ops', () => {
     const s: Shape = { nH: 2, nKV: 1, hd: 4, H: 8, I: 6, B: 1, T: 3, layers: 1 };
     const { model } = makeModel(s, 'lora', 1);

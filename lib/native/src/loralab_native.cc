@@ -424,6 +424,12 @@ Napi::Value SetKernelThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), loralab::kernelThreads());
 }
 
+// setSharedPool(on): run the element-wise loops on the BLAS's OpenMP pool (where it is one) or on the calling thread and
+// short-lived threads; returns whether the shared pool is now in use (parallel.h).
+Napi::Value SetSharedPool(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), loralab::setSharedPool(info[0].ToBoolean()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bf16ToF32", Napi::Function::New(env, Bf16ToF32));
   exports.Set("dequant4bit", Napi::Function::New(env, Dequant4bit));
@@ -432,6 +438,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("geluTanhGrad", Napi::Function::New(env, GeluTanhGrad));
   exports.Set("exp", Napi::Function::New(env, Exp));
   exports.Set("setKernelThreads", Napi::Function::New(env, SetKernelThreads));
+  exports.Set("setSharedPool", Napi::Function::New(env, SetSharedPool));
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

@@ -6,6 +6,7 @@ namespace {
 int requested = 0;     // setKernelThreads; 0: not set
 int blasKind = -1;     // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP; -1 unknown
 int blasThreads = 0;   // the BLAS's thread count; 0 unknown
+bool poolAllowed = true;  // setSharedPool
 }  // namespace
 
 int kernelThreads() {
@@ -18,10 +19,15 @@ void setKernelThreads(int n) { requested = n; }
 
 bool sharedPool() {
 #ifdef _OPENMP
-  return blasKind == 2;
+  return poolAllowed && blasKind == 2;
 #else
   return false;
 #endif
+}
+
+bool setSharedPool(bool on) {
+  poolAllowed = on;
+  return sharedPool();
 }
 
 void setBlasThreading(int kind, int threads) {

@@ -26,6 +26,9 @@ int kernelThreads();
 void setKernelThreads(int n);
 // Whether loops and tasks run on the BLAS's own OpenMP pool (see above).
 bool sharedPool();
+// Turns the shared pool off (false) or back on where it is possible (true); returns whether it is on. For tests of
+// the other path on a machine whose OpenBLAS runs on OpenMP.
+bool setSharedPool(bool on);
 // Told by `open` what the BLAS reports: openblas_get_parallel() (0 sequential, 1 pthreads, 2 OpenMP; -1 unknown)
 // and its thread count (0 unknown).
 void setBlasThreading(int kind, int threads);

@@ -31,6 +31,8 @@ export interface NativeAddon {
   recoverAbsmax(qabsmax: Uint8Array, nestedAbsmax: Float32Array, nestedCode: Float32Array, nestedBlocksize: number, offset: number, out: Float32Array): void;
   /** Threads of the element-wise kernels (default: the BLAS's thread count, else the machine's cores). */
   setKernelThreads(n: number): number;
+  /** Whether the element-wise loops may run on the BLAS's OpenMP pool (lib/native/src/parallel.h); returns whether they do. */
+  setSharedPool(on: boolean): boolean;
   /**
    * One Gemma decoder layer's forward (backward = false) or backward pass on heap tensors, every argument a field of
    * `desc` in the order `gemmaLayerFields` names (native/src/gemma_layer.cc; models/gemma/fusedLayer.ts builds it);
@@ -56,7 +58,7 @@ export interface NativeAddon {
 }
 
 /** Every function this version of LoRA Lab calls; an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss', 'adamw', 'sumSquares'] as const satisfies readonly (keyof NativeAddon)[];
+const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'setSharedPool', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss', 'adamw', 'sumSquares'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
   | { state: 'on'; library: string; threads: number | null; path: string; file: string | null; sharedPool: boolean }
