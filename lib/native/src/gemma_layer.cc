@@ -234,7 +234,7 @@ void gemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, co
 }
 
 // A 4-bit base weight [out, in] as bitsandbytes stores it (absmax already recovered from double quantization): the
-// fused layer dequantizes it in row pieces of at most `piece` values (the descriptor's field, layers/pieces.ts's
+// fused layer dequantizes it in row pieces of at most `piece` values (the descriptor's field, backend/nativePieces.ts's
 // CACHED_PIECE_ELEMENTS: small enough that the product reads the piece from cache) into a scratch buffer right before
 // each product, so no dense copy of the weight outlives the product that reads it.
 struct Quant4bit {

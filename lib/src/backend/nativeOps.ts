@@ -14,7 +14,7 @@ import { heapOffset, wasmHeap } from './heap.js';
 import { activeNativeAddon } from './nativeKernels.js';
 import type { NativeAddon } from './native.js';
 import type { DoubleQuantState } from '../quant/doubleQuant.js';
-import { CACHED_PIECE_ELEMENTS, MAX_KEPT_LOGITS } from '../layers/pieces.js';
+import { CACHED_PIECE_ELEMENTS, MAX_KEPT_LOGITS } from './nativePieces.js';
 
 /** A new float32 tensor of `shape`, written by `write(heap, outOffset)` after it is allocated in the heap. */
 function heapTensor<R extends tf.Rank>(shape: number[], write: (heap: ArrayBuffer, out: number) => void): tf.Tensor<R> {

@@ -11,7 +11,7 @@
  * Inputs of the custom gradient: x and every trainable tensor the layer reads (LoRA A and B; with full fine-tuning
  * also the weights and norms), so that each gets its gradient from the op's backward. The forward's intermediates
  * are heap tensors saved for the backward. A 4-bit weight goes in as its codes and absmax: the op dequantizes it in
- * pieces of at most CACHED_PIECE_ELEMENTS values (layers/pieces.ts: read from cache) right before each product, forward and backward, so no dense copy outlives a product.
+ * pieces of at most CACHED_PIECE_ELEMENTS values (backend/nativePieces.ts: read from cache) right before each product, forward and backward, so no dense copy outlives a product.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, wasmHeap } from '../../backend/heap.js';
@@ -22,7 +22,7 @@ import { recoveredAbsmax } from '../../backend/dequantize.js';
 import { LoraLinear } from '../../layers/lora.js';
 import type { GemmaRMSNorm } from '../../layers/norm.js';
 import { InternalError } from '../../util/errors.js';
-import { CACHED_PIECE_ELEMENTS } from '../../layers/pieces.js';
+import { CACHED_PIECE_ELEMENTS } from '../../backend/nativePieces.js';
 import type { GemmaDecoderLayer } from './model.js';
 
 const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
