@@ -158,6 +158,36 @@ describe.runIf(expectNative || active)('native fused Gemma layer and head agains
       addon.setSharedPool(shared);
     }
   });
+  it('attention probabilities are normal numbers or exactly 0: no subnormal where the causal and padding masks cut', () => {
+    // a masked score's eˣ must be 0, not the smallest normal float: divided by the row's sum it would be subnormal,
+    // and every product reading it would run on the CPU's slow subnormal path
+    const addon = activeNativeAddon()!;
+    const index = new Map(addon.gemmaLayerFields.split(',').map((n, i) => [n, i] as const));
+    const real = addon.gemmaLayer;
+    const s = { nH: 2, nKV: 1, hd: 4, H: 8, I: 12, B: 3, T: 9, layers: 1 };
+    const { model, vars } = makeModel(s, 'lora', 5);
+    let checked = 0;
+    let zeros = 0;
+    addon.gemmaLayer = (heap, d, backward, quant) => {
+      real(heap, d, backward, quant);
+      if (backward) return;
+      const p = new Float32Array(heap, d[index.get('p')!], s.B * s.nH * s.T * s.T);
+      for (const v of p) {
+        if (v !== 0 && Math.abs(v) < 1.1754943508222875e-38) expect.fail(`subnormal attention probability ${v}`);
+        if (v === 0) zeros++;
+      }
+      checked += p.length;
+    };
+    try {
+      lossAndGrads(model, vars, batch(s, 5), true);
+    } finally {
+      addon.gemmaLayer = real;
+      model.dispose();
+    }
+    expect(checked).toBe(s.B * s.nH * s.T * s.T);
+    // the causal mask alone zeroes T(T−1)/2 of each head's T² scores
+    expect(zeros).toBeGreaterThanOrEqual((s.B * s.nH * s.T * (s.T - 1)) / 2);
+  });
   it('takes over a plain layer, and leaves a layer with LoRA dropout while training to the reference ops', () => {
     const s: Shape = { nH: 2, nKV: 1, hd: 4, H: 8, I: 6, B: 1, T: 3, layers: 1 };
     const { model } = makeModel(s, 'lora', 1);
