@@ -10,11 +10,17 @@ export function torchAvailable() {
   return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, why: `${PYTHON} cannot import torch (apt-get install python3-torch)` };
 }
 
-export function runTorch(script, args, { timeoutS = 900 } = {}) {
+/** `env`: variables set (a value) or removed (null) for this run, on top of this process's environment. */
+export function runTorch(script, args, { timeoutS = 900, env = {} } = {}) {
   const have = torchAvailable();
   if (!have.ok) return { unavailable: have.why };
   const path = new URL(`./torch/${script}`, import.meta.url).pathname;
-  const r = spawnSync(PYTHON, [path, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 24 });
+  const childEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === null) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const r = spawnSync(PYTHON, [path, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 24, env: childEnv });
   if (r.status !== 0) throw new Error(`bench/torch/${script} failed (exit ${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
   const line = r.stdout.trim().split('\n').at(-1);
   return { ...JSON.parse(line), python: PYTHON, stderr: r.stderr.trim() || undefined };
