@@ -13,7 +13,7 @@ import { torchAvailable } from './torchRef.mjs';
 
 const SHAPES = [[128, 2048, 2048], [512, 256, 768], [1024, 1024, 1024], [128, 2048, 16384]];
 const ROUNDS = Number(process.env.GEMM_ROUNDS ?? 7);
-/** Each timed sample repeats the product until it lasts about this long, so that timer and call overhead vanish. */
+/** Each timed sample is the median of as many products, each timed alone, as fill about this long. */
 const SAMPLE_SECONDS = 0.05;
 const THREADS = 2;
 
@@ -62,12 +62,21 @@ async function torchServer() {
 const SETTLE_MS = 100;
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
-/** Median seconds of `reps` calls of f (TF.js's wasm kernels run synchronously inside the op). */
+/**
+ * Median seconds of `reps` calls of f, each timed alone and its result freed outside the timer (TF.js's wasm kernels
+ * run synchronously inside the op): the same statistic as bench/torch/gemm.py's, which times each product and
+ * deletes its output untimed.
+ */
 function timeOnce(f, reps) {
   globalThis.gc?.();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) f();
-  return (performance.now() - t0) / 1000 / reps;
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const y = f();
+    times.push(performance.now() - t0);
+    tf.dispose(y);
+  }
+  return median(times) / 1000;
 }
 
 export async function run() {
@@ -82,7 +91,7 @@ export async function run() {
     for (const transB of [false, true]) {
       const a = tf.randomNormal([M, K]);
       const b = tf.randomNormal(transB ? [N, K] : [K, N]);
-      const run1 = (fn) => () => tf.dispose(fn());
+      const run1 = (fn) => fn;
       const variants = {};
       if (hasNative) variants.loralabNative = () => { setNativeKernels(true); return run1(() => tf.matMul(a, b, false, transB)); };
       // without the addon, LoRA Lab's linear layers take the wasm kernel's fast path: (W·xᵀ)ᵀ
@@ -127,7 +136,7 @@ export async function run() {
   for (const c of cases) c.fractionOfPeak = Object.fromEntries(Object.entries(c.gflops).map(([k, v]) => [k, v / peak.gflops]));
   return {
     name: 'gemm',
-    what: 'float32 matmul GFLOP/s (2·M·K·N / median seconds of interleaved rounds): LoRA Lab with the native BLAS kernel, LoRA Lab on TF.js wasm kernels, PyTorch (CPU); B transposed = x·Wᵀ with W stored [N, K]',
+    what: 'float32 matmul GFLOP/s (2·M·K·N / the median over interleaved rounds of each round's median call, both sides timing each call alone and freeing its output untimed): LoRA Lab with the native BLAS kernel, LoRA Lab on TF.js wasm kernels, PyTorch (CPU); B transposed = x·Wᵀ with W stored [N, K]',
     rounds: ROUNDS,
     loadAverage: { start: loadAverageAtStart, end: os.loadavg() },
     native,
