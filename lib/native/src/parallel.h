@@ -1,8 +1,8 @@
 // How LoRA Lab's native kernels split work over the cores, beside the BLAS's own threads.
 //
 // The BLAS and these loops take turns: a loop runs between two products, never during one. What matters is who runs
-// the loop. With OpenBLAS built on OpenMP (Debian's libopenblas0-openmp, which PyTorch's package pulls in) and this
-// addon built with OpenMP too, both use the one libgomp thread pool: the threads that just ran a product, still
+// the loop. With OpenBLAS built on OpenMP (Debian's libopenblas0-openmp) and this addon built with OpenMP too, both
+// use the one libgomp thread pool: the threads that just ran a product, still
 // spinning, run the next loop at once, and a product called inside one of the loop's tasks runs on one thread
 // (OpenBLAS checks omp_in_parallel), so that small independent products (attention's, per batch row and head) can
 // run side by side. That is the shared pool. Anywhere else a new std::thread would have to take a core from the
