@@ -91,13 +91,12 @@ export async function run() {
     for (const transB of [false, true]) {
       const a = tf.randomNormal([M, K]);
       const b = tf.randomNormal(transB ? [N, K] : [K, N]);
-      const run1 = (fn) => fn;
       const variants = {};
-      if (hasNative) variants.loralabNative = () => { setNativeKernels(true); return run1(() => tf.matMul(a, b, false, transB)); };
+      if (hasNative) variants.loralabNative = () => { setNativeKernels(true); return () => tf.matMul(a, b, false, transB); };
       // without the addon, LoRA Lab's linear layers take the wasm kernel's fast path: (W·xᵀ)ᵀ
-      variants.loralabWasm = () => { setNativeKernels(false); return run1(() => (transB ? productXWt(a, b) : tf.matMul(a, b))); };
+      variants.loralabWasm = () => { setNativeKernels(false); return () => (transB ? productXWt(a, b) : tf.matMul(a, b)); };
       // TF.js's own x·Bᵀ (the scalar loop) once, on the smallest shape: why the workaround exists
-      if (transB && M * K * N <= 512 * 256 * 768) variants.wasmTransposedKernel = () => { setNativeKernels(false); return run1(() => tf.matMul(a, b, false, true)); };
+      if (transB && M * K * N <= 512 * 256 * 768) variants.wasmTransposedKernel = () => { setNativeKernels(false); return () => tf.matMul(a, b, false, true); };
       const reps = {};
       for (const [k, make] of Object.entries(variants)) {
         const f = make();
@@ -136,7 +135,7 @@ export async function run() {
   for (const c of cases) c.fractionOfPeak = Object.fromEntries(Object.entries(c.gflops).map(([k, v]) => [k, v / peak.gflops]));
   return {
     name: 'gemm',
-    what: 'float32 matmul GFLOP/s (2·M·K·N / the median over interleaved rounds of each round's median call, both sides timing each call alone and freeing its output untimed): LoRA Lab with the native BLAS kernel, LoRA Lab on TF.js wasm kernels, PyTorch (CPU); B transposed = x·Wᵀ with W stored [N, K]',
+    what: 'float32 matmul GFLOP/s (2·M·K·N / the median over interleaved rounds of the median call in each round, both sides timing each call alone and freeing its output untimed): LoRA Lab with the native BLAS kernel, LoRA Lab on TF.js wasm kernels, PyTorch (CPU); B transposed = x·Wᵀ with W stored [N, K]',
     rounds: ROUNDS,
     loadAverage: { start: loadAverageAtStart, end: os.loadavg() },
     native,
