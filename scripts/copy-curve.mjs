@@ -21,22 +21,23 @@ const FINAL = arg('--final', '');
 const IDS = arg('--ids', 512);
 const MIN_LEN = arg('--min-len', 4);
 const MAX_LEN = arg('--max-len', 24);
-if (!RUN || !OUT) throw new Error('usage: node scripts/copy-curve.mjs --run RUN_DIR --out FILE [--command TEXT] [--ids 512] [--min-len 4] [--max-len 24]');
+if (!RUN || !OUT) throw new Error('usage: node scripts/copy-curve.mjs --run RUN_DIR --out FILE [--final MODEL_DIR] [--command TEXT] [--ids 512] [--min-len 4] [--max-len 24]');
 const run = resolve(RUN);
 const metricsFile = join(run, 'metrics.jsonl');
 if (!existsSync(metricsFile)) throw new Error(`${RUN}: no metrics.jsonl (expected a run folder of scripts/pretrain-gemma-micro.mjs)`);
-const evalLoss = new Map(readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.evalLoss !== undefined).map((r) => [r.step, r.evalLoss]));
+const metrics = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const evalLoss = new Map(metrics.filter((r) => r.evalLoss !== undefined).map((r) => [r.step, r.evalLoss]));
 const steps = readdirSync(run).map((d) => /^step-(\d+)$/.exec(d)).filter(Boolean).map((m) => Number(m[1])).sort((a, b) => a - b);
 if (!steps.length) throw new Error(`${RUN}: no step-N snapshots`);
 
-/** The last line of a script's stdout as JSON (the scripts print their result there). */
+/** Runs a node script from the repository root; a failure throws with the end of its stderr. */
 function script(args) {
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr.slice(-1500)}`);
   return r;
 }
 
-const lastStep = Math.max(...evalLoss.keys(), ...readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step));
+const lastStep = Math.max(...metrics.map((r) => r.step));
 // [step, model folder, whole probe?]
 const models = [...steps.map((step) => [step, relative(root, join(run, `step-${step}`)), false]), ...(FINAL ? [[lastStep, relative(root, resolve(FINAL)), true]] : [])];
 const tmp = mkdtempSync(join(tmpdir(), 'loralab-curve-'));

@@ -17,7 +17,7 @@ import { initBackend, nativeKernelsActive, setNativeKernels, tf } from 'loralab/
 import { createGemma, loadGemma, parseGemmaConfig, saveGemma, type GemmaForCausalLM } from 'loralab/models/gemma';
 import { prepareMethod, QLORA_LOAD_OPTIONS, type Method } from 'loralab/train';
 import { headLoss } from '../../lib/src/train/loss.js';
-import { fusedDecoderLayer } from '../../lib/src/models/gemma/fusedLayer.js';
+import { descriptorFields, fusedDecoderLayer } from '../../lib/src/models/gemma/fusedLayer.js';
 import { nativeHeadLoss } from '../../lib/src/backend/nativeOps.js';
 import { activeNativeAddon } from '../../lib/src/backend/nativeKernels.js';
 import { Rng } from '../../lib/src/util/rng.js';
@@ -162,7 +162,7 @@ describe.runIf(expectNative || active)('native fused Gemma layer and head agains
     // a masked score's eˣ must be 0, not the smallest normal float: divided by the row's sum it would be subnormal,
     // and every product reading it would run on the CPU's slow subnormal path
     const addon = activeNativeAddon()!;
-    const index = new Map(addon.gemmaLayerFields.split(',').map((n, i) => [n, i] as const));
+    const index = descriptorFields(addon);
     const real = addon.gemmaLayer;
     const s = { nH: 2, nKV: 1, hd: 4, H: 8, I: 12, B: 3, T: 9, layers: 1 };
     const { model, vars } = makeModel(s, 'lora', 5);

@@ -50,9 +50,9 @@ interface LayerPlan {
   wPost: tf.Variable;
 }
 
-/** The fields' order the built addon reads (gemma_layer.cc's kFields), read once. */
+/** The fields' order the built addon reads (gemma_layer.cc's kFields), read once: a field's index in the descriptor. */
 let fieldIndex: Map<string, number> | null = null;
-function fields(addon: NativeAddon): Map<string, number> {
+export function descriptorFields(addon: NativeAddon): Map<string, number> {
   if (!fieldIndex) fieldIndex = new Map(addon.gemmaLayerFields.split(',').map((n, i) => [n, i]));
   return fieldIndex;
 }
@@ -142,7 +142,7 @@ function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
   const plan = planLayer(layer);
   if (!plan) return null;
   const cfg = layer.selfAttn.cfg;
-  const index = fields(addon);
+  const index = descriptorFields(addon);
   const { backend } = heap;
 
   /** The descriptor: dims, then each named tensor's heap offset; read after every allocation (the heap may grow). */
