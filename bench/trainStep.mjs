@@ -44,14 +44,20 @@ function loralabStep(opts) {
  * step 0.27–0.35 s as installed, 0.14 s with OMP_WAIT_POLICY=PASSIVE. PyTorch is run both ways and its faster kept, so
  * that LoRA Lab is compared with PyTorch at its best on the machine, not with a default that hurts it.
  */
-const TORCH_SETTINGS = { default: { OMP_WAIT_POLICY: null }, passive: { OMP_WAIT_POLICY: 'PASSIVE' } };
+// PyTorch as installed, with OMP_WAIT_POLICY=PASSIVE (its libgomp workers otherwise spin on the cores OpenBLAS needs
+// next), and with that and the OPENBLAS_THREAD_TIMEOUT LoRA Lab's addon sets for itself (lib/native/src/loralab_native.cc)
+const TORCH_SETTINGS = {
+  default: { OMP_WAIT_POLICY: null, OPENBLAS_THREAD_TIMEOUT: null },
+  passive: { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: null },
+  passive_timeout8: { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '8' },
+};
 
 function torchStep(opts, setting) {
   const args = ['--config', join(opts.modelDir, 'config.json'), '--method', opts.method, '--r', String(opts.r), '--alpha', String(2 * opts.r),
     '--targets', opts.targets.join(','), '--batch', String(opts.batch), '--seq', String(opts.seq), '--steps', String(opts.steps), '--warmup', String(opts.warmup)];
   if (opts.checkpointing) args.push('--grad-checkpointing');
   const r = runTorch('gemma_step.py', args, { env: TORCH_SETTINGS[setting] });
-  return r.unavailable ? r : { ...r, ompWaitPolicy: setting };
+  return r.unavailable ? r : { ...r, torchSetting: setting, torchEnv: TORCH_SETTINGS[setting] };
 }
 
 /** Each side is run PAIRS times, alternating with the other, and its fastest run kept: load from other work on a shared
@@ -67,7 +73,7 @@ function compare(label, base) {
       process.stderr.write(`  ${label} ${method} (${p + 1}/${PAIRS}): LoRA Lab...\n`);
       all.loralab.push(loralabStep({ ...base, method }));
       for (const setting of Object.keys(TORCH_SETTINGS)) {
-        process.stderr.write(`  ${label} ${method} (${p + 1}/${PAIRS}): PyTorch (OMP_WAIT_POLICY ${setting})...\n`);
+        process.stderr.write(`  ${label} ${method} (${p + 1}/${PAIRS}): PyTorch (${setting})...\n`);
         all.pytorch.push(torchStep({ ...base, method }, setting));
       }
     }
@@ -76,7 +82,7 @@ function compare(label, base) {
       pytorch: fastest(all.pytorch),
       medianStepSecondsOfEachRun: {
         loralab: all.loralab.map((r) => r.medianStepSeconds),
-        ...Object.fromEntries(Object.keys(TORCH_SETTINGS).map((k) => [`pytorch_${k}`, all.pytorch.filter((r) => r.ompWaitPolicy === k).map((r) => r.medianStepSeconds)])),
+        ...Object.fromEntries(Object.keys(TORCH_SETTINGS).map((k) => [`pytorch_${k}`, all.pytorch.filter((r) => r.torchSetting === k).map((r) => r.medianStepSeconds)])),
       },
     };
   }
@@ -108,7 +114,7 @@ export async function run() {
   if (!only || only === '250m') cases.push(compare('gemma-250m (253M, random weights)', { modelDir: await gemma250mDir(), r: 8, targets: ALL_LINEAR, batch: 1, seq: 128, warmup: 1, steps: 3, checkpointing: true }));
   return {
     name: 'train-step',
-    what: 'one training step (forward, backward, AdamW) for LoRA and QLoRA (NF4, double quantization, bf16 compute), r = 8 on all linear layers, LoRA Lab vs the same step in PyTorch (CPU); each side run `pairs` times alternately (PyTorch each time as installed and with OMP_WAIT_POLICY=PASSIVE), the fastest run kept',
+    what: 'one training step (forward, backward, AdamW) for LoRA and QLoRA (NF4, double quantization, bf16 compute), r = 8 on all linear layers, LoRA Lab vs the same step in PyTorch (CPU); each side run `pairs` times alternately (PyTorch each time as installed, with OMP_WAIT_POLICY=PASSIVE, and with that and OPENBLAS_THREAD_TIMEOUT=8 as LoRA Lab\'s addon sets it), the fastest run kept',
     pairs: PAIRS,
     // the machine is shared: other work's load (1-minute load average, at the start and the end) is part of the result
     loadAverage: { start: loadAverageAtStart, end: os.loadavg() },

@@ -21,7 +21,7 @@ import { directionalCheck } from '../helpers/gradcheck.js';
 import { Rng } from '../../lib/src/util/rng.js';
 
 const fakeAddon = (open: NativeAddon['open']): NativeAddon => ({ open, setThreads: () => null, sgemm: () => {}, geluTanh: () => {}, geluTanhGrad: () => {}, exp: () => {}, setKernelThreads: (n) => n, setSharedPool: () => false, bf16ToF32: () => {}, dequant4bit: () => {}, recoverAbsmax: () => {}, gemmaLayer: () => {}, gemmaLayerFields: '', headLoss: () => 0, adamw: () => {}, sumSquares: () => 0 });
-const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2, sharedPool: false, kernelThreads: 2 });
+const openblas = () => ({ path: 'libopenblas.so.0', file: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0', config: 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64', threads: 2, sharedPool: false, kernelThreads: 2, threadTimeout: '8' });
 
 describe('native status (pure decision)', () => {
   it('LORALAB_NATIVE=0 turns it off without loading anything', () => {
@@ -56,14 +56,14 @@ describe('native status (pure decision)', () => {
     expect(resolveNative({ LORALAB_BLAS: '/x.so' }, 'linux', () => none).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/^LORALAB_BLAS=\/x\.so did not load \(libopenblas/) });
   });
   it("refuses netlib's reference BLAS unless asked for it by LORALAB_BLAS", () => {
-    const ref = fakeAddon(() => ({ path: 'libblas.so.3', file: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3', config: null, threads: null, sharedPool: false, kernelThreads: 2 }));
+    const ref = fakeAddon(() => ({ path: 'libblas.so.3', file: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3', config: null, threads: null, sharedPool: false, kernelThreads: 2, threadTimeout: null }));
     expect(blasName(ref.open([]))).toEqual({ name: 'libblas.so.3', reference: true });
     expect(resolveNative({}, 'linux', () => ref).status).toMatchObject({ state: 'no-blas', why: expect.stringMatching(/only the reference BLAS .*install libopenblas0-pthread/) });
     expect(resolveNative({ LORALAB_BLAS: 'libblas.so.3' }, 'linux', () => ref).status).toMatchObject({ state: 'on', library: 'libblas.so.3' });
   });
   it('names OpenBLAS by version and thread count in the one backend line', () => {
     const r = resolveNative({}, 'linux', () => fakeAddon(openblas));
-    expect(r.status).toMatchObject({ state: 'on', library: 'OpenBLAS 0.3.21', threads: 2 });
+    expect(r.status).toMatchObject({ state: 'on', library: 'OpenBLAS 0.3.21', threads: 2, threadTimeout: '8' });
     expect(describeChoice({ name: 'wasm', reason: 'default CPU backend (x)', native: r.status })).toBe("loralab: TF.js backend 'wasm' + native BLAS (OpenBLAS 0.3.21, 2 threads): default CPU backend (x)");
     expect(blasName({ path: 'a', file: '/System/Library/Frameworks/Accelerate.framework/Versions/A/Accelerate', config: null })).toEqual({ name: 'Accelerate', reference: false });
   });
@@ -111,6 +111,13 @@ describe('native matmul in this process', () => {
   it.runIf(expectNative)('is on where LORALAB_EXPECT_NATIVE=1 (a silent fall-back to wasm fails here)', () => {
     expect(nativeStatus()).toMatchObject({ state: 'on' });
     expect(active).toBe(true);
+  });
+  it.runIf(expectNative)("the BLAS loaded with OPENBLAS_THREAD_TIMEOUT set (the addon's 8 unless the environment chose)", () => {
+    const s = nativeStatus();
+    expect(s?.state).toBe('on');
+    if (s?.state !== 'on') return;
+    expect(s.threadTimeout).not.toBeNull();
+    expect(s.threadTimeout).toBe(process.env.OPENBLAS_THREAD_TIMEOUT);
   });
   it('agrees with its status: on exactly when the kernel is registered, off under LORALAB_NATIVE=0', () => {
     const s = nativeStatus();

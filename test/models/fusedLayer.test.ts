@@ -131,10 +131,19 @@ describe.runIf(expectNative || active)('native fused Gemma layer and head agains
   it('QLoRA (NF4, double quantization, bf16 compute; blocksize-aligned widths)', () => {
     expectAgree('qlora', { nH: 4, nKV: 1, hd: 16, H: 64, I: 128, B: 2, T: 7, layers: 2 }, 3, 5e-3, false);
     expectAgree('qlora', { nH: 2, nKV: 2, hd: 32, H: 64, I: 64, B: 1, T: 5, layers: 1 }, 4, 5e-3, true);
+    // layers below the top are recomputed for their backward, the top one's intermediates are kept from its forward
+    expectAgree('qlora', { nH: 2, nKV: 1, hd: 32, H: 64, I: 128, B: 2, T: 5, layers: 3 }, 6, 5e-3, true);
   });
   it('QLoRA with weights above one 1M-value piece (dequantized and multiplied piece by piece, forward and backward)', () => {
     // gate/up [4100, 256] and down [256, 4100]: 1.05M values each, two pieces
     expectAgree('qlora', { nH: 2, nKV: 1, hd: 64, H: 256, I: 4100, B: 1, T: 3, layers: 1 }, 5, 5e-3, false);
+  }, 60_000);
+  it('QLoRA with weights split over the cores (each thread dequantizing and multiplying its own rows, or its own columns of dx)', () => {
+    // gate/up [1024, 256] (262144 values, in a multiple of the blocksize) go split; q, k, v, o stay whole; checkpointed,
+    // so the recomputed forward, the kept top layer and the backward all run through it
+    expectAgree('qlora', { nH: 2, nKV: 1, hd: 64, H: 256, I: 1024, B: 2, T: 5, layers: 2 }, 8, 5e-3, true);
+    // down [256, 1088] too (in = 17 blocks: the threads' columns are 9 and 8 blocks)
+    expectAgree('qlora', { nH: 2, nKV: 1, hd: 64, H: 256, I: 1088, B: 1, T: 4, layers: 1 }, 10, 5e-3, false);
   }, 60_000);
   it("the loops on the BLAS's OpenMP pool (parallel tasks) and on the calling thread give the same loss and gradients", () => {
     const addon = activeNativeAddon()!;

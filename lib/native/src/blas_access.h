@@ -17,6 +17,15 @@ void sgemm(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, i
 // n 4-bit codes dequantized into out, out[e] = code[nibble(e)] · absmax[e / blocksize] (bf16-rounded when asked);
 // blocksize even; AVX2 where the CPU has it, threaded (loralab_native.cc).
 void dequant4bitInto(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16);
+// The same on the calling thread only (for a loop that already runs on every core).
+void dequant4bitSerial(const uint8_t* packed, const float* absmax, const float* code, int64_t blocksize, int64_t n, float* out, bool bf16);
+// f(k) for k in [0, t) on t threads at once, each of whose BLAS calls (sgemmSerial) runs on that thread alone: on the
+// BLAS's OpenMP pool where it is shared (parallel.h), else on new threads with the BLAS set to one thread meanwhile.
+// Where the BLAS's thread count cannot be set, f(0), …, f(t − 1) run one after another on the calling thread.
+// Returns whether they ran side by side. f must not throw.
+bool onThreadsWithSerialBlas(int t, void (*f)(int k, void* ctx), void* ctx);
+// C = alpha · op(A) · op(B) + beta · C on the calling thread, inside onThreadsWithSerialBlas.
+void sgemmSerial(bool tA, bool tB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc);
 }  // namespace loralab
 
 namespace Napi {

@@ -308,6 +308,70 @@ struct Layer {
     }
   }
 
+  // Whether projection p's 4-bit products run split over the cores, each thread dequantizing its own part of W into
+  // its own cache and multiplying it on a one-thread BLAS (quantForward, quantBackward): where the weight is large
+  // enough to pay for starting a thread per product, blocks lie along rows (in a multiple of the blocksize, so a
+  // thread's columns are whole blocks) and there are several cores. Otherwise forEachPiece: each piece dequantized
+  // on every core, then multiplied on every core, the dequantized values crossing from one core's cache to the other's.
+  int quantThreads(int p) const {
+    const Quant4bit& q = quant[p];
+    const int in = inOf(p), out = outOf(p);
+    const int t = loralab::kernelThreads();
+    if (t < 2 || q.blocksize % 2 != 0 || in % q.blocksize != 0) return 1;
+    if (static_cast<int64_t>(out) * in < static_cast<int64_t>(t) * loralab::kSpawnGrain) return 1;
+    return std::min({t, out, static_cast<int>(in / q.blocksize)});
+  }
+
+  // y = x · Wᵀ for a 4-bit W [out, in], its rows split over t threads: each dequantizes pieces of its rows (at most
+  // piece / t values, so they stay in its own cache) and multiplies them into its columns of y.
+  void quantForward(int p, int t, const float* x, float* y) const {
+    const Quant4bit q = quant[p];
+    const int in = inOf(p), out = outOf(p), n = N;
+    const bool bf16 = d[pf(p, q_bf16)] > 0;
+    const int64_t perThread = std::max<int64_t>(1, static_cast<int64_t>(d[PIECE_]) / t);
+    const int step = rowsPerPiece(out, in, q.blocksize, perThread);
+    const int chunk = (out + t - 1) / t;
+    struct Ctx { Quant4bit q; int in, out, n, step, chunk; bool bf16; const float* x; float* y; } c{q, in, out, n, step, chunk, bf16, x, y};
+    loralab::onThreadsWithSerialBlas(t, [](int k, void* v) {
+      const Ctx& c = *static_cast<const Ctx*>(v);
+      const int r1 = std::min(c.out, (k + 1) * c.chunk);
+      Floats w(static_cast<size_t>(c.step) * c.in);
+      for (int r0 = k * c.chunk; r0 < r1; r0 += c.step) {
+        const int rows = std::min(c.step, r1 - r0);
+        const int64_t e0 = static_cast<int64_t>(r0) * c.in;
+        loralab::dequant4bitSerial(c.q.packed + e0 / 2, c.q.absmax + e0 / c.q.blocksize, c.q.code, c.q.blocksize, static_cast<int64_t>(rows) * c.in, w.data(), c.bf16);
+        loralab::sgemmSerial(false, true, c.n, rows, c.in, 1.0f, c.x, c.in, w.data(), c.in, 0.0f, c.y + r0, c.out);
+      }
+    }, &c);
+  }
+
+  // dx (+)= dy · W for a 4-bit W [out, in], dx's columns split over t threads in whole blocks: each dequantizes its
+  // columns of W a piece of rows at a time and adds dy[:, rows] · W[rows, cols] into its own columns of dx.
+  void quantBackward(int p, int t, const float* dy, float* dx, float beta) const {
+    const Quant4bit q = quant[p];
+    const int in = inOf(p), out = outOf(p), n = N;
+    const bool bf16 = d[pf(p, q_bf16)] > 0;
+    const int blocks = static_cast<int>(in / q.blocksize);
+    const int width = static_cast<int>(((blocks + t - 1) / t) * q.blocksize);
+    const int64_t perThread = std::max<int64_t>(1, static_cast<int64_t>(d[PIECE_]) / t);
+    const int step = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(out, perThread / width)));
+    struct Ctx { Quant4bit q; int in, out, n, width, step; bool bf16; float beta; const float* dy; float* dx; } c{q, in, out, n, width, step, bf16, beta, dy, dx};
+    loralab::onThreadsWithSerialBlas(t, [](int k, void* v) {
+      const Ctx& c = *static_cast<const Ctx*>(v);
+      const int c0 = std::min(c.in, k * c.width), cols = std::min(c.in, c0 + c.width) - c0;
+      if (cols <= 0) return;
+      Floats w(static_cast<size_t>(c.step) * cols);
+      for (int r0 = 0; r0 < c.out; r0 += c.step) {
+        const int rows = std::min(c.step, c.out - r0);
+        for (int r = 0; r < rows; r++) {
+          const int64_t e0 = static_cast<int64_t>(r0 + r) * c.in + c0;  // a block boundary: in and c0 are whole blocks
+          loralab::dequant4bitSerial(c.q.packed + e0 / 2, c.q.absmax + e0 / c.q.blocksize, c.q.code, c.q.blocksize, cols, w.data() + static_cast<int64_t>(r) * cols, c.bf16);
+        }
+        loralab::sgemmSerial(false, false, c.n, cols, rows, 1.0f, c.dy + r0, c.out, w.data(), cols, r0 == 0 ? c.beta : 1.0f, c.dx + c0, c.in);
+      }
+    }, &c);
+  }
+
   // y = x · Wᵀ + s · (x · Aᵀ) · Bᵀ for projection p, x [N, in]; saves x·Aᵀ.
   void project(int p, const float* x, float* y, Floats& scratch) const {
     const int in = inOf(p), out = outOf(p);
@@ -318,7 +382,9 @@ struct Layer {
       elementwise(static_cast<int64_t>(N) * in, [=](int64_t b, int64_t e) { roundBf16Array(x + b, xr + b, e - b); });
       xin = xr;
     }
-    if (quant[p].packed) {
+    if (quant[p].packed && quantThreads(p) > 1) {
+      quantForward(p, quantThreads(p), xin, y);
+    } else if (quant[p].packed) {
       // y[:, rows] = x · W[rows]ᵀ, piece by piece
       forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, true, N, rows, in, 1.0f, xin, w, 0.0f, y + r0, in, in, out); });
     } else {
@@ -343,7 +409,9 @@ struct Layer {
   // Backward of project: dx (+)= dy · W + s · (dy · B) · A; the gradients of W, A, B where asked. x is p's input.
   void projectBack(int p, const float* x, const float* dy, float* dx, float beta, Floats& scratch) const {
     const int in = inOf(p), out = outOf(p);
-    if (quant[p].packed) {
+    if (quant[p].packed && quantThreads(p) > 1) {
+      quantBackward(p, quantThreads(p), dy, dx, beta);  // a 4-bit weight has no gradient
+    } else if (quant[p].packed) {
       // dx (+)= Σ_pieces dy[:, rows] · W[rows]; a 4-bit weight has no gradient
       forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, false, N, in, rows, 1.0f, dy + r0, w, r0 == 0 ? beta : 1.0f, dx, out, in, in); });
     } else {

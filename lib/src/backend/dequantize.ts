@@ -45,9 +45,13 @@ function fusedKernel(): { backend: WasmBackendLike; memory: WebAssembly.Memory; 
   return kernel ? { ...heap, kernel } : null;
 }
 
-/** A state's absmax (double quantization undone), by the addon where it is on: the same bits as `stateAbsmax`. */
-export function recoveredAbsmax(state: QuantState4bit): Float32Array {
-  return (state.doubleQuant && nativeRecoverAbsmax(state.doubleQuant)) || stateAbsmax(state);
+/**
+ * A state's absmax (double quantization undone), by the addon where it is on: the same bits as `stateAbsmax`. With
+ * `into` (long enough), the addon writes it there and returns that view, so that a caller that recovers the same
+ * absmax at every step (the fused layer) allocates nothing.
+ */
+export function recoveredAbsmax(state: QuantState4bit, into?: Float32Array): Float32Array {
+  return (state.doubleQuant && nativeRecoverAbsmax(state.doubleQuant, into)) || stateAbsmax(state);
 }
 
 /** Which implementation `dequantizeToTensor` uses on the active backend: the kernel table's, where it can run here. */

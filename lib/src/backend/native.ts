@@ -7,8 +7,11 @@
  */
 /** The addon's exports (lib/native/src/loralab_native.cc). */
 export interface NativeAddon {
-  /** `sharedPool`: the element-wise loops run on the BLAS's own OpenMP threads (lib/native/src/parallel.h). */
-  open(candidates: string[]): { path: string; file: string | null; config: string | null; threads: number | null; sharedPool: boolean; kernelThreads: number };
+  /**
+   * `sharedPool`: the element-wise loops run on the BLAS's own OpenMP threads (lib/native/src/parallel.h).
+   * `threadTimeout`: OPENBLAS_THREAD_TIMEOUT as the BLAS loaded with it (the addon sets 8 unless it was set).
+   */
+  open(candidates: string[]): { path: string; file: string | null; config: string | null; threads: number | null; sharedPool: boolean; kernelThreads: number; threadTimeout: string | null };
   setThreads(n: number): number | null;
   sgemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -61,7 +64,7 @@ export interface NativeAddon {
 const ADDON_FUNCTIONS = ['open', 'setThreads', 'sgemm', 'geluTanh', 'geluTanhGrad', 'exp', 'setKernelThreads', 'setSharedPool', 'bf16ToF32', 'dequant4bit', 'recoverAbsmax', 'gemmaLayer', 'headLoss', 'adamw', 'sumSquares'] as const satisfies readonly (keyof NativeAddon)[];
 
 export type NativeStatus =
-  | { state: 'on'; library: string; threads: number | null; path: string; file: string | null; sharedPool: boolean }
+  | { state: 'on'; library: string; threads: number | null; path: string; file: string | null; sharedPool: boolean; threadTimeout: string | null }
   | { state: 'off' | 'unbuilt' | 'no-blas' | 'unsupported'; why: string };
 
 /** Where LoRA Lab looks for a CBLAS on this platform (the first that loads and exports cblas_sgemm wins). */
@@ -116,7 +119,7 @@ export function resolveNative(env: Record<string, string | undefined>, platform:
   if (reference && !env.LORALAB_BLAS) {
     return { status: { state: 'no-blas', why: `only the reference BLAS (${opened.file}), slower than wasm — ${blasHint(platform)}` }, addon: null };
   }
-  return { status: { state: 'on', library: name, threads: opened.threads, path: opened.path, file: opened.file, sharedPool: opened.sharedPool }, addon };
+  return { status: { state: 'on', library: name, threads: opened.threads, path: opened.path, file: opened.file, sharedPool: opened.sharedPool, threadTimeout: opened.threadTimeout ?? null }, addon };
 }
 
 /** The backend line's native part: "+ native BLAS (OpenBLAS 0.3.21, 2 threads)" or "(native BLAS: <why>)". */

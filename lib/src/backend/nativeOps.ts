@@ -75,10 +75,11 @@ export function nativeDequantize4bit(packed: Uint8Array, absmax: Float32Array, c
  * A 4-bit state's absmax with double quantization undone by the addon (one threaded pass; the JavaScript loop was 7 %
  * of a 253M-parameter QLoRA step), the same bits as quant's `recoverAbsmax`; null where the native kernels are off.
  */
-export function nativeRecoverAbsmax(dq: DoubleQuantState): Float32Array | null {
+export function nativeRecoverAbsmax(dq: DoubleQuantState, into?: Float32Array): Float32Array | null {
   const addon = activeNativeAddon();
   if (!addon) return null;
-  const out = new Float32Array(dq.qabsmax.length);
+  // into: a buffer to reuse (its first qabsmax.length values are written and returned), else a new array
+  const out = into && into.length >= dq.qabsmax.length ? into.subarray(0, dq.qabsmax.length) : new Float32Array(dq.qabsmax.length);
   addon.recoverAbsmax(dq.qabsmax, dq.nestedAbsmax, dq.nestedCode, dq.nestedBlocksize, dq.offset, out);
   return out;
 }

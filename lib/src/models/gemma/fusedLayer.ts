@@ -11,7 +11,8 @@
  * Inputs of the custom gradient: x and every trainable tensor the layer reads (LoRA A and B; with full fine-tuning
  * also the weights and norms), so that each gets its gradient from the op's backward. The forward's intermediates
  * are heap tensors saved for the backward. A 4-bit weight goes in as its codes and absmax: the op dequantizes it in
- * pieces of at most CACHED_PIECE_ELEMENTS values (backend/nativePieces.ts: read from cache) right before each product, forward and backward, so no dense copy outlives a product.
+ * pieces of at most CACHED_PIECE_ELEMENTS values (backend/nativePieces.ts: read from cache) right before each product,
+ * forward and backward, so no dense copy outlives a product.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, wasmHeap } from '../../backend/heap.js';
@@ -35,8 +36,8 @@ type Quant4bitArgs = [Uint8Array, Float32Array, Float32Array, number];
 interface ProjPlan {
   /** A dense base weight [out, in]; null for a 4-bit one. */
   dense: tf.Tensor2D | null;
-  /** A 4-bit base weight, which the op dequantizes piece by piece right before each product. */
-  quant: (() => Quant4bitArgs) | null;
+  /** A 4-bit base weight, which the op dequantizes piece by piece right before each product; its absmax recovered into slot's buffer. */
+  quant: ((slot: number) => Quant4bitArgs) | null;
   /** Round the input to bf16 before the base product (a 4-bit weight with bf16 compute). */
   bf16: boolean;
   /** A trainable dense base weight (full fine-tuning). */
@@ -57,6 +58,13 @@ export function descriptorFields(addon: NativeAddon): Map<string, number> {
   return fieldIndex;
 }
 
+/**
+ * One buffer per projection for its recovered absmax, reused from call to call: the op reads them only during the
+ * call, and a new array per call (a 253M layer's 428K values, at every forward, recomputation and backward) cost
+ * about 30 ms a step in allocation and zero-filling.
+ */
+const absmaxSlots: Float32Array[] = [];
+
 function basePlan(base: unknown): Omit<ProjPlan, 'lora'> | null {
   if (base instanceof Linear) {
     if (base.bias) return null;
@@ -64,9 +72,11 @@ function basePlan(base: unknown): Omit<ProjPlan, 'lora'> | null {
   }
   if (base instanceof Linear4bit) {
     if (base.bias || base.state.blocksize % 2 !== 0) return null;
-    const quant = (): Quant4bitArgs => {
+    const quant = (slot: number): Quant4bitArgs => {
       const st = base.state;
-      return [st.packed, recoveredAbsmax(st), st.code, st.blocksize];
+      const n = st.doubleQuant ? st.doubleQuant.qabsmax.length : 0;
+      if (n > (absmaxSlots[slot]?.length ?? 0)) absmaxSlots[slot] = new Float32Array(n);
+      return [st.packed, recoveredAbsmax(st, absmaxSlots[slot]), st.code, st.blocksize];
     };
     return { dense: null, quant, bf16: base.computeDtype === 'bfloat16', trainW: null };
   }
@@ -165,7 +175,7 @@ function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
   const weights = (ctx: [tf.Tensor, tf.Tensor, tf.Tensor]): { tensors: Map<string, tf.Tensor>; extra: Map<string, number>; quant: (Quant4bitArgs | null)[] } => {
     const tensors = new Map<string, tf.Tensor>([['cos', ctx[0]], ['sin', ctx[1]], ['mask', ctx[2]], ['wIn', plan.wIn], ['wPost', plan.wPost]]);
     const extra = new Map<string, number>();
-    const quant = PROJECTIONS.map((p) => {
+    const quant = PROJECTIONS.map((p, slot) => {
       const pp = plan.proj[p];
       if (pp.dense) tensors.set(`${p}.w`, pp.dense);
       extra.set(`${p}.bf16`, pp.bf16 ? 1 : 0);
@@ -175,7 +185,7 @@ function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
         extra.set(`${p}.r`, pp.lora.r);
         extra.set(`${p}.scale`, pp.lora.scale);
       }
-      return pp.quant ? pp.quant() : null;
+      return pp.quant ? pp.quant(slot) : null;
     });
     return { tensors, extra, quant };
   };
@@ -214,6 +224,48 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
     };
   });
   return op(x, ...targets.map((t) => t.v)) as tf.Tensor3D;
+}
+
+/**
+ * The layer's forward by the native op with its intermediates kept, and its backward from them later (the top layer
+ * of a checkpointed pass: its backward comes right after the forward, so running it again would be pure waste).
+ * `vjp(dy)` turns dy into dx and the gradients of the layer's trainable tensors (new tensors, the caller's to free)
+ * and frees the intermediates; `dispose()` frees them without a backward. Null where the op does not apply.
+ */
+export function fusedLayerForwardSaved(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): { y: tf.Tensor3D; vjp: (dy: tf.Tensor3D) => { dx: tf.Tensor3D; grads: Map<tf.Variable, tf.Tensor> }; dispose: () => void } | null {
+  const f = prepare(layer, x, mask);
+  if (!f) return null;
+  const { B, T, H, shapes, targets, alloc, weights, run } = f;
+  const saved = shapes.map(([, s]) => alloc(s));
+  const inter = shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor]);
+  let freed = false;
+  const dispose = () => {
+    if (freed) return;
+    freed = true;
+    for (const t of saved) t.dispose();
+  };
+  const y = alloc([B, T, H]) as tf.Tensor3D;
+  try {
+    const w = weights([rope.cos, rope.sin, mask]);
+    run(new Map([...w.tensors, ['x', x], ['y', y], ...inter]), w, false);
+  } catch (e) {
+    y.dispose();
+    dispose();
+    throw e;
+  }
+  const vjp = (dy: tf.Tensor3D) => {
+    if (freed) throw new InternalError('fusedLayerForwardSaved: vjp after dispose');
+    try {
+      const w = weights([rope.cos, rope.sin, mask]);
+      const dx = alloc([B, T, H]) as tf.Tensor3D;
+      const grads = targets.map((t) => alloc([...t.v.shape]));
+      run(new Map<string, tf.Tensor>([...w.tensors, ['x', x], ['dy', dy], ['dx', dx], ...inter, ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), w, true);
+      return { dx, grads: new Map(targets.map((t, i) => [t.v, grads[i]])) };
+    } finally {
+      dispose();
+    }
+  };
+  return { y, vjp, dispose };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Linear, Linear4bit, LinearLike, MetaLinear } from '../../layers/li
 import type { LoraLinear } from '../../layers/lora.js';
 import { checkSequenceLength, type GemmaConfig } from './config.js';
 import { applyRope, ropeTables } from './rope.js';
-import { fusedDecoderLayer, fusedLayerVjp } from './fusedLayer.js';
+import { fusedDecoderLayer, fusedLayerForwardSaved, fusedLayerVjp } from './fusedLayer.js';
 
 export type AnyLinear = Linear | Linear4bit | LoraLinear | MetaLinear;
 
@@ -279,24 +279,27 @@ export class GemmaForCausalLM extends Module {
     }
     return m.withContext(ids, opts, (ctx) => {
       const inputs: tf.Tensor3D[] = [];
+      // the top layer's intermediates, kept by the native op: its backward follows its forward at once
+      let top: ReturnType<typeof fusedLayerForwardSaved> = null;
       try {
-        // forward: keep each layer's input only
+        // forward: keep each layer's input only (and the top layer's intermediates where the native op runs it)
         let h = m.embed(ids);
-        for (const layer of m.layers) {
+        for (const [l, layer] of m.layers.entries()) {
           inputs.push(h);
           const x = h;
-          h = tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
+          if (l === m.layers.length - 1 && !layer.hasOutputHooks()) top = fusedLayerForwardSaved(layer, x, ctx.rope, ctx.mask);
+          h = top ? top.y : tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
         }
         // top: final norm, head and loss, differentiated also in the last hidden states
-        const top = gradThrough(grads, h, (x) => lossOfHidden(m.norm.forward(x) as tf.Tensor3D), vars);
+        const head = gradThrough(grads, h, (x) => lossOfHidden(m.norm.forward(x) as tf.Tensor3D), vars);
         h.dispose();
-        const value = readScalar(top.value);
-        let dy = top.dx;
+        const value = readScalar(head.value);
+        let dy = head.dx;
         // then from the top layer down: dL/d(input) = the layer's vector-Jacobian product with dL/d(output)
         for (let l = m.layers.length - 1; l >= 0; l--) {
           const layer = m.layers[l];
           const dyl = dy;
-          const fused = fusedLayerVjp(layer, inputs[l], dyl as tf.Tensor3D, ctx.rope, ctx.mask);
+          const fused = l === m.layers.length - 1 && top ? top.vjp(dyl as tf.Tensor3D) : fusedLayerVjp(layer, inputs[l], dyl as tf.Tensor3D, ctx.rope, ctx.mask);
           if (fused) {
             for (const [v, g] of fused.grads) {
               if (vars.includes(v)) addInto(grads, v, g);
@@ -319,6 +322,7 @@ export class GemmaForCausalLM extends Module {
         dy.dispose();
         return { value, grads };
       } finally {
+        top?.dispose();
         for (const t of inputs) t.dispose();
       }
     });
