@@ -11,15 +11,23 @@
 // --synthetic-share S (default 0: the corpus alone) mixes synthetic repeated-span rows into the training rows, so that
 // a fraction S of them are <bos> x_1..x_L x_1..x_L segments of random token ids (scripts/synthetic-copy.mjs; loss on
 // the repeats only, L uniform in [--synthetic-min-len 4, --synthetic-max-len 32], --synthetic-repeats 1 repeat, ids
-// from 4 to --synthetic-ids - 1 (default 4096, the whole vocabulary; fewer ids are each seen more often), seed 7): rows where copying is the only way to lower the loss keep the induction heads that copying needs while the
-// corpus teaches the language. The held-out loss stays the corpus's.
+// from 4 to --synthetic-ids - 1 (default 4096, the whole vocabulary; fewer ids are each seen more often), or for a share
+// --synthetic-corpus-share of the spans (default 0) drawn ∝ count^--synthetic-corpus-power (default 0.5) of each id in
+// the training corpus, so that the tokens values are made of (digits, syllables) are practised, seed 7).
+// --synthetic-recall-share R (default 0) makes a share R of the synthetic rows associative recall instead
+// (synthetic-copy.mjs's recallRows, ids drawn ∝ count^power, seed 11): "k is v." pairs, then the keys again, loss
+// on the values: finding a value by its key, as "The status of order 1379 is" must; --synthetic-recall-templated T
+// (default 0) states and asks a share T of them in random templates of their own ("k F v T." … "P k Q" v), as
+// "The X is sold in the V category." … "The category of the X is" do.
+// Rows where copying is the only way to lower the loss keep the induction heads that copying needs while the corpus
+// teaches the language. The held-out loss stays the corpus's.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../lib/dist/backend/index.js';
 import { trainBpeTokenizer, TextTokenizer, gemmaTokenizerConfig } from '../lib/dist/io/index.js';
 import { createGemma, loadGemma, parseGemmaConfig, saveGemma } from '../lib/dist/models/gemma/index.js';
 import { Trainer, prepareMethod, buildExample, packExamples, TEXT_TEMPLATE } from '../lib/dist/train/index.js';
-import { GEMMA_MICRO_CONFIG, repeatedSpanRows } from './synthetic-copy.mjs';
+import { GEMMA_MICRO_CONFIG, corpusIdWeights, recallRows, repeatedSpanRows, weightedIds } from './synthetic-copy.mjs';
 import { argReader } from './cli-args.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -44,6 +52,14 @@ const SYNTHETIC_MIN_LEN = arg('--synthetic-min-len', 4);
 const SYNTHETIC_MAX_LEN = arg('--synthetic-max-len', 32);
 const SYNTHETIC_REPEATS = arg('--synthetic-repeats', 1);
 const SYNTHETIC_IDS = arg('--synthetic-ids', 4096);
+const SYNTHETIC_CORPUS_SHARE = Number(arg('--synthetic-corpus-share', '0'));
+if (!(SYNTHETIC_CORPUS_SHARE >= 0 && SYNTHETIC_CORPUS_SHARE <= 1)) throw new Error(`--synthetic-corpus-share: expected a fraction in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-corpus-share') + 1])}`);
+const SYNTHETIC_CORPUS_POWER = Number(arg('--synthetic-corpus-power', '0.5'));
+const SYNTHETIC_RECALL_SHARE = Number(arg('--synthetic-recall-share', '0'));
+const SYNTHETIC_RECALL_TEMPLATED = Number(arg('--synthetic-recall-templated', '0'));
+if (!(SYNTHETIC_RECALL_TEMPLATED >= 0 && SYNTHETIC_RECALL_TEMPLATED <= 1)) throw new Error(`--synthetic-recall-templated: expected a fraction in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-recall-templated') + 1])}`);
+if (!(SYNTHETIC_RECALL_SHARE >= 0 && SYNTHETIC_RECALL_SHARE <= 1)) throw new Error(`--synthetic-recall-share: expected a fraction in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-recall-share') + 1])}`);
+if (!(SYNTHETIC_CORPUS_POWER >= 0 && SYNTHETIC_CORPUS_POWER <= 1)) throw new Error(`--synthetic-corpus-power: expected a number in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-corpus-power') + 1])}`);
 const initDir = INIT && join(root, INIT);
 if (initDir) for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
   if (!existsSync(join(initDir, f))) throw new Error(`--init ${INIT}: no ${f} (expected a model folder written by this script)`);
@@ -82,13 +98,35 @@ const held = paragraphs.filter((_, i) => i % 50 === 0);
 const trainParas = paragraphs.filter((_, i) => i % 50 !== 0);
 const enc = (ps) => packExamples(ps.map((text) => buildExample(tok, TEXT_TEMPLATE, { text }, { maxLength: 4096, eosId: config.eosTokenId })), SEQ);
 const corpusRows = enc(trainParas);
-// n synthetic rows beside the corpus's c make a share n / (n + c) = S
-const syntheticRows = SYNTHETIC_SHARE > 0 ? repeatedSpanRows(Math.round((SYNTHETIC_SHARE / (1 - SYNTHETIC_SHARE)) * corpusRows.length), SEQ, {
+// n synthetic rows beside the corpus's c make a share n / (n + c) = S; of them a share R are associative-recall rows
+const syntheticCount = SYNTHETIC_SHARE > 0 ? Math.round((SYNTHETIC_SHARE / (1 - SYNTHETIC_SHARE)) * corpusRows.length) : 0;
+const recallCount = Math.round(SYNTHETIC_RECALL_SHARE * syntheticCount);
+const idWeights = SYNTHETIC_CORPUS_SHARE > 0 || recallCount > 0 ? corpusIdWeights(corpusRows, config.vocabSize, SYNTHETIC_CORPUS_POWER) : undefined;
+const spanRows = syntheticCount - recallCount > 0 ? repeatedSpanRows(syntheticCount - recallCount, SEQ, {
   vocabSize: config.vocabSize, idLimit: SYNTHETIC_IDS, minLen: SYNTHETIC_MIN_LEN, maxLen: SYNTHETIC_MAX_LEN, repeats: SYNTHETIC_REPEATS, bosId: config.bosTokenId, seed: 7,
+  weightedShare: SYNTHETIC_CORPUS_SHARE, idWeights: SYNTHETIC_CORPUS_SHARE > 0 ? idWeights : undefined,
 }).map(({ inputIds, labels }) => ({ inputIds, labels })) : [];
+/** The single token a piece of text is, for the recall rows' " is" and "." */
+const oneToken = (text) => {
+  const ids = tok.encode(text).filter((id) => id !== config.bosTokenId);
+  if (ids.length !== 1) throw new Error(`--synthetic-recall-share: ${JSON.stringify(text)} is ${ids.length} tokens in ${tokPath}, expected 1`);
+  return ids[0];
+};
+const recallIds = () => {
+  // keys and values never hold the separators, so that where a key or a value ends is never in doubt
+  const w = Float64Array.from(idWeights);
+  w[oneToken(' is')] = 0;
+  w[oneToken('.')] = 0;
+  return weightedIds(w);
+};
+const recall = recallCount > 0 ? recallRows(recallCount, SEQ, {
+  draw: recallIds(), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 8, sepId: oneToken(' is'), endId: oneToken('.'), bosId: config.bosTokenId, seed: 11,
+  templated: SYNTHETIC_RECALL_TEMPLATED,
+}) : [];
+const syntheticRows = [...spanRows, ...recall];
 const train = [...corpusRows, ...syntheticRows];
 const evalSet = enc(held).slice(0, 16);
-console.error(`corpus: ${corpusRows.length} rows of ${SEQ} tokens (${corpusRows.length * SEQ} tokens) and ${syntheticRows.length} synthetic repeated-span rows for training, ${evalSet.length} held out; ${STEPS} steps of ${BATCH} rows = ${((STEPS * BATCH) / train.length).toFixed(2)} epochs`);
+console.error(`corpus: ${corpusRows.length} rows of ${SEQ} tokens (${corpusRows.length * SEQ} tokens) and ${syntheticRows.length} synthetic rows (${spanRows.length} repeated spans, ${recall.length} associative recall) for training, ${evalSet.length} held out; ${STEPS} steps of ${BATCH} rows = ${((STEPS * BATCH) / train.length).toFixed(2)} epochs`);
 
 /** A loadable model folder (weights, config, tokenizer) for probing the run while it trains. */
 const writeModel = (dir) => {
@@ -122,7 +160,7 @@ key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.si
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
   digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`${CORPUS}\`: ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
-  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids below ${SYNTHETIC_IDS} (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
+  (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids below ${SYNTHETIC_IDS}${recall.length ? ` (${recall.length} of them associative recall instead: 2–8 pairs "key is value." of 1–3 tokens each, then each key again, loss on its value${SYNTHETIC_RECALL_TEMPLATED > 0 ? `; ${(100 * SYNTHETIC_RECALL_TEMPLATED).toFixed(0)} % of them in random templates, \`--synthetic-recall-templated ${SYNTHETIC_RECALL_TEMPLATED}\`` : ''})` : ''}${SYNTHETIC_CORPUS_SHARE > 0 ? `, ${(100 * SYNTHETIC_CORPUS_SHARE).toFixed(0)} % of the spans drawn instead with probability ∝ (the id's count in the corpus)^${SYNTHETIC_CORPUS_POWER}` : ''} (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.
 - Whether it copies a value from earlier in its context (ids, names, cities, months as 'YYYY-MM', quoted strings) is
   measured by the copy probe: \`datasets/copy-probe/score-${NAME}.json\` (\`node scripts/copy-probe.mjs\`).

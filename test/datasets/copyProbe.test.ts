@@ -12,7 +12,7 @@ import { COPY_KINDS, MONTHS, drawer, listDrill, recallDrill, spanDrill } from '.
 import { Rng } from '../../lib/src/util/rng.js';
 import { makeCopyProbe, PER_KIND, PROBE_SEED } from '../../scripts/make-copy-probe.mjs';
 import { copyMatch, readProbe, runCopyProbe, scoreCopyProbe, wilson } from '../../scripts/copy-probe.mjs';
-import { FIRST_SPAN_ID, GEMMA_MICRO_CONFIG, repeatedSpanRows } from '../../scripts/synthetic-copy.mjs';
+import { FIRST_SPAN_ID, GEMMA_MICRO_CONFIG, corpusIdWeights, recallRows, repeatedSpanRows, weightedIds } from '../../scripts/synthetic-copy.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const corpus = readFileSync(join(root, 'datasets/corpus/copy/corpus.txt'), 'utf8');
@@ -176,6 +176,117 @@ describe('synthetic repeated spans (induction check and --synthetic-share)', () 
     expect(repeatedSpanRows(3, 32, { ...opts, seed: 4 })).not.toEqual(repeatedSpanRows(3, 32, opts));
     expect(() => repeatedSpanRows(1, 32, { ...opts, minLen: 1 })).toThrow(/2 <= minLen <= maxLen, got 1\.\.9/);
     expect(() => repeatedSpanRows(1, 32, { ...opts, minLen: 10 })).toThrow(/got 10\.\.9/);
+  });
+
+  it('a weighted share of the spans draws its ids by the corpus counts; with none, the rows are the uniform ones', () => {
+    // ids 10 and 11 only, 9 : 1 in the corpus; power 1 keeps that ratio, power 0 makes them equal
+    const corpusRows = [{ inputIds: [2, ...Array(90).fill(10), ...Array(10).fill(11), 1] }];
+    const w1 = corpusIdWeights(corpusRows, 4096, 1);
+    expect([w1[10], w1[11], w1[2], w1[1], w1[12]]).toEqual([90, 10, 0, 0, 0]); // special ids below FIRST_SPAN_ID never count
+    expect(corpusIdWeights(corpusRows, 4096, 0)[11]).toBe(1);
+    expect(() => corpusIdWeights(corpusRows, 4096, 2)).toThrow(/power in \[0, 1\], got 2/);
+    const weighted = repeatedSpanRows(40, 64, { ...opts, idWeights: w1, weightedShare: 1 });
+    const ids = weighted.flatMap((r) => r.inputIds.filter((id) => id !== 2));
+    expect(new Set(ids)).toEqual(new Set([10, 11]));
+    const tens = ids.filter((id) => id === 10).length / ids.length;
+    expect(tens).toBeGreaterThan(0.85);
+    expect(tens).toBeLessThan(0.95);
+    // weightedShare 0 draws nothing extra from the generator: the same rows as before the option existed
+    expect(repeatedSpanRows(5, 64, { ...opts, idWeights: w1, weightedShare: 0 })).toEqual(repeatedSpanRows(5, 64, opts));
+    expect(() => repeatedSpanRows(1, 64, { ...opts, weightedShare: 0.5 })).toThrow(/needs idWeights of length 4096/);
+  });
+
+  it('recall rows: pairs "k is v." then every key again, loss only on the queried values and their end', () => {
+    const SEP = 358;
+    const END = 274;
+    const w = new Float64Array(4096);
+    for (let id = 500; id < 600; id++) w[id] = 1; // never SEP, END or <bos>, so the rows can be parsed back
+    const rows = recallRows(30, 128, { draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 6, sepId: SEP, endId: END, bosId: 2, seed: 5 });
+    let queries = 0;
+    for (const r of rows) {
+      expect(r.inputIds).toHaveLength(128);
+      expect(r.labels).toHaveLength(128);
+      // split into segments at <bos>, each into its "x is y." items (the last segment may be cut)
+      const starts = r.inputIds.flatMap((id, t) => (id === 2 ? [t] : []));
+      expect(starts[0]).toBe(0);
+      for (const [i, s] of starts.entries()) {
+        const end = starts[i + 1];
+        if (end === undefined) continue;
+        const items: { key: string; value: string; labelled: boolean[] }[] = [];
+        let t = s + 1;
+        while (t < end) {
+          const sep = r.inputIds.indexOf(SEP, t);
+          const stop = r.inputIds.indexOf(END, sep);
+          items.push({ key: r.inputIds.slice(t, sep).join(','), value: r.inputIds.slice(sep + 1, stop).join(','), labelled: r.labels.slice(t, stop + 1).map((y) => y !== -100) });
+          t = stop + 1;
+        }
+        expect(items.length % 2).toBe(0);
+        const n = items.length / 2;
+        expect(n).toBeGreaterThanOrEqual(2);
+        expect(n).toBeLessThanOrEqual(6);
+        const stated = new Map(items.slice(0, n).map((x) => [x.key, x.value]));
+        expect(stated.size).toBe(n); // distinct keys
+        for (const x of items.slice(0, n)) expect(x.labelled.every((l) => !l)).toBe(true);
+        const asked = items.slice(n);
+        expect(new Set(asked.map((x) => x.key))).toEqual(new Set(stated.keys())); // each key once
+        for (const x of asked) {
+          expect(x.value).toBe(stated.get(x.key)); // the answer is the stated value
+          const k = x.key.split(',').length;
+          // key and SEP unlabelled; the value and END labelled
+          expect(x.labelled).toEqual([...Array(k + 1).fill(false), ...Array(x.value.split(',').length + 1).fill(true)]);
+          queries++;
+        }
+      }
+    }
+    expect(queries).toBeGreaterThan(50);
+    expect(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 }))
+      .toEqual(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 }));
+    expect(() => recallRows(1, 64, { draw: weightedIds(w), keyLen: [0, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 })).toThrow(/keyLen \[min, max\]/);
+    expect(() => weightedIds(new Float64Array(8))).toThrow(/all zero/);
+  });
+
+  it('templated recall rows: each segment states "k F v T." and asks "P k Q", answered "v."; templated 0 is the plain form', () => {
+    const END = 274;
+    const w = new Float64Array(4096);
+    for (let id = 500; id < 600; id++) w[id] = 1;
+    const base = { draw: weightedIds(w), keyLen: [1, 2] as [number, number], valueLen: [1, 2] as [number, number], minPairs: 2, maxPairs: 5, sepId: 358, endId: END, bosId: 2, seed: 12 };
+    expect(recallRows(4, 96, { ...base, templated: 0 })).toEqual(recallRows(4, 96, base));
+    const rows = recallRows(30, 128, { ...base, templated: 1 });
+    let checked = 0;
+    for (const r of rows) {
+      expect(r.inputIds).toHaveLength(128);
+      expect(r.inputIds.includes(358)).toBe(false); // a templated segment has no " is" of its own
+      const starts = r.inputIds.flatMap((id, t) => (id === 2 ? [t] : []));
+      for (const [i, s] of starts.entries()) {
+        const end = starts[i + 1];
+        if (end === undefined) continue;
+        // the segment's items, each ending at END: n statements, then n questions whose labelled tail is "v."
+        const items: number[][] = [];
+        const labelled: boolean[][] = [];
+        let from = s + 1;
+        for (let t = s + 1; t < end; t++) {
+          if (r.inputIds[t] !== END) continue;
+          items.push(r.inputIds.slice(from, t + 1));
+          labelled.push(r.labels.slice(from, t + 1).map((y) => y !== -100));
+          from = t + 1;
+        }
+        const n = items.length / 2;
+        expect(Number.isInteger(n) && n >= 2 && n <= 5).toBe(true);
+        for (const l of labelled.slice(0, n)) expect(l.every((x) => !x)).toBe(true);
+        for (const [q, l] of labelled.slice(n).entries()) {
+          const answer = items[n + q].filter((_, k) => l[k]);
+          expect(answer.at(-1)).toBe(END);
+          expect(l.slice(l.indexOf(true)).every((x) => x)).toBe(true); // the answer is the question's tail
+          const v = answer.slice(0, -1).join(',');
+          // some statement holds the answer's value just before its END (or its one trailing token)
+          expect(items.slice(0, n).some((st) => [st.slice(0, -1), st.slice(0, -2)].some((x) => x.join(',').endsWith(v)))).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(() => recallRows(1, 64, { ...base, templated: 2 })).toThrow(/templated in \[0, 1\], got 2/);
+    expect(() => recallRows(1, 64, { ...base, templated: 1, fillerLen: [0, 2] })).toThrow(/fillerLen \[min, max\] with 1 <= min/);
   });
 
   it("the shared config is gemma-micro's, the committed gemma-micro-copy's config.json", () => {
