@@ -324,7 +324,7 @@ export function copyItem(g, kind) {
 // to the token after the earlier occurrence of the current one, and copy it) is strong in every batch.
 
 /** Shuffled copy of xs (Fisher–Yates over the drawer). */
-const shuffled = (g, xs) => {
+export const shuffled = (g, xs) => {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = g.int(0, i);

@@ -112,17 +112,18 @@ const oneToken = (text) => {
   if (ids.length !== 1) throw new Error(`--synthetic-recall-share: ${JSON.stringify(text)} is ${ids.length} tokens in ${tokPath}, expected 1`);
   return ids[0];
 };
-const recallIds = () => {
+const recall = recallCount > 0 ? (() => {
+  const sepId = oneToken(' is');
+  const endId = oneToken('.');
   // keys and values never hold the separators, so that where a key or a value ends is never in doubt
   const w = Float64Array.from(idWeights);
-  w[oneToken(' is')] = 0;
-  w[oneToken('.')] = 0;
-  return weightedIds(w);
-};
-const recall = recallCount > 0 ? recallRows(recallCount, SEQ, {
-  draw: recallIds(), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 8, sepId: oneToken(' is'), endId: oneToken('.'), bosId: config.bosTokenId, seed: 11,
-  templated: SYNTHETIC_RECALL_TEMPLATED,
-}) : [];
+  w[sepId] = 0;
+  w[endId] = 0;
+  return recallRows(recallCount, SEQ, {
+    draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 8, sepId, endId, bosId: config.bosTokenId, seed: 11,
+    templated: SYNTHETIC_RECALL_TEMPLATED,
+  });
+})() : [];
 const syntheticRows = [...spanRows, ...recall];
 const train = [...corpusRows, ...syntheticRows];
 const evalSet = enc(held).slice(0, 16);

@@ -1,6 +1,7 @@
 // gemma-micro's configuration and synthetic repeated-span rows, shared by scripts/induction-check.mjs (copying as the
 // only task) and scripts/pretrain-gemma-micro.mjs (--synthetic-share: copying mixed into the corpus).
 import { Rng } from '../lib/dist/util/rng.js';
+import { drawer, shuffled } from './corpus-text.mjs';
 
 const IGNORE_INDEX = -100;
 
@@ -27,12 +28,6 @@ export function corpusIdWeights(rows, vocabSize, power) {
   return counts.map((c) => (c > 0 ? c ** power : 0));
 }
 
-/** A sampler of ids with probability ∝ weights[id] (inverse CDF by binary search) over one generator. */
-function weightedDrawer(weights, rng) {
-  const draw = weightedIds(weights);
-  return () => draw(rng);
-}
-
 /**
  * `count` rows of exactly `seq` tokens, each segments <bos> x_1..x_L (x_1..x_L)×repeats packed back to back (the last
  * one cut at the row's end), x_i uniform over [FIRST_SPAN_ID, idLimit) (idLimit defaults to vocabSize; a smaller set of
@@ -48,7 +43,7 @@ export function repeatedSpanRows(count, seq, { vocabSize, idLimit = vocabSize, m
   if (!(weightedShare >= 0 && weightedShare <= 1)) throw new Error(`repeatedSpanRows: expected weightedShare in [0, 1], got ${weightedShare}`);
   if (weightedShare > 0 && !(idWeights && idWeights.length === vocabSize)) throw new Error(`repeatedSpanRows: weightedShare ${weightedShare} needs idWeights of length ${vocabSize}`);
   const rng = new Rng(seed);
-  const drawWeighted = weightedShare > 0 ? weightedDrawer(idWeights, rng) : null;
+  const drawWeighted = weightedShare > 0 ? weightedIds(idWeights) : null;
   const rows = [];
   for (let n = 0; n < count; n++) {
     const inputIds = [];
@@ -58,7 +53,7 @@ export function repeatedSpanRows(count, seq, { vocabSize, idLimit = vocabSize, m
       const L = minLen + Math.floor(rng.next() * (maxLen - minLen + 1));
       // a share of the spans draws its ids by idWeights (e.g. the corpus's token frequencies), the rest uniformly
       const weighted = drawWeighted !== null && rng.next() < weightedShare;
-      const span = Array.from({ length: L }, () => (weighted ? drawWeighted() : FIRST_SPAN_ID + Math.floor(rng.next() * (idLimit - FIRST_SPAN_ID))));
+      const span = Array.from({ length: L }, () => (weighted ? drawWeighted(rng) : FIRST_SPAN_ID + Math.floor(rng.next() * (idLimit - FIRST_SPAN_ID))));
       inputIds.push(bosId, ...span);
       labels.push(IGNORE_INDEX, ...span.map(() => IGNORE_INDEX));
       for (let r = 0; r < repeats; r++) {
@@ -96,7 +91,8 @@ export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPa
   }
   if (!(templated >= 0 && templated <= 1)) throw new Error(`recallRows: expected templated in [0, 1], got ${templated}`);
   const rng = new Rng(seed);
-  const int = ([a, b]) => a + Math.floor(rng.next() * (b - a + 1));
+  const g = drawer(rng);
+  const int = ([a, b]) => g.int(a, b);
   const tokens = (n) => Array.from({ length: n }, () => draw(rng));
   const rows = [];
   for (let c = 0; c < count; c++) {
@@ -117,21 +113,15 @@ export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPa
         pairs.push([key, tokens(int(valueLen))]);
       }
       // the segment's template (drawn only for a templated segment, so the plain rows stay as they were)
-      const plain = !(templated > 0 && rng.next() < templated);
+      const plain = !(templated > 0 && g.chance(templated));
       const F = plain ? [sepId] : tokens(int(fillerLen));
       const T = plain ? [] : tokens(int([0, 1]));
       const P = plain ? [] : tokens(int(prefixLen));
       const Q = plain ? [sepId] : tokens(int([1, 2]));
       put([bosId], false);
       for (const [key, value] of pairs) put([...key, ...F, ...value, ...T, endId], false);
-      // queries in a random order (Fisher–Yates)
-      const order = pairs.map((_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng.next() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      for (const i of order) {
-        const [key, value] = pairs[i];
+      // queries in a random order
+      for (const [key, value] of shuffled(g, pairs)) {
         put([...P, ...key, ...Q], false);
         put([...value, endId], true);
       }
@@ -141,7 +131,7 @@ export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPa
   return rows;
 }
 
-/** A sampler of ids with probability ∝ weights[id], drawing from the generator it is given (for recallRows' `draw`). */
+/** A sampler of ids with probability ∝ weights[id] (inverse CDF by binary search), drawing from the generator it is given. */
 export function weightedIds(weights) {
   const cdf = new Float64Array(weights.length);
   let total = 0;

@@ -317,7 +317,7 @@ struct Layer {
     const Quant4bit& q = quant[p];
     const int in = inOf(p), out = outOf(p);
     const int t = loralab::kernelThreads();
-    if (t < 2 || q.blocksize % 2 != 0 || in % q.blocksize != 0) return 1;
+    if (t < 2 || in % q.blocksize != 0) return 1;  // (an even blocksize is checked where the op is called)
     if (static_cast<int64_t>(out) * in < static_cast<int64_t>(t) * loralab::kSpawnGrain) return 1;
     return std::min({t, out, static_cast<int>(in / q.blocksize)});
   }
@@ -382,8 +382,9 @@ struct Layer {
       elementwise(static_cast<int64_t>(N) * in, [=](int64_t b, int64_t e) { roundBf16Array(x + b, xr + b, e - b); });
       xin = xr;
     }
-    if (quant[p].packed && quantThreads(p) > 1) {
-      quantForward(p, quantThreads(p), xin, y);
+    const int split = quant[p].packed ? quantThreads(p) : 1;
+    if (split > 1) {
+      quantForward(p, split, xin, y);
     } else if (quant[p].packed) {
       // y[:, rows] = x · W[rows]ᵀ, piece by piece
       forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, true, N, rows, in, 1.0f, xin, w, 0.0f, y + r0, in, in, out); });
@@ -409,8 +410,9 @@ struct Layer {
   // Backward of project: dx (+)= dy · W + s · (dy · B) · A; the gradients of W, A, B where asked. x is p's input.
   void projectBack(int p, const float* x, const float* dy, float* dx, float beta, Floats& scratch) const {
     const int in = inOf(p), out = outOf(p);
-    if (quant[p].packed && quantThreads(p) > 1) {
-      quantBackward(p, quantThreads(p), dy, dx, beta);  // a 4-bit weight has no gradient
+    const int split = quant[p].packed ? quantThreads(p) : 1;
+    if (split > 1) {
+      quantBackward(p, split, dy, dx, beta);  // a 4-bit weight has no gradient
     } else if (quant[p].packed) {
       // dx (+)= Σ_pieces dy[:, rows] · W[rows]; a 4-bit weight has no gradient
       forEachPiece(p, [&](int r0, int rows, const float* w) { gemm(false, false, N, in, rows, 1.0f, dy + r0, w, r0 == 0 ? beta : 1.0f, dx, out, in, in); });

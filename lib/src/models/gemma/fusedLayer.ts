@@ -191,7 +191,22 @@ function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
   };
   const run = (tensors: Map<string, tf.Tensor>, w: ReturnType<typeof weights>, backward: boolean) =>
     addon.gemmaLayer(heap.memory.buffer as ArrayBuffer, describe(tensors, w.extra), backward, w.quant);
-  return { B, T, H, shapes: savedShapes(cfg, B, T, plan), targets: gradTargets(plan), alloc, weights, run };
+  const shapes = savedShapes(cfg, B, T, plan);
+  const targets = gradTargets(plan);
+  /** The intermediates' tensors, fresh, for `forward` to write and `backward` to read. */
+  const allocSaved = () => shapes.map(([, s]) => alloc(s));
+  const named = (saved: tf.Tensor[]) => shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor]);
+  /** The forward into `saved`; with y, the layer's output too (without, a checkpointed layer's recomputation). */
+  const forward = (w: ReturnType<typeof weights>, xIn: tf.Tensor, saved: tf.Tensor[], y?: tf.Tensor) =>
+    run(new Map([...w.tensors, ['x', xIn], ...(y ? [['y', y] as [string, tf.Tensor]] : []), ...named(saved)]), w, false);
+  /** The backward from `saved`: dx and the gradient of each trainable tensor, in `targets` order (new tensors). */
+  const backward = (w: ReturnType<typeof weights>, xIn: tf.Tensor, dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const dx = alloc([B, T, H]) as tf.Tensor3D;
+    const grads = targets.map((t) => alloc([...t.v.shape]));
+    run(new Map<string, tf.Tensor>([...w.tensors, ['x', xIn], ['dy', dy], ['dx', dx], ...named(saved), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), w, true);
+    return { dx, grads, byVariable: new Map(targets.map((t, i) => [t.v, grads[i]])) };
+  };
+  return { B, T, H, targets, alloc, weights, allocSaved, forward, backward };
 }
 
 /**
@@ -201,24 +216,20 @@ function prepare(layer: GemmaDecoderLayer, x: tf.Tensor3D, mask: tf.Tensor4D) {
 export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): tf.Tensor3D | null {
   const f = prepare(layer, x, mask);
   if (!f) return null;
-  const { B, T, H, shapes, targets, alloc, weights, run } = f;
+  const { B, T, H, targets, alloc, weights, allocSaved, forward, backward } = f;
   // (the backward gets the mask and the tables from what the forward saved: the caller frees its own after the forward)
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xIn = args[0] as tf.Tensor3D;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const saved = shapes.map(([, s]) => alloc(s));
+    const saved = allocSaved();
     const y = alloc([B, T, H]);
-    const w = weights([rope.cos, rope.sin, mask]);
-    run(new Map([...w.tensors, ['x', xIn], ['y', y], ...shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor])]), w, false);
+    forward(weights([rope.cos, rope.sin, mask]), xIn, saved, y);
     save([xIn, rope.cos, rope.sin, mask, ...saved]);
     return {
       value: y as tf.Tensor3D,
       gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
         const [xs, cos, sin, m, ...rest] = s;
-        const dx = alloc([B, T, H]);
-        const grads = targets.map((t) => alloc([...t.v.shape]));
-        const wb = weights([cos, sin, m]);
-        run(new Map<string, tf.Tensor>([...wb.tensors, ['x', xs], ['dy', dy], ['dx', dx], ...shapes.map(([n], i) => [n, rest[i]] as [string, tf.Tensor]), ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), wb, true);
+        const { dx, grads } = backward(weights([cos, sin, m]), xs, dy, rest);
         return [dx, ...grads];
       },
     };
@@ -235,9 +246,8 @@ export function fusedDecoderLayer(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope
 export function fusedLayerForwardSaved(layer: GemmaDecoderLayer, x: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): { y: tf.Tensor3D; vjp: (dy: tf.Tensor3D) => { dx: tf.Tensor3D; grads: Map<tf.Variable, tf.Tensor> }; dispose: () => void } | null {
   const f = prepare(layer, x, mask);
   if (!f) return null;
-  const { B, T, H, shapes, targets, alloc, weights, run } = f;
-  const saved = shapes.map(([, s]) => alloc(s));
-  const inter = shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor]);
+  const { B, T, H, alloc, weights, allocSaved, forward, backward } = f;
+  const saved = allocSaved();
   let freed = false;
   const dispose = () => {
     if (freed) return;
@@ -246,8 +256,7 @@ export function fusedLayerForwardSaved(layer: GemmaDecoderLayer, x: tf.Tensor3D,
   };
   const y = alloc([B, T, H]) as tf.Tensor3D;
   try {
-    const w = weights([rope.cos, rope.sin, mask]);
-    run(new Map([...w.tensors, ['x', x], ['y', y], ...inter]), w, false);
+    forward(weights([rope.cos, rope.sin, mask]), x, saved, y);
   } catch (e) {
     y.dispose();
     dispose();
@@ -256,11 +265,8 @@ export function fusedLayerForwardSaved(layer: GemmaDecoderLayer, x: tf.Tensor3D,
   const vjp = (dy: tf.Tensor3D) => {
     if (freed) throw new InternalError('fusedLayerForwardSaved: vjp after dispose');
     try {
-      const w = weights([rope.cos, rope.sin, mask]);
-      const dx = alloc([B, T, H]) as tf.Tensor3D;
-      const grads = targets.map((t) => alloc([...t.v.shape]));
-      run(new Map<string, tf.Tensor>([...w.tensors, ['x', x], ['dy', dy], ['dx', dx], ...inter, ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), w, true);
-      return { dx, grads: new Map(targets.map((t, i) => [t.v, grads[i]])) };
+      const { dx, byVariable } = backward(weights([rope.cos, rope.sin, mask]), x, dy, saved);
+      return { dx, grads: byVariable };
     } finally {
       dispose();
     }
@@ -277,16 +283,13 @@ export function fusedLayerForwardSaved(layer: GemmaDecoderLayer, x: tf.Tensor3D,
 export function fusedLayerVjp(layer: GemmaDecoderLayer, x: tf.Tensor3D, dy: tf.Tensor3D, rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor4D): { dx: tf.Tensor3D; grads: Map<tf.Variable, tf.Tensor> } | null {
   const f = prepare(layer, x, mask);
   if (!f) return null;
-  const { B, T, H, shapes, targets, alloc, weights, run } = f;
-  const saved = shapes.map(([, s]) => alloc(s));
+  const { weights, allocSaved, forward, backward } = f;
+  const saved = allocSaved();
   try {
     const w = weights([rope.cos, rope.sin, mask]);
-    const inter = shapes.map(([n], i) => [n, saved[i]] as [string, tf.Tensor]);
-    run(new Map([...w.tensors, ['x', x], ...inter]), w, false);
-    const dx = alloc([B, T, H]) as tf.Tensor3D;
-    const grads = targets.map((t) => alloc([...t.v.shape]));
-    run(new Map<string, tf.Tensor>([...w.tensors, ['x', x], ['dy', dy], ['dx', dx], ...inter, ...targets.map((t, i) => [t.field, grads[i]] as [string, tf.Tensor])]), w, true);
-    return { dx, grads: new Map(targets.map((t, i) => [t.v, grads[i]])) };
+    forward(w, x, saved);
+    const { dx, byVariable } = backward(w, x, dy, saved);
+    return { dx, grads: byVariable };
   } finally {
     for (const t of saved) t.dispose();
   }

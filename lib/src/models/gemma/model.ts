@@ -287,7 +287,7 @@ export class GemmaForCausalLM extends Module {
         for (const [l, layer] of m.layers.entries()) {
           inputs.push(h);
           const x = h;
-          if (l === m.layers.length - 1 && !layer.hasOutputHooks()) top = fusedLayerForwardSaved(layer, x, ctx.rope, ctx.mask);
+          if (l === m.layers.length - 1) top = fusedLayerForwardSaved(layer, x, ctx.rope, ctx.mask);
           h = top ? top.y : tf.tidy(() => layer.forward(x, ctx.rope, ctx.mask));
         }
         // top: final norm, head and loss, differentiated also in the last hidden states
