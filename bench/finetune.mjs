@@ -14,7 +14,9 @@
 //   --methods <list>              default lora,qlora,full,adapter,prefix
 //   --ranks <list>                default 1,2,4,8,16,32,64;  --grid-points <n>: learning rates per grid (default 4)
 //   --eval-limit <n>              test questions per evaluation (default: all); --variants <n> (default 4)
-//   --batch-size <n> (8)  --max-new-tokens <n> (96)  --out <dir> (bench/results)  --corpus <file>
+//   --batch-size <n> (8)  --out <dir> (bench/results)  --corpus <file>
+//   --max-length <n>, --max-new-tokens <n>: tokens per training example and per generated query (defaults: 128 and
+//                                 96, or more where the base's tokenizer spells the task's longest ones in more tokens)
 // FINETUNE_ONLY=<list> is read as --only.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -23,10 +25,31 @@ import { GROUPS, buildPlan, HEADLINE } from './finetune/plan.mjs';
 import { executeRun, writeJson } from './finetune/execute.mjs';
 import { chooseLearningRates, summarize, trainLiteralSet } from './finetune/summary.mjs';
 import { machine } from './machine.mjs';
+import { TextTokenizer } from '../lib/dist/io/index.js';
+import { SQL_TEMPLATE } from '../lib/dist/train/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
-const FLAGS = ['only', 'base', 'steps', 'grid-steps', 'seeds', 'methods', 'ranks', 'grid-points', 'eval-limit', 'variants', 'batch-size', 'max-new-tokens', 'out', 'corpus', 'corpus-texts', 'planted-questions'];
+const FLAGS = ['only', 'base', 'steps', 'grid-steps', 'seeds', 'methods', 'ranks', 'grid-points', 'eval-limit', 'variants', 'batch-size', 'max-length', 'max-new-tokens', 'out', 'corpus', 'corpus-texts', 'planted-questions'];
+
+/**
+ * Default lengths that fit the task under the base's tokenizer: every training example (<bos> prompt SQL <eos>) whole
+ * and every gold query with a quarter to spare, never below the 128 and 96 that the earlier bases ran with (a tokenizer
+ * that keeps spaces apart spells a query in about twice the tokens).
+ */
+function taskTokenLengths(base) {
+  const tok = TextTokenizer.fromDir(base);
+  const rows = ['train', 'test'].flatMap((s) => readFileSync(join(root, 'datasets/sql', `${s}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+  let example = 0;
+  let query = 0;
+  for (const r of rows) {
+    const sql = tok.encode(r.sql, { addSpecialTokens: false }).length;
+    query = Math.max(query, sql);
+    example = Math.max(example, tok.encode(SQL_TEMPLATE.prompt(r)).length + sql + 1);
+  }
+  const up16 = (n) => 16 * Math.ceil(n / 16);
+  return { maxLength: Math.max(128, up16(example)), maxNewTokens: Math.max(96, up16(1.25 * query)) };
+}
 
 /** The options from argv, each checked: one clear error naming the flag and what was expected. */
 export function parseOptions(argv, env = process.env) {
@@ -56,10 +79,11 @@ export function parseOptions(argv, env = process.env) {
   const base = resolve(raw.base ?? join(root, 'datasets/models/gemma-micro'));
   if (!existsSync(join(base, 'config.json'))) throw new Error(`finetune: --base ${base}: no config.json (expected a Hugging Face model folder)`);
   const out = resolve(raw.out ?? join(root, 'bench/results'));
+  const fit = taskTokenLengths(base);
   const o = {
     only: list('only', env.FINETUNE_ONLY ? env.FINETUNE_ONLY.split(',') : null), base, steps, gridSteps: int('grid-steps', Math.max(1, Math.round(steps / 5))),
     seeds: Array.from({ length: int('seeds', 3) }, (_, i) => i), methods, ranks, gridPoints: int('grid-points', 4), evalLimit: int('eval-limit', 0, 0) || null,
-    variants: int('variants', 4, 0), batchSize: int('batch-size', 8), maxNewTokens: int('max-new-tokens', 96), out, runsDir: join(out, 'finetune-runs'),
+    variants: int('variants', 4, 0), batchSize: int('batch-size', 8), maxLength: int('max-length', fit.maxLength, 8), maxNewTokens: int('max-new-tokens', fit.maxNewTokens), out, runsDir: join(out, 'finetune-runs'),
     sql: join(root, 'datasets/sql'), corpus: resolve(raw.corpus ?? join(root, 'datasets/corpus/corpus.txt')), corpusTexts: int('corpus-texts', 64),
     plantedQuestions: raw['planted-questions'] === undefined ? undefined : int('planted-questions', 0), plantedHeldOut: raw['planted-questions'] === undefined ? undefined : Math.max(2, Math.ceil(int('planted-questions', 0) / 4)),
   };

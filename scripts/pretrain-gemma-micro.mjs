@@ -19,6 +19,9 @@
 // on the values: finding a value by its key, as "The status of order 1379 is" must; --synthetic-recall-templated T
 // (default 0) states and asks a share T of them in random templates of their own ("k F v T." … "P k Q" v), as
 // "The X is sold in the V category." … "The category of the X is" do.
+// --split-punctuation and --split-spaces (new runs only) train a tokenizer that never merges punctuation, or the
+// word-start space, with a word: "Dublin." and " 'Dublin'" then hold the same token "Dublin" as " Dublin is", so copying
+// a value into a query is copying a token (a merged "▁Dublin." is a different token the model would have to map).
 // Rows where copying is the only way to lower the loss keep the induction heads that copying needs while the corpus
 // teaches the language. The held-out loss stays the corpus's.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -60,7 +63,11 @@ const SYNTHETIC_RECALL_TEMPLATED = Number(arg('--synthetic-recall-templated', '0
 if (!(SYNTHETIC_RECALL_TEMPLATED >= 0 && SYNTHETIC_RECALL_TEMPLATED <= 1)) throw new Error(`--synthetic-recall-templated: expected a fraction in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-recall-templated') + 1])}`);
 if (!(SYNTHETIC_RECALL_SHARE >= 0 && SYNTHETIC_RECALL_SHARE <= 1)) throw new Error(`--synthetic-recall-share: expected a fraction in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-recall-share') + 1])}`);
 if (!(SYNTHETIC_CORPUS_POWER >= 0 && SYNTHETIC_CORPUS_POWER <= 1)) throw new Error(`--synthetic-corpus-power: expected a number in [0, 1], got ${JSON.stringify(process.argv[process.argv.indexOf('--synthetic-corpus-power') + 1])}`);
+// how the tokenizer of a new run splits text (a run from --init keeps its tokenizer): see lib/src/io/bpe.ts
+const SPLIT_PUNCTUATION = process.argv.includes('--split-punctuation');
+const SPLIT_SPACES = process.argv.includes('--split-spaces');
 const initDir = INIT && join(root, INIT);
+if (initDir && (SPLIT_PUNCTUATION || SPLIT_SPACES)) throw new Error('--split-punctuation and --split-spaces shape a new tokenizer; a run from --init keeps the tokenizer of the model it starts from');
 if (initDir) for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
   if (!existsSync(join(initDir, f))) throw new Error(`--init ${INIT}: no ${f} (expected a model folder written by this script)`);
 }
@@ -78,7 +85,7 @@ if (!existsSync(tokPath) && initDir) {
   // the vocabulary also sees the task's training questions and SQL (text only, never paired)
   const sqlText = readFileSync(join(root, 'datasets/sql/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).flatMap((r) => [r.question, r.sql]);
   console.error(`training the tokenizer on ${TOKENIZER_PARAGRAPHS} paragraphs and the task's ${sqlText.length} training texts`);
-  writeFileSync(tokPath, JSON.stringify(trainBpeTokenizer([...paragraphs.slice(0, TOKENIZER_PARAGRAPHS), ...sqlText], { vocabSize: 4096 })));
+  writeFileSync(tokPath, JSON.stringify(trainBpeTokenizer([...paragraphs.slice(0, TOKENIZER_PARAGRAPHS), ...sqlText], { vocabSize: 4096, splitPunctuation: SPLIT_PUNCTUATION, splitSpaces: SPLIT_SPACES })));
   writeFileSync(join(out, 'tokenizer_config.json'), `${JSON.stringify(gemmaTokenizerConfig(), null, 2)}\n`);
 }
 const tok = TextTokenizer.fromDir(out);
@@ -106,21 +113,18 @@ const spanRows = syntheticCount - recallCount > 0 ? repeatedSpanRows(syntheticCo
   vocabSize: config.vocabSize, idLimit: SYNTHETIC_IDS, minLen: SYNTHETIC_MIN_LEN, maxLen: SYNTHETIC_MAX_LEN, repeats: SYNTHETIC_REPEATS, bosId: config.bosTokenId, seed: 7,
   weightedShare: SYNTHETIC_CORPUS_SHARE, idWeights: SYNTHETIC_CORPUS_SHARE > 0 ? idWeights : undefined,
 }).map(({ inputIds, labels }) => ({ inputIds, labels })) : [];
-/** The single token a piece of text is, for the recall rows' " is" and "." */
-const oneToken = (text) => {
-  const ids = tok.encode(text).filter((id) => id !== config.bosTokenId);
-  if (ids.length !== 1) throw new Error(`--synthetic-recall-share: ${JSON.stringify(text)} is ${ids.length} tokens in ${tokPath}, expected 1`);
-  return ids[0];
-};
+/** The tokens of a piece of text (without <bos>), for the recall rows' " is" and "." */
+const tokensOf = (text) => tok.encode(text, { addSpecialTokens: false });
 const recall = recallCount > 0 ? (() => {
-  const sepId = oneToken(' is');
-  const endId = oneToken('.');
-  // keys and values never hold the separators, so that where a key or a value ends is never in doubt
+  const sep = tokensOf(' is');
+  const end = tokensOf('.');
+  // keys and values never hold the separators' words, so that where a key or a value ends is never in doubt (the
+  // space token of a tokenizer that keeps spaces apart stays: every word needs it)
+  const space = SPLIT_SPACES ? tokensOf(' ')[0] : -1;
   const w = Float64Array.from(idWeights);
-  w[sepId] = 0;
-  w[endId] = 0;
+  for (const id of [...sep, ...end]) if (id !== space) w[id] = 0;
   return recallRows(recallCount, SEQ, {
-    draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 8, sepId, endId, bosId: config.bosTokenId, seed: 11,
+    draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 8, sep, end, bosId: config.bosTokenId, seed: 11,
     templated: SYNTHETIC_RECALL_TEMPLATED,
   });
 })() : [];
@@ -159,7 +163,7 @@ GeGLU MLP, tied head) at a size that pre-trains on a 2-core CPU: hidden 256, 4 l
 key/value head of 64, MLP 768, vocabulary 4096 — ${trainer.trainable.params.size} tensors, ${params.toLocaleString('en-US')} parameters.
 
 - \`tokenizer.json\`: byte-fallback BPE trained by LoRA Lab on the corpus and the task's training text, numbers spelled
-  digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3).
+  digit by digit as in Gemma's tokenizer (Gemma-style ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3)${initDir ? `; \`${INIT}\`'s, copied with its weights` : SPLIT_PUNCTUATION || SPLIT_SPACES ? `; ${[SPLIT_PUNCTUATION && 'punctuation', SPLIT_SPACES && 'spaces'].filter(Boolean).join(' and ')} never merged with a word (\`${[SPLIT_PUNCTUATION && '--split-punctuation', SPLIT_SPACES && '--split-spaces'].filter(Boolean).join(' ')}\`), so a word is the same token wherever it stands and copying it is copying a token` : ''}.
 - Pre-trained by \`scripts/pretrain-gemma-micro.mjs\` on \`${CORPUS}\`: ${STEPS} steps of ${BATCH} × ${SEQ} tokens (${((STEPS * BATCH * SEQ) / 1e6).toFixed(2)} M tokens, ${((STEPS * BATCH) / train.length).toFixed(2)} epochs), AdamW
   (lr ${LR}, warmup ${WARMUP}, ${SCHEDULE}, weight decay 0.01), seed 1${syntheticRows.length ? `; ${(100 * SYNTHETIC_SHARE).toFixed(0)} % of the rows (${syntheticRows.length}) synthetic repeated spans of ${SYNTHETIC_MIN_LEN}–${SYNTHETIC_MAX_LEN} random token ids below ${SYNTHETIC_IDS}${recall.length ? ` (${recall.length} of them associative recall instead: 2–8 pairs "key is value." of 1–3 tokens each, then each key again, loss on its value${SYNTHETIC_RECALL_TEMPLATED > 0 ? `; ${(100 * SYNTHETIC_RECALL_TEMPLATED).toFixed(0)} % of them in random templates, \`--synthetic-recall-templated ${SYNTHETIC_RECALL_TEMPLATED}\`` : ''})` : ''}${SYNTHETIC_CORPUS_SHARE > 0 ? `, ${(100 * SYNTHETIC_CORPUS_SHARE).toFixed(0)} % of the spans drawn instead with probability ∝ (the id's count in the corpus)^${SYNTHETIC_CORPUS_POWER}` : ''} (\`--synthetic-share ${SYNTHETIC_SHARE}\`)` : ''}${initDir ? `, starting from the weights and tokenizer of \`${INIT}\`` : ''}. Held-out loss ${firstEval?.evalLoss?.toFixed(3)} at step ${firstEval?.step} ->
   ${last?.evalLoss?.toFixed(3)} at step ${last?.step}; ${last ? (last.elapsedSeconds / 60).toFixed(1) : '?'} minutes. Every step is in \`training_log.jsonl\`.

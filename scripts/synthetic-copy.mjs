@@ -74,8 +74,8 @@ export function repeatedSpanRows(count, seq, { vocabSize, idLimit = vocabSize, m
  * 2023, "Zoology"), written the way the corpus states facts: segments <bos> k_1 SEP v_1 END … k_n SEP v_n END, then
  * queries k_i SEP v_i END for the pairs in a random order, packed back to back (the last one cut at the row's end).
  * Keys (keyLen tokens, distinct within a segment) and values (valueLen tokens) are drawn by `draw` (e.g. the corpus's
- * token frequencies); `sepId` and `endId` are the tokens of " is" and "." so a query reads like "The status of order
- * 1379 is" and its answer like " delivered.".
+ * token frequencies); `sep` and `end` are the tokens of " is" and "." (one token each, or more where the tokenizer
+ * keeps spaces apart) so a query reads like "The status of order 1379 is" and its answer like " delivered.".
  * A share `templated` of the segments states and asks in a template of their own instead, as the corpus does
  * ("The X is sold in the V category." … "The category of the X is" V): each pair is stated as k F v T END and asked as
  * P k Q, answered v END, where F (1..fillerLen[1] tokens), T (0..1), P (0..prefixLen[1]) and Q (1..2) are drawn once
@@ -84,12 +84,15 @@ export function repeatedSpanRows(count, seq, { vocabSize, idLimit = vocabSize, m
  * The pairs a segment states, n, is uniform in [minPairs, maxPairs]; each query reads a stated pair, so the value is
  * never guessable from the key alone.
  */
-export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPairs, sepId, endId, bosId, seed, templated = 0, fillerLen = [1, 4], prefixLen = [0, 3] }) {
+export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPairs, sep, end, bosId, seed, templated = 0, fillerLen = [1, 4], prefixLen = [0, 3] }) {
   if (!(minPairs >= 1 && maxPairs >= minPairs)) throw new Error(`recallRows: expected 1 <= minPairs <= maxPairs, got ${minPairs}..${maxPairs}`);
   for (const [name, [a, b], least] of [['keyLen', keyLen, 1], ['valueLen', valueLen, 1], ['fillerLen', fillerLen, 1], ['prefixLen', prefixLen, 0]]) {
     if (!(a >= least && b >= a)) throw new Error(`recallRows: expected ${name} [min, max] with ${least} <= min <= max, got ${JSON.stringify([a, b])}`);
   }
   if (!(templated >= 0 && templated <= 1)) throw new Error(`recallRows: expected templated in [0, 1], got ${templated}`);
+  for (const [name, ids] of [['sep', sep], ['end', end]]) {
+    if (!(Array.isArray(ids) && ids.length > 0 && ids.every(Number.isInteger))) throw new Error(`recallRows: expected ${name} as a non-empty array of token ids, got ${JSON.stringify(ids)}`);
+  }
   const rng = new Rng(seed);
   const g = drawer(rng);
   const int = ([a, b]) => g.int(a, b);
@@ -114,16 +117,16 @@ export function recallRows(count, seq, { draw, keyLen, valueLen, minPairs, maxPa
       }
       // the segment's template (drawn only for a templated segment, so the plain rows stay as they were)
       const plain = !(templated > 0 && g.chance(templated));
-      const F = plain ? [sepId] : tokens(int(fillerLen));
+      const F = plain ? sep : tokens(int(fillerLen));
       const T = plain ? [] : tokens(int([0, 1]));
       const P = plain ? [] : tokens(int(prefixLen));
-      const Q = plain ? [sepId] : tokens(int([1, 2]));
+      const Q = plain ? sep : tokens(int([1, 2]));
       put([bosId], false);
-      for (const [key, value] of pairs) put([...key, ...F, ...value, ...T, endId], false);
+      for (const [key, value] of pairs) put([...key, ...F, ...value, ...T, ...end], false);
       // queries in a random order
       for (const [key, value] of shuffled(g, pairs)) {
         put([...P, ...key, ...Q], false);
-        put([...value, endId], true);
+        put([...value, ...end], true);
       }
     }
     rows.push({ inputIds: inputIds.slice(0, seq), labels: labels.slice(0, seq) });

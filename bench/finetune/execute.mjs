@@ -43,7 +43,7 @@ function fingerprint(o, row) {
   const trains = Boolean(row.method);
   return {
     baseSha256: fileSha256(join(o.base, 'model.safetensors')),
-    ...(trains ? { steps: row.group === 'lr-grid' ? o.gridSteps : o.steps, batchSize: o.batchSize } : {}),
+    ...(trains ? { steps: row.group === 'lr-grid' ? o.gridSteps : o.steps, batchSize: o.batchSize, ...(o.maxLength !== 128 ? { maxLength: o.maxLength } : {}) } : {}),
     ...(row.measure === 'sql' ? { evalLimit: o.evalLimit, variants: o.variants, maxNewTokens: o.maxNewTokens } : {}),
     ...(row.measure === 'corpus-loss' ? { corpus: o.corpus, corpusTexts: o.corpusTexts } : {}),
   };
@@ -67,7 +67,7 @@ function train(o, row, dir, lr, data) {
     const steps = row.group === 'lr-grid' ? o.gridSteps : o.steps;
     const args = ['train', '--model', o.base, '--data', data.train, '--eval-data', data.valid, '--out', t, '--method', row.method, '--steps', String(steps), '--lr', String(lr),
       '--batch-size', String(o.batchSize), '--warmup-steps', String(Math.min(20, Math.floor(steps / 10))), '--schedule', 'cosine', '--eval-every', String(Math.max(Math.floor(steps / 5), Math.min(steps, 10))),
-      '--save-every', String(Math.max(1, Math.floor(steps / 4))), '--seed', String(row.seed ?? 0), '--resume'];
+      '--save-every', String(Math.max(1, Math.floor(steps / 4))), '--seed', String(row.seed ?? 0), '--max-length', String(o.maxLength), '--resume'];
     if (row.r) args.push('--r', String(row.r));
     if (row.method === 'lora' || row.method === 'qlora') args.push('--lora-alpha', String(row.loraAlpha), '--target-modules', row.targets, '--lora-dropout', '0');
     seconds = cli(args, join(dir, 'train.log')).seconds;
@@ -164,7 +164,7 @@ export async function executeRun(o, row, { lrOf, dirOf, log }) {
   } else if (row.measure === 'teacher') {
     const t0 = performance.now();
     const { layers } = await buildTeacher(o.base, join(dir, 'model'), row.planted);
-    const data = await teacherData(join(dir, 'model'), join(dir, 'data'), { ...row.planted, trainQuestions: o.plantedQuestions ?? row.planted.trainQuestions, heldOutQuestions: o.plantedHeldOut ?? row.planted.heldOutQuestions, sqlDir: o.sql, maxNewTokens: Math.min(48, o.maxNewTokens) });
+    const data = await teacherData(join(dir, 'model'), join(dir, 'data'), { ...row.planted, trainQuestions: o.plantedQuestions ?? row.planted.trainQuestions, heldOutQuestions: o.plantedHeldOut ?? row.planted.heldOutQuestions, sqlDir: o.sql, maxNewTokens: o.maxNewTokens }); // the teacher writes its queries whole, as any evaluation does
     result = { ...base, planted: row.planted, layers, data, seconds: (performance.now() - t0) / 1000 };
   } else if (row.measure === 'kl') {
     const teacherDir = dirOf(row.needs[0]);

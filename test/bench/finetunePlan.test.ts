@@ -62,6 +62,9 @@ describe('options and summaries', () => {
   it('parses --name value and --name=value, and refuses bad values naming the flag', () => {
     const o = parseOptions(['finetune', '--only=headline', '--steps', '20', '--seeds=1', '--methods', 'lora,qlora'], {});
     expect(o).toMatchObject({ only: ['headline'], steps: 20, gridSteps: 4, seeds: [0], methods: ["lora", "qlora"] });
+    // gemma-micro's tokenizer spells every task example in ≤ 128 tokens and every query in ≤ 96: the defaults stay
+    expect(o).toMatchObject({ maxLength: 128, maxNewTokens: 96 });
+    expect(parseOptions(['--max-length=192', '--max-new-tokens', '160'], {})).toMatchObject({ maxLength: 192, maxNewTokens: 160 });
     expect(() => parseOptions(['--steps', 'abc'], {})).toThrow("finetune: --steps must be an integer >= 1 (got 'abc')");
     expect(() => parseOptions(['--methods', 'dora'], {})).toThrow(/--methods: 'dora' is not one of lora, qlora, full, adapter, prefix/);
     expect(() => parseOptions(['--rank', '8'], {})).toThrow(/unknown option --rank/);

@@ -201,7 +201,7 @@ describe('synthetic repeated spans (induction check and --synthetic-share)', () 
     const END = 274;
     const w = new Float64Array(4096);
     for (let id = 500; id < 600; id++) w[id] = 1; // never SEP, END or <bos>, so the rows can be parsed back
-    const rows = recallRows(30, 128, { draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 6, sepId: SEP, endId: END, bosId: 2, seed: 5 });
+    const rows = recallRows(30, 128, { draw: weightedIds(w), keyLen: [1, 3], valueLen: [1, 3], minPairs: 2, maxPairs: 6, sep: [SEP], end: [END], bosId: 2, seed: 5 });
     let queries = 0;
     for (const r of rows) {
       expect(r.inputIds).toHaveLength(128);
@@ -239,9 +239,9 @@ describe('synthetic repeated spans (induction check and --synthetic-share)', () 
       }
     }
     expect(queries).toBeGreaterThan(50);
-    expect(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 }))
-      .toEqual(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 }));
-    expect(() => recallRows(1, 64, { draw: weightedIds(w), keyLen: [0, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sepId: SEP, endId: END, bosId: 2, seed: 5 })).toThrow(/keyLen \[min, max\]/);
+    expect(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sep: [SEP], end: [END], bosId: 2, seed: 5 }))
+      .toEqual(recallRows(2, 64, { draw: weightedIds(w), keyLen: [1, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sep: [SEP], end: [END], bosId: 2, seed: 5 }));
+    expect(() => recallRows(1, 64, { draw: weightedIds(w), keyLen: [0, 2], valueLen: [1, 2], minPairs: 2, maxPairs: 3, sep: [SEP], end: [END], bosId: 2, seed: 5 })).toThrow(/keyLen \[min, max\]/);
     expect(() => weightedIds(new Float64Array(8))).toThrow(/all zero/);
   });
 
@@ -249,7 +249,7 @@ describe('synthetic repeated spans (induction check and --synthetic-share)', () 
     const END = 274;
     const w = new Float64Array(4096);
     for (let id = 500; id < 600; id++) w[id] = 1;
-    const base = { draw: weightedIds(w), keyLen: [1, 2] as [number, number], valueLen: [1, 2] as [number, number], minPairs: 2, maxPairs: 5, sepId: 358, endId: END, bosId: 2, seed: 12 };
+    const base = { draw: weightedIds(w), keyLen: [1, 2] as [number, number], valueLen: [1, 2] as [number, number], minPairs: 2, maxPairs: 5, sep: [358], end: [END], bosId: 2, seed: 12 };
     expect(recallRows(4, 96, { ...base, templated: 0 })).toEqual(recallRows(4, 96, base));
     const rows = recallRows(30, 128, { ...base, templated: 1 });
     let checked = 0;

@@ -31,6 +31,33 @@ describe('trainBpeTokenizer', () => {
     expect(pieces(tok, ' 2022').some((p) => /[0-9]{2}/.test(p))).toBe(true);
   });
 
+
+  // "Berlin" after a space, before punctuation and inside quotes, often enough for merges to reach whole words
+  const places = ["How many orders did the Berlin Plaza store receive? SELECT COUNT(*) FROM orders WHERE name = 'Berlin Plaza';", 'The Berlin Plaza store is in Berlin.'].flatMap((t) => Array(5).fill(t));
+  const text = "in Berlin? the Berlin Plaza store. name = 'Berlin Plaza';";
+
+  it('by default merges a word with the quote before it, so the quoted "Berlin" is another token', () => {
+    const p = pieces(load(trainBpeTokenizer(places, { vocabSize: 600 })), text);
+    expect(p).toContain(" 'Berlin");
+    expect(p).not.toContain('Berlin');
+  });
+
+  it('with splitPunctuation the space stays on the word and punctuation stands alone', () => {
+    const p = pieces(load(trainBpeTokenizer(places, { vocabSize: 600, splitPunctuation: true })), text);
+    expect(p.filter((x) => x === ' Berlin')).toHaveLength(2);
+    expect(p).toEqual(expect.arrayContaining(['?', '.', "'", 'Berlin', ';']));
+  });
+
+  it('with splitPunctuation and splitSpaces a word is the same single token after a space, before a "?" and in quotes', () => {
+    const tok = load(trainBpeTokenizer(places, { vocabSize: 600, splitPunctuation: true, splitSpaces: true }));
+    const p = pieces(tok, text);
+    expect(p.filter((x) => x === 'Berlin')).toHaveLength(3);
+    expect(p.filter((x) => x === 'Plaza')).toHaveLength(2);
+    // every piece is a word, one punctuation character or the lone space; none mixes them
+    for (const x of p) expect(x).toMatch(/^(?:[\p{L}\p{N}_]+|[^\p{L}\p{N}_ ]| )$/u);
+    expect(tok.decode(tok.encode(text), { skipSpecialTokens: true })).toBe(text);
+  });
+
   it('gives Gemma ids to the special tokens and prepends <bos>', () => {
     const json = trainBpeTokenizer(corpus, { vocabSize: 300 });
     const tok = load(json);

@@ -16,6 +16,17 @@ export interface BpeTrainOptions {
    * spelled digit by digit, so "147" reads the same in "customer 147." and in "customer_id = 147;". Default true.
    */
   splitDigits?: boolean;
+  /**
+   * Never merge a punctuation character (anything but a letter, a digit, "_" and the word-start "▁") with anything, so
+   * "Dublin." reads "Dublin" "." and the "Dublin" is the same token as in "Dublin is". Default false.
+   */
+  splitPunctuation?: boolean;
+  /**
+   * Never merge the word-start "▁" with anything: a space is its own token and a word reads the same after a space, a
+   * quote or a bracket (" Berlin?" and " 'Berlin'" share the token "Berlin"), which is what lets a small model copy a
+   * value from a question into a query. Costs one token per word. Default false.
+   */
+  splitSpaces?: boolean;
 }
 
 const SPECIALS = ['<pad>', '<eos>', '<bos>', '<unk>'];
@@ -47,17 +58,23 @@ function baseVocab(specials: string[], counts: Map<string, number>, opts: BpeTra
 }
 
 const HAS_DIGIT = /[0-9]/u;
+const HAS_PUNCTUATION = /[^\p{L}\p{N}_▁]/u;
+
+/** Whether the options forbid a merge that involves this symbol. */
+function neverMerges(sym: string, opts: BpeTrainOptions): boolean {
+  return ((opts.splitDigits ?? true) && HAS_DIGIT.test(sym)) || (!!opts.splitPunctuation && HAS_PUNCTUATION.test(sym)) || (!!opts.splitSpaces && sym.includes(SPACE));
+}
 
 /**
  * The adjacent pair of known symbols that occurs most often (ties: the smaller key), or null when no pair occurs twice.
- * With `splitDigits`, a pair with a digit on either side never counts.
+ * A pair with a symbol the options keep apart (see neverMerges) on either side never counts.
  */
-function mostFrequentPair(words: Word[], vocab: Map<string, number>, splitDigits: boolean): [string, string] | null {
+function mostFrequentPair(words: Word[], vocab: Map<string, number>, opts: BpeTrainOptions): [string, string] | null {
   const pairs = new Map<string, number>();
   for (const { syms, count } of words) {
     for (let i = 0; i + 1 < syms.length; i++) {
       if (!vocab.has(syms[i]) || !vocab.has(syms[i + 1])) continue;
-      if (splitDigits && (HAS_DIGIT.test(syms[i]) || HAS_DIGIT.test(syms[i + 1]))) continue;
+      if (neverMerges(syms[i], opts) || neverMerges(syms[i + 1], opts)) continue;
       const k = `${syms[i]}\u0000${syms[i + 1]}`;
       pairs.set(k, (pairs.get(k) ?? 0) + count);
     }
@@ -95,7 +112,7 @@ export function trainBpeTokenizer(texts: Iterable<string>, opts: BpeTrainOptions
   const seqs: Word[] = [...counts.entries()].map(([w, c]) => ({ syms: [...w], count: c }));
   const merges: [string, string][] = [];
   while (vocab.size < opts.vocabSize) {
-    const pair = mostFrequentPair(seqs, vocab, opts.splitDigits ?? true);
+    const pair = mostFrequentPair(seqs, vocab, opts);
     if (!pair) break;
     merges.push(pair);
     if (!vocab.has(pair[0] + pair[1])) vocab.set(pair[0] + pair[1], vocab.size);
