@@ -21,7 +21,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { GROUPS, buildPlan, HEADLINE } from './finetune/plan.mjs';
+import { GROUPS, buildPlan, HEADLINE, MIN_MAX_LENGTH, MIN_MAX_NEW_TOKENS } from './finetune/plan.mjs';
 import { executeRun, writeJson } from './finetune/execute.mjs';
 import { chooseLearningRates, summarize, trainLiteralSet } from './finetune/summary.mjs';
 import { machine } from './machine.mjs';
@@ -48,7 +48,7 @@ function taskTokenLengths(base) {
     example = Math.max(example, tok.encode(SQL_TEMPLATE.prompt(r)).length + sql + 1);
   }
   const up16 = (n) => 16 * Math.ceil(n / 16);
-  return { maxLength: Math.max(128, up16(example)), maxNewTokens: Math.max(96, up16(1.25 * query)) };
+  return { maxLength: Math.max(MIN_MAX_LENGTH, up16(example)), maxNewTokens: Math.max(MIN_MAX_NEW_TOKENS, up16(1.25 * query)) };
 }
 
 /** The options from argv, each checked: one clear error naming the flag and what was expected. */

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync 
 import { join } from 'node:path';
 import { buildTeacher, heldOutCorpus, klDivergence, meanTokenLoss, openModel, teacherData } from './measure.mjs';
 import { novelLiteralAccuracy } from './summary.mjs';
+import { MIN_MAX_LENGTH } from './plan.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const CLI = join(root, 'lib/dist/cli/main.js');
@@ -43,7 +44,7 @@ function fingerprint(o, row) {
   const trains = Boolean(row.method);
   return {
     baseSha256: fileSha256(join(o.base, 'model.safetensors')),
-    ...(trains ? { steps: row.group === 'lr-grid' ? o.gridSteps : o.steps, batchSize: o.batchSize, ...(o.maxLength !== 128 ? { maxLength: o.maxLength } : {}) } : {}),
+    ...(trains ? { steps: row.group === 'lr-grid' ? o.gridSteps : o.steps, batchSize: o.batchSize, ...(o.maxLength !== MIN_MAX_LENGTH ? { maxLength: o.maxLength } : {}) } : {}),
     ...(row.measure === 'sql' ? { evalLimit: o.evalLimit, variants: o.variants, maxNewTokens: o.maxNewTokens } : {}),
     ...(row.measure === 'corpus-loss' ? { corpus: o.corpus, corpusTexts: o.corpusTexts } : {}),
   };

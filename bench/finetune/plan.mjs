@@ -17,6 +17,9 @@ export const LR_GRID = {
   adapter: [3e-3, 1e-2, 3e-2, 1e-1],
   prefix: [1e-2, 3e-2, 1e-1, 3e-1],
 };
+/** Tokens per training example and per generated query that the runs on the earlier bases used; the floor of the defaults. */
+export const MIN_MAX_LENGTH = 128;
+export const MIN_MAX_NEW_TOKENS = 96;
 export const HEADLINE = [
   { name: 'lora-r8', method: 'lora', r: 8 },
   { name: 'qlora-r8', method: 'qlora', r: 8 },
